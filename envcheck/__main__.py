@@ -1,0 +1,3 @@
+from envcheck.cli.app import main
+
+main()

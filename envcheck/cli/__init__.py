@@ -1,0 +1,1 @@
+"""The command line: parse arguments, call the core, hand results to a renderer, exit."""

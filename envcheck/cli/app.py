@@ -1,0 +1,82 @@
+"""Entry point: builds the Typer app and turns every user error into one line and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from envcheck import __version__
+from envcheck.cli import compat_cmd, install_cmd, mirror_cmd
+from envcheck.errors import DataError, UserError
+
+# Typer vendors click in recent releases and uses the real one in older: take the classes from
+# typer's own exception hierarchy so both work.
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+app = typer.Typer(
+    name="envcheck",
+    help="Diagnose a deep-learning GPU stack and print the exact commands that fix it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # our own one-line errors; locals could hold secrets
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("install-cmd")(install_cmd.install_cmd)
+app.command("compat")(compat_cmd.compat)
+app.add_typer(mirror_cmd.app, name="mirror")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"envcheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
+) -> None:
+    """envcheck: is this GPU stack right, and if not, what fixes it?"""
+
+
+def _fail(message: str, code: int = 2) -> int:
+    sys.stderr.write(f"envcheck: error: {message}\n")
+    return code
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="envcheck", standalone_mode=False)
+    except UserError as exc:
+        if debug:
+            raise
+        code = _fail(str(exc))
+    except _USAGE_ERROR as exc:
+        if debug:
+            raise
+        hint = f" (see: envcheck {exc.ctx.command_path.split(' ', 1)[1]} --help)" if exc.ctx and " " in exc.ctx.command_path else " (see: envcheck --help)"
+        code = _fail(exc.format_message() + hint)
+    except _CLICK_EXCEPTION as exc:
+        if debug:
+            raise
+        code = _fail(exc.format_message())
+    except typer.Abort:
+        code = _fail("interrupted", 130)
+    except DataError as exc:
+        if debug:
+            raise
+        code = _fail(f"envcheck's own compat tables are broken ({exc}); please report this")
+    except KeyboardInterrupt:
+        code = _fail("interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

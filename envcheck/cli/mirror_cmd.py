@@ -1,0 +1,68 @@
+"""`envcheck mirror`: show, list, set and unset the package mirror pip (and conda) use."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from envcheck.actions import mirror as action
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.compat import tables
+from envcheck.errors import UserError
+from envcheck.render import mirror as render
+from envcheck.render.console import out, print_json
+from envcheck.snapshot import SCHEMA_VERSION, Unavailable
+
+app = typer.Typer(help="Show and set the package mirror pip (and conda) use.", no_args_is_help=True)
+
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the commands without running them.")]
+Conda = Annotated[bool, typer.Option("--conda", help="Also point conda's channels at the mirror (backs up ~/.condarc).")]
+
+
+@app.command("list")
+def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
+    """The mirrors envcheck knows, and what each carries."""
+    ms = tables().mirrors
+    if chosen_format(fmt, as_json) is Format.json:
+        print_json({"schema_version": SCHEMA_VERSION, "mirrors": [m.__dict__ for m in ms]})
+    else:
+        render.listing(ms, out())
+
+
+@app.command("show")
+def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
+    """The index pip uses now (credentials redacted)."""
+    from envcheck.probes.pip_config import read_pip_index
+
+    idx = read_pip_index(sys.executable)
+    if isinstance(idx, Unavailable):
+        raise UserError(idx.reason)
+    known = tables().mirror_by_url(idx.index_url) if idx.index_url else None
+    if chosen_format(fmt, as_json) is Format.json:
+        print_json({"schema_version": SCHEMA_VERSION, "index_url": idx.index_url, "extra_index_urls": list(idx.extra_index_urls),
+                    "mirror": known.name if known else None})
+    else:
+        render.show(idx.index_url, idx.extra_index_urls, known, out())
+
+
+@app.command("set")
+def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: envcheck mirror list).")], conda: Conda = False, dry_run: DryRun = False) -> None:
+    """Make pip (and with --conda, conda) use a mirror, through `pip config` / `conda config`."""
+    m = tables().mirror(name)
+    if m is None:
+        raise UserError(f"{name!r} is not a known mirror: choose one of {', '.join(x.name for x in tables().mirrors)}")
+    commands = action.pip_set_argv(m, sys.executable)
+    if conda:
+        commands += action.conda_set_argv(m)
+    render.changes(action.apply(commands, dry_run, conda=conda), out())
+
+
+@app.command("unset")
+def unset(conda: Conda = False, dry_run: DryRun = False) -> None:
+    """Go back to pip's default index (`pip config unset global.index-url`)."""
+    commands = action.pip_unset_argv(sys.executable)
+    if conda:
+        commands += action.conda_unset_argv()
+    render.changes(action.apply(commands, dry_run, conda=conda), out())

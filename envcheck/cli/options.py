@@ -1,0 +1,24 @@
+"""Option types shared by several commands."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output as a table (text), JSON, or markdown for an issue tracker.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the essential lines.")]
+PythonVer = Annotated[Optional[str], typer.Option("--python", help="Python version to plan for, e.g. 3.10 (default: this interpreter's).")]
+
+
+def chosen_format(fmt: Format, as_json: bool) -> Format:
+    return Format.json if as_json else fmt

@@ -1,0 +1,398 @@
+"""The compat/ tables, loaded lazily and answered from one place.
+
+Every fact the tool knows about releases, drivers, GPUs and mirrors lives in the TOML files of
+compat/ with its source; this module only reads and indexes them, so that a new torch release
+is a data change, not a code change.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from envcheck.errors import DataError
+from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+PLATFORMS = ("linux", "linux_aarch64", "windows", "macos")
+
+
+def data_dir() -> Path:
+    """compat/ inside an installed wheel, else the repository's top-level compat/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "compat_data", here.parent / "compat"):
+        if (candidate / "mirrors.toml").is_file():
+            return candidate
+    raise DataError(f"compat tables not found next to {here}")
+
+
+def _load(name: str, directory: Path | None = None) -> dict:
+    path = (directory or data_dir()) / name
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DataError(f"{path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class PipForm:
+    """How the official pip command of a release addresses PyTorch's wheel index."""
+
+    flag: str  # --index-url | --extra-index-url | -f
+    url: str  # with {variant}
+    local: bool  # pin torch/torchvision as X+cu121
+    plain_default: bool  # the default-index build's command has no index at all
+
+
+@dataclass(frozen=True)
+class CondaForm:
+    package: str  # cudatoolkit | pytorch-cuda
+    cuda: tuple[str, ...]
+    cpu: bool
+    channels: tuple[str, ...]
+    extra_channels: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Release:
+    torch: str
+    date: str
+    torchvision: str | None
+    torchaudio: str | None
+    python: dict  # platform -> tuple of "3.x"
+    variants: dict  # platform -> tuple of variant names
+    default: dict  # platform -> variant served by the default index
+    pip: PipForm
+    pip_exceptions: dict
+    conda: CondaForm | None
+    source: str
+
+    @cached_property
+    def version(self) -> Version:
+        return Version(self.torch)
+
+    def cuda_variants(self, platform: str) -> tuple[str, ...]:
+        return tuple(v for v in self.variants.get(platform, ()) if cuda_of_variant(v))
+
+
+@dataclass(frozen=True)
+class Toolkit:
+    version: tuple[int, ...]
+    label: str
+    linux: str
+    windows: str
+    source: str
+
+
+@dataclass(frozen=True)
+class MinorCompat:
+    major: int
+    linux: str
+    windows: str
+    notes: str
+    source: str
+
+
+@dataclass(frozen=True)
+class WheelArch:
+    variant: str
+    torch: SpecifierSet
+    os: str
+    sm: tuple[str, ...]
+    ptx: tuple[str, ...]
+    status: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Gpu:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    marketing: str
+    arch: str
+    cc: str
+    sms: int
+    mem_bw_gbs: float
+    peaks: dict  # dtype -> dense TFLOPS
+    mobile: bool
+    status: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Mirror:
+    name: str
+    title: str
+    pypi: str
+    conda: str
+    conda_channels: tuple[str, ...]
+    wheels_form: str  # none | index | find-links
+    wheels_url: str
+    status: str
+    source: str
+    notes: str
+
+    def wheel_url(self, variant: str) -> str:
+        return self.wheels_url.format(variant=variant)
+
+    @property
+    def host(self) -> str:
+        return self.pypi.split("/")[2]
+
+
+def _release(row: dict) -> Release:
+    python = {p: tuple(row.get(f"python_{p}", row["python"])) for p in PLATFORMS}
+    pip = row["pip"]
+    conda = row.get("conda")
+    return Release(
+        torch=row["torch"],
+        date=row.get("date", ""),
+        torchvision=row.get("torchvision") or None,
+        torchaudio=row.get("torchaudio") or None,
+        python=python,
+        variants={p: tuple(row.get(p, ())) for p in PLATFORMS},
+        default=dict(row.get("default", {})),
+        pip=PipForm(pip["flag"], pip["url"], bool(pip.get("local")), bool(pip.get("plain_default"))),
+        pip_exceptions=dict(row.get("pip_exceptions", {})),
+        conda=None
+        if not conda
+        else CondaForm(
+            package=conda["package"],
+            cuda=tuple(conda.get("cuda", ())),
+            cpu=bool(conda.get("cpu", True)),
+            channels=tuple(conda.get("channels", ("pytorch",))),
+            extra_channels=dict(row.get("conda_extra_channels", {})),
+        ),
+        source=row["source"],
+    )
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))
+
+
+class Tables:
+    """All compat tables; each file is read on first use only (install-cmd never reads gpus)."""
+
+    def __init__(self, directory: Path | None = None):
+        self.directory = directory
+
+    def raw(self, name: str) -> dict:
+        return _load(name, self.directory)
+
+    # -- torch releases ------------------------------------------------------------------
+    @cached_property
+    def _torch(self) -> dict:
+        return self.raw("torch.toml")
+
+    @cached_property
+    def releases(self) -> tuple[Release, ...]:
+        """Newest first."""
+        rows = [_release(r) for r in self._torch["release"]]
+        return tuple(sorted(rows, key=lambda r: r.version, reverse=True))
+
+    @property
+    def macos_x86_64_last(self) -> Version:
+        return Version(self._torch["macos_x86_64_last"])
+
+    def release(self, version: str) -> Release | None:
+        for r in self.releases:
+            if r.torch == version:
+                return r
+        return None
+
+    def releases_matching(self, text: str) -> list[Release]:
+        """'2.2.1' -> that release; '2.2' -> every 2.2.x, newest first."""
+        parts = text.split(".")
+        if len(parts) == 3:
+            r = self.release(text)
+            return [r] if r else []
+        return [r for r in self.releases if r.torch.split(".")[:2] == parts]
+
+    # -- CUDA toolkits and drivers ---------------------------------------------------------
+    @cached_property
+    def _cuda(self) -> dict:
+        return self.raw("cuda.toml")
+
+    @cached_property
+    def toolkits(self) -> tuple[Toolkit, ...]:
+        rows = [
+            Toolkit(_version_tuple(t["version"]), t["label"], t["linux"], t.get("windows", ""), t["source"])
+            for t in self._cuda["toolkit"]
+        ]
+        return tuple(sorted(rows, key=lambda t: t.version))
+
+    @cached_property
+    def minor_compat(self) -> dict:
+        return {
+            m["major"]: MinorCompat(m["major"], m["linux"], m.get("windows", ""), m.get("notes", ""), m["source"])
+            for m in self._cuda["minor_version_compat"]
+        }
+
+    def min_driver(self, cuda: tuple[int, int], os: str) -> str | None:
+        """The lowest driver with full support for CUDA major.minor (its GA release's minimum).
+
+        From CUDA 13.1 NVIDIA prints no Windows minimum ("N/A": the Windows driver is no longer
+        bundled); Windows and Linux drivers share branch numbers, so the Linux branch stands in.
+        """
+        rows = [t for t in self.toolkits if t.version[:2] == cuda]
+        found = [t.windows if os == "windows" else t.linux for t in rows]
+        found = [f for f in found if f]
+        if not found and os == "windows":
+            found = [t.linux.split(".")[0] for t in rows if t.linux]
+        return min(found, key=driver_tuple) if found else None
+
+    def mvc_driver(self, major: int, os: str) -> str | None:
+        """The lowest driver that runs any CUDA `major`.x under minor-version compatibility."""
+        m = self.minor_compat.get(major)
+        if not m:
+            return None
+        if os == "windows":
+            return m.windows or m.linux.split(".")[0]
+        return m.linux or None
+
+    def max_cuda_for_driver(self, driver: str, os: str) -> tuple[int, int] | None:
+        """The newest CUDA major.minor whose toolkit this driver fully supports."""
+        have = driver_tuple(driver)
+        best = None
+        for cuda in sorted({t.version[:2] for t in self.toolkits}):
+            need = self.min_driver(cuda, os)
+            if need and driver_tuple(need) <= have:
+                best = cuda
+        return best
+
+    def known_cuda(self) -> list[tuple[int, int]]:
+        return sorted({t.version[:2] for t in self.toolkits})
+
+    # -- GPU architectures in the wheels ---------------------------------------------------
+    @cached_property
+    def wheel_archs(self) -> tuple[WheelArch, ...]:
+        return tuple(
+            WheelArch(
+                variant=w["variant"],
+                torch=SpecifierSet(w["torch"]),
+                os=w.get("os", "any"),
+                sm=tuple(w["sm"]),
+                ptx=tuple(w.get("ptx", ())),
+                status=w.get("status", ""),
+                source=w["source"],
+            )
+            for w in self.raw("wheel_archs.toml")["wheel_arch"]
+        )
+
+    def archs(self, release: Release, variant: str, os: str) -> WheelArch | None:
+        os_key = "windows" if os == "windows" else "linux"
+        for w in self.wheel_archs:
+            if w.variant == variant and w.os in (os_key, "any") and w.torch.contains(release.version, prereleases=True):
+                return w
+        return None
+
+    # -- GPUs --------------------------------------------------------------------------------
+    @cached_property
+    def gpus(self) -> tuple[Gpu, ...]:
+        out = []
+        for g in self.raw("gpus.toml")["gpu"]:
+            peaks = {k: float(g[k]) for k in ("fp32", "tf32", "fp16", "bf16", "fp8") if k in g}
+            out.append(
+                Gpu(
+                    id=g["id"],
+                    name=g["name"],
+                    aliases=tuple(g.get("aliases", ())),
+                    marketing=g.get("marketing", ""),
+                    arch=g.get("arch", ""),
+                    cc=g["cc"],
+                    sms=int(g["sms"]),
+                    mem_bw_gbs=float(g["mem_bw_gbs"]),
+                    peaks=peaks,
+                    mobile=bool(g.get("mobile", False)),
+                    status=g["status"],
+                    source=g["source"],
+                )
+            )
+        return tuple(out)
+
+    def gpu(self, name: str) -> Gpu | None:
+        """Exact NVML name (or alias) first, then a unique case-insensitive substring match."""
+        for g in self.gpus:
+            if name == g.name or name in g.aliases:
+                return g
+        needle = name.lower().replace("nvidia", "").replace("geforce", "").strip()
+        hits = [g for g in self.gpus if any(needle == n.lower().replace("nvidia", "").replace("geforce", "").strip() for n in (g.name, *g.aliases))]
+        if len(hits) == 1:
+            return hits[0]
+        hits = [g for g in self.gpus if needle and needle in g.name.lower()]
+        return hits[0] if len(hits) == 1 else None
+
+    # -- mirrors -----------------------------------------------------------------------------
+    @cached_property
+    def mirrors(self) -> tuple[Mirror, ...]:
+        out = []
+        for m in self.raw("mirrors.toml")["mirror"]:
+            wheels = m.get("torch_wheels", {})
+            out.append(
+                Mirror(
+                    name=m["name"],
+                    title=m["title"],
+                    pypi=m["pypi"],
+                    conda=m.get("conda", ""),
+                    conda_channels=tuple(m.get("conda_channels", ())),
+                    wheels_form=wheels.get("form", "none"),
+                    wheels_url=wheels.get("url", ""),
+                    status=m["status"],
+                    source=m["source"],
+                    notes=m.get("notes", ""),
+                )
+            )
+        return tuple(out)
+
+    def mirror(self, name: str) -> Mirror | None:
+        for m in self.mirrors:
+            if m.name == name.lower():
+                return m
+        return None
+
+    def mirror_by_url(self, url: str) -> Mirror | None:
+        url = url.rstrip("/")
+        for m in self.mirrors:
+            if url == m.pypi.rstrip("/") or url.split("/")[2:3] == [m.host]:
+                return m
+        return None
+
+
+def wheel_runs_on(arch: WheelArch, cc: str) -> bool:
+    """True when the wheel carries SASS the GPU can run, or PTX it can JIT-compile.
+
+    SASS for sm_XY runs on sm_XZ with Z >= Y (same major); arch-specific SASS ('9.0a') runs only
+    on that exact GPU; PTX for compute_XY is compiled by the driver for any newer GPU.
+    Source: CUDA C Programming Guide, "Binary Compatibility" and "PTX Compatibility".
+    """
+    gpu = cc_tuple(cc)
+    for sm in arch.sm:
+        have = cc_tuple(sm)
+        if sm.endswith("a"):
+            if have == gpu:
+                return True
+        elif have[0] == gpu[0] and have[1] <= gpu[1]:
+            return True
+    return any(cc_tuple(p) <= gpu for p in arch.ptx)
+
+
+_TABLES: Tables | None = None
+
+
+def tables() -> Tables:
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = Tables()
+    return _TABLES

@@ -1,0 +1,557 @@
+"""Plan a working PyTorch install: choose a release and build, then spell the commands.
+
+Pure functions of (machine, request, tables): no probing, no printing. The solver walks the
+releases newest first and takes the first one with a build that runs here — the driver can load
+its CUDA runtime (fully, or through minor-version compatibility), every GPU's compute
+capability is in its wheels, and it has wheels for the target Python and platform. Commands
+reproduce PyTorch's official ones exactly when no mirror is asked for.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess  # noqa: TID251 - only list2cmdline, to quote for Windows shells
+from dataclasses import dataclass, field, replace
+
+from envcheck.compat import Mirror, Release, Tables, wheel_runs_on
+from envcheck.errors import UserError
+from envcheck.versions import (
+    cuda_of_variant,
+    cuda_str,
+    driver_tuple,
+    py_key,
+    variant_of_cuda,
+    vtuple,
+)
+
+MANAGERS = ("pip", "conda", "uv")
+OSES = ("linux", "windows", "macos")
+ARCHES = ("x86_64", "aarch64", "arm64")
+
+
+@dataclass(frozen=True)
+class TargetGpu:
+    name: str
+    cc: str | None  # "8.6"; None when NVML could not say
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the solver needs to know of the machine the commands are for."""
+
+    os: str
+    arch: str
+    python: str
+    driver: str | None = None  # NVIDIA driver version; None: no driver
+    gpus: tuple[TargetGpu, ...] = ()
+    nvidia_on_pci: bool = False  # an NVIDIA device is on the bus even though no driver answered
+    local: bool = True  # facts were read from this machine (False: planning for another)
+    no_driver_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Request:
+    torch: str | None = None
+    cuda: tuple[int, int] | None = None
+    cpu: bool = False
+    python: str | None = None
+    manager: str = "pip"
+    mirror: str | None = None  # mirror name, or None for the default index
+    env: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    torch: str
+    variant: str
+    reason: str
+    kind: str = ""  # python | driver | no-driver | arch | not-nvidia
+    needs: str = ""  # for kind == driver: the lowest driver that would run it
+
+
+@dataclass(frozen=True)
+class Step:
+    purpose: str  # mirror | env | install | verify
+    argv: tuple[str, ...]
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    torch: str
+    torchvision: str | None
+    torchaudio: str | None
+    variant: str
+    cuda: str | None
+    manager: str
+    python: str
+    os: str
+    arch: str
+    mirror: str | None
+    why: str
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...] = ()
+    rejected: tuple[Rejection, ...] = ()
+
+    def shell(self, step: Step) -> str:
+        return quote(step.argv, self.os)
+
+
+def quote(argv, os: str) -> str:
+    """Shell-quote for the target's shell: POSIX sh, or the Windows (MSVCRT) convention."""
+    if os == "windows":
+        return subprocess.list2cmdline(list(argv))
+    return shlex.join(argv)
+
+
+def platform_key(os: str, arch: str) -> str:
+    if os == "linux":
+        return "linux_aarch64" if arch in ("aarch64", "arm64") else "linux"
+    if os == "windows":
+        if arch != "x86_64":
+            raise UserError(f"PyTorch publishes no wheels for Windows on {arch}: use --arch x86_64")
+        return "windows"
+    return "macos"
+
+
+# -- judging one build ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Verdict:
+    ok: bool
+    reason: str = ""
+    rank: tuple = ()
+    notes: list = field(default_factory=list)
+    kind: str = ""
+    needs: str = ""
+
+
+def _driver_verdict(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> _Verdict:
+    """Can this driver load the CUDA runtime of a cu<XY> wheel? Full support, MVC, or no."""
+    full = tables.min_driver(cuda, machine.os)
+    have = driver_tuple(machine.driver)
+    if full and driver_tuple(full) <= have:
+        return _Verdict(True, rank=(2,))
+    mvc = tables.mvc_driver(cuda[0], machine.os)
+    if mvc and driver_tuple(mvc) <= have:
+        note = (
+            f"CUDA {cuda_str(cuda)} runs on driver {machine.driver} through CUDA minor-version "
+            f"compatibility (needs ≥ {mvc}); the driver cannot JIT-compile newer PTX, so "
+            f"torch.compile/Triton kernels may fail"
+            + (f" — a driver ≥ {full} gives full support" if full else "")
+        )
+        return _Verdict(True, rank=(1,), notes=[note])
+    need = mvc or full or "a newer driver"
+    return _Verdict(False, f"driver {machine.driver} too old for CUDA {cuda_str(cuda)} (needs ≥ {need})", kind="driver", needs=need)
+
+
+def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: str) -> _Verdict:
+    archs = tables.archs(release, variant, machine.os)
+    if archs is None:
+        return _Verdict(True, notes=[f"envcheck's tables do not list the GPU architectures of torch {release.torch} {variant}"])
+    for gpu in machine.gpus:
+        if gpu.cc and not wheel_runs_on(archs, gpu.cc):
+            sm = "sm_" + gpu.cc.replace(".", "")
+            lowest = min(archs.sm, key=lambda s: tuple(int(x) for x in s.rstrip("af").split(".")))
+            highest = max(archs.sm, key=lambda s: tuple(int(x) for x in s.rstrip("af").split(".")))
+            if gpu.cc and tuple(int(x) for x in gpu.cc.split(".")) < tuple(int(x) for x in lowest.rstrip("af").split(".")):
+                what = f"drops {sm} ({gpu.name}; its wheels start at sm_{lowest.replace('.', '')})"
+            else:
+                what = f"has no kernels for {sm} ({gpu.name}; newest is sm_{highest.replace('.', '').rstrip('af')})"
+            return _Verdict(False, what, kind="arch")
+    return _Verdict(True)
+
+
+def _judge(tables: Tables, machine: Machine, release: Release, variant: str, plat: str, python: str, explicit: bool) -> _Verdict:
+    """One (release, variant) on this machine. `explicit`: the user named the build, so
+    machine facts become warnings instead of reasons to reject."""
+    if python not in release.python.get(plat, ()):
+        pys = release.python.get(plat, ())
+        span = f"{pys[0]}–{pys[-1]}" if pys else "none"
+        return _Verdict(False, f"no wheels for Python {python} (has {span})", kind="python")
+    cuda = cuda_of_variant(variant)
+    if cuda is None:
+        if variant != "cpu":
+            return _Verdict(False, f"{variant} is not an NVIDIA build", kind="not-nvidia")
+        gpu_here = machine.local and machine.driver is not None and machine.gpus
+        return _Verdict(True, rank=(0 if gpu_here else 3, 0))
+    if not machine.local:
+        return _Verdict(True, rank=(1, cuda))
+    notes: list[str] = []
+    if machine.driver is None:
+        why = machine.no_driver_reason or "no NVIDIA driver found"
+        if not explicit:
+            return _Verdict(False, why, kind="no-driver")
+        notes.append(f"{why}: this build needs an NVIDIA driver")
+        return _Verdict(True, rank=(0, cuda), notes=notes)
+    # Architecture first: a build rejected for the driver alone is one a driver upgrade unlocks.
+    arch = _arch_verdict(tables, machine, release, variant)
+    drv = _driver_verdict(tables, machine, cuda)
+    for v in (arch, drv):
+        if not v.ok:
+            if not explicit:
+                return v
+            notes.append(f"{variant}: {v.reason}")
+        notes.extend(v.notes)
+    return _Verdict(True, rank=(drv.rank[0] if drv.ok else 0, cuda), notes=notes)
+
+
+# -- choosing ---------------------------------------------------------------------------------
+
+
+def _candidates(tables: Tables, request: Request) -> list[Release]:
+    if not request.torch:
+        return list(tables.releases)
+    found = tables.releases_matching(request.torch)
+    if found:
+        return found
+    newest, oldest = tables.releases[0], tables.releases[-1]
+    known = [r.torch for r in tables.releases]
+    near = sorted(known, key=lambda v: _distance(v, request.torch))[:3]
+    if vtuple(request.torch) > vtuple(newest.torch):
+        raise UserError(
+            f"torch {request.torch} is newer than envcheck's tables ({oldest.torch} … {newest.torch}); "
+            f"nearest known: {', '.join(near)} — upgrade envcheck for newer releases"
+        )
+    raise UserError(f"torch {request.torch} is not a release: nearest are {', '.join(near)}")
+
+
+def _distance(a: str, b: str) -> tuple:
+    ka, kb = vtuple(a), vtuple(b)
+    ka, kb = ka + (0,) * (3 - len(ka)), kb + (0,) * (3 - len(kb))
+    return tuple(abs(x - y) for x, y in zip(ka, kb))
+
+
+def _wanted(release: Release, plat: str, request: Request, gpu_machine: bool) -> list[str]:
+    """The builds worth judging: NVIDIA and CPU ones; on a machine with working GPUs, CUDA only."""
+    variants = [v for v in release.variants.get(plat, ()) if v == "cpu" or cuda_of_variant(v)]
+    if request.cpu:
+        return [v for v in variants if v == "cpu"]
+    if request.cuda:
+        return [v for v in variants if v == variant_of_cuda(request.cuda)]
+    if gpu_machine:
+        return [v for v in variants if v != "cpu"]
+    return variants
+
+
+def _explain_empty(tables: Tables, releases: list[Release], plat: str, request: Request, python: str) -> str:
+    """The error for a request no release satisfies, naming the nearest valid choices."""
+    label = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}[plat]
+    if request.cuda:
+        v = variant_of_cuda(request.cuda)
+        with_v = [r.torch for r in tables.releases if v in r.variants.get(plat, ())]
+        if request.torch and len(releases) >= 1:
+            r = releases[0]
+            has = ", ".join(r.variants.get(plat, ())) or "nothing"
+            where = f"; {v} builds exist for torch {with_v[-1]} … {with_v[0]}" if with_v else f"; no torch release has a {v} build for {label}"
+            return f"torch {r.torch} has no {v} build for {label} (it has {has}){where}"
+        if with_v:
+            return f"no {v} build fits: {v} builds exist for torch {with_v[-1]} … {with_v[0]} on {label}"
+        cudas = sorted({cuda_of_variant(x) for r in tables.releases for x in r.variants.get(plat, ()) if cuda_of_variant(x)})
+        return f"no torch release has a {v} build for {label}; CUDA builds exist for {', '.join(cuda_str(c) for c in cudas)}"
+    if request.torch:
+        r = releases[0]
+        pys = r.python.get(plat, ())
+        if python not in pys:
+            first = [x.torch for x in reversed(tables.releases) if python in x.python.get(plat, ())]
+            also = f"; the oldest torch with Python {python} wheels is {first[0]}" if first else ""
+            return f"torch {r.torch} has no wheels for Python {python} on {label} (it supports {', '.join(pys) or 'none'}){also}"
+    return f"no torch build fits this request on {label}"
+
+
+def solve(tables: Tables, machine: Machine, request: Request) -> Plan:
+    plat = platform_key(machine.os, machine.arch)
+    python = request.python or machine.python
+    if request.manager == "conda" and not request.python:
+        python = machine.python  # refined per release below
+    releases = _candidates(tables, request)
+    if machine.os == "macos" and machine.arch == "x86_64":
+        releases = [r for r in releases if r.version <= tables.macos_x86_64_last]
+        if not releases:
+            raise UserError(f"PyTorch's last macOS x86_64 wheels are for torch {tables.macos_x86_64_last}")
+    explicit = bool(request.cuda or request.cpu)
+    gpu_machine = machine.local and machine.driver is not None and bool(machine.gpus) and not explicit
+    plan = _first_fit(tables, machine, request, releases, plat, python, explicit, gpu_machine)
+    if plan is None and gpu_machine:
+        plan = _first_fit(tables, machine, request, releases, plat, python, explicit, False)
+        if plan is not None:
+            gpus = ", ".join(sorted({g.name for g in machine.gpus}))
+            plan = replace(plan, notes=(f"no CUDA build of any torch release runs on {gpus} with driver {machine.driver}: CPU build", *plan.notes))
+    if plan is not None:
+        return plan
+    if explicit or request.torch:
+        raise UserError(_explain_empty(tables, releases, plat, request, python))
+    raise UserError(f"no torch build runs on {machine.os} {machine.arch} with Python {python}")
+
+
+def _first_fit(tables, machine, request, releases, plat, python, explicit, gpu_machine) -> Plan | None:
+    rejected: list[Rejection] = []
+    for release in releases:
+        py = _python_for(release, plat, request, machine, python)
+        wanted = _wanted(release, plat, request, gpu_machine)
+        if not wanted:
+            continue
+        judged = []
+        for variant in wanted:
+            v = _judge(tables, machine, release, variant, plat, py, explicit)
+            if v.ok:
+                judged.append((v.rank, variant, v))
+            else:
+                rejected.append(Rejection(release.torch, variant, v.reason, v.kind, v.needs))
+        if not judged:
+            continue
+        judged.sort(key=lambda t: t[0], reverse=True)
+        _, variant, verdict = judged[0]
+        notes = list(verdict.notes) + _upgrade_hint(rejected, release)
+        return _plan(tables, machine, request, release, variant, py, notes, rejected)
+    return None
+
+
+def _upgrade_hint(rejected: list[Rejection], chosen: Release) -> list[str]:
+    """If a newer release failed only on the driver, say which driver would unlock it."""
+    newer = [r for r in rejected if vtuple(r.torch) > vtuple(chosen.torch)]
+    if not newer:
+        return []
+    top = newer[0].torch
+    driver_only = [r for r in newer if r.torch == top and r.kind == "driver"]
+    if not driver_only:
+        return []
+    best = min(driver_only, key=lambda r: driver_tuple(r.needs) if r.needs[:1].isdigit() else (9999,))
+    return [f"a driver ≥ {best.needs} would run torch {top} ({best.variant}); this driver tops out at {chosen.torch}"]
+
+
+def _python_for(release: Release, plat: str, request: Request, machine: Machine, python: str) -> str:
+    """conda creates its environment, so it may pick the Python; pip and uv use the target's."""
+    if request.manager != "conda" or request.python:
+        return python
+    pys = release.python.get(plat, ())
+    if machine.python in pys or not pys:
+        return machine.python
+    return max(pys, key=py_key)
+
+
+# -- spelling the commands ----------------------------------------------------------------------
+
+
+def _pins(release: Release, variant: str, local: bool) -> list[str]:
+    suffix = f"+{variant}" if local else ""
+    pins = [f"torch=={release.torch}{suffix}"]
+    if release.torchvision:
+        pins.append(f"torchvision=={release.torchvision}{suffix}")
+    if release.torchaudio:
+        pins.append(f"torchaudio=={release.torchaudio}")
+    return pins
+
+
+def official_pip(release: Release, variant: str, plat: str) -> list[str]:
+    """PyTorch's own command for this build, token for token (previous-versions page)."""
+    if variant in release.pip_exceptions:
+        return shlex.split(release.pip_exceptions[variant])
+    plain = plat == "macos" or (release.pip.plain_default and variant == release.default.get(plat))
+    if plain:
+        return ["pip", "install", *_pins(release, variant, False)]
+    url = release.pip.url.format(variant=variant)
+    return ["pip", "install", *_pins(release, variant, release.pip.local), release.pip.flag, url]
+
+
+def _is_default(release: Release, variant: str, plat: str) -> bool:
+    return release.default.get(plat) == variant
+
+
+def pip_install(release: Release, variant: str, plat: str, mirror: Mirror | None, tool: tuple[str, ...] = ("pip",)) -> tuple[list[str], str]:
+    """The install command for pip (or `uv pip`) and a sentence on where the wheels come from.
+
+    With a PyPI mirror: the default index's own build comes straight from the mirror; another
+    build comes from PyPyTorch's index (or the mirror's copy of it, used its own way) with the
+    PyPI mirror kept for the dependencies, since a PyPI mirror never carries `+cu121` builds.
+    """
+    uv = tool[0] == "uv"
+    official = official_pip(release, variant, plat)
+    if mirror is None:
+        return [*tool, *official[1:]], ""
+    pins_plain = _pins(release, variant, False)
+    if plat == "macos" or _is_default(release, variant, plat):
+        argv = [*tool, "install", *pins_plain]
+        if uv:
+            argv += ["--index-url", mirror.pypi]
+        return argv, f"{mirror.name} mirrors the default index, which serves the {variant} build of torch {release.torch} here"
+    if mirror.wheels_form == "find-links":
+        argv = [*tool, "install", *_pins(release, variant, True), "-f", mirror.wheel_url(variant)]
+        if uv:
+            argv += ["--index-url", mirror.pypi]
+        return argv, f"the {variant} wheels come from {mirror.name}'s flat wheel folder (-f, pinned +{variant}); other packages from its PyPI mirror"
+    if mirror.wheels_form == "index":
+        pins = _pins(release, variant, release.pip.local)
+        if uv:
+            return [*tool, "install", *pins, "--index-url", mirror.pypi, "--extra-index-url", mirror.wheel_url(variant)], (
+                f"the {variant} wheels come from {mirror.name}'s copy of PyTorch's index; other packages from its PyPI mirror"
+            )
+        return [*tool, "install", *pins, "--index-url", mirror.wheel_url(variant), "--extra-index-url", mirror.pypi], (
+            f"the {variant} wheels come from {mirror.name}'s copy of PyTorch's index; other packages from its PyPI mirror"
+        )
+    why = f"{mirror.name} carries only the default index's builds, so the {variant} wheels come from PyTorch's own index; other packages from {mirror.name}"
+    flag, url = official[-2], official[-1]
+    pins = official[2:-2]
+    if uv:
+        # uv searches extra indexes first and stops at the first that has a package.
+        if flag == "--index-url":
+            flag = "--extra-index-url"
+        return [*tool, "install", *pins, flag, url, "--index-url", mirror.pypi], why
+    if flag == "--index-url":
+        return [*tool, "install", *pins, flag, url, "--extra-index-url", mirror.pypi], why
+    return [*tool, "install", *pins, flag, url], why  # -f / --extra-index-url keep the configured mirror
+
+
+def conda_install(release: Release, variant: str) -> list[str] | None:
+    """The pytorch-channel command, or None when the channel does not have this build."""
+    c = release.conda
+    if c is None:
+        return None
+    pins = [f"pytorch=={release.torch}"]
+    if release.torchvision:
+        pins.append(f"torchvision=={release.torchvision}")
+    if release.torchaudio:
+        pins.append(f"torchaudio=={release.torchaudio}")
+    if variant == "cpu":
+        return ["conda", "install", *pins, "cpuonly", "-c", "pytorch"] if c.cpu else None
+    cuda = cuda_of_variant(variant)
+    if cuda is None or cuda_str(cuda) not in c.cuda:
+        return None
+    ver = cuda_str(cuda)
+    pkg = f"{c.package}={ver}"
+    channels = []
+    for ch in (*c.channels, *c.extra_channels.get(ver, ())):
+        channels += ["-c", ch]
+    return ["conda", "install", *pins, pkg, *channels]
+
+
+def mirror_setup(mirror: Mirror, manager: str) -> list[Step]:
+    """The commands that make pip (or conda) use a mirror; `envcheck mirror set` runs the same."""
+    if manager == "uv":
+        return []
+    steps = [Step("mirror", ("pip", "config", "set", "global.index-url", mirror.pypi), f"use the {mirror.title} mirror of the default index")]
+    if manager == "conda" and mirror.conda:
+        steps += [Step("mirror", argv, "") for argv in conda_mirror_argv(mirror)]
+    return steps
+
+
+def conda_mirror_argv(mirror: Mirror) -> list[tuple[str, ...]]:
+    base = mirror.conda.rstrip("/")
+    out = [("conda", "config", "--set", "show_channel_urls", "yes")]
+    for ch in mirror.conda_channels:
+        out.append(("conda", "config", "--set", f"custom_channels.{ch}", f"{base}/cloud"))
+    return out
+
+
+def verify_argv(variant: str, os: str) -> tuple[str, ...]:
+    """One line that proves the right build landed: a silent fall-back to another build is the classic failure."""
+    cuda = cuda_of_variant(variant)
+    show = "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), torch.cuda.device_count())"
+    if cuda:
+        check = f'; assert torch.version.cuda == "{cuda_str(cuda)}", "not the CUDA {cuda_str(cuda)} build"'
+    elif variant == "cpu":
+        check = '; assert torch.version.cuda is None, "not the CPU build"'
+    else:
+        check = ""
+    return ("python", "-c", show + check)
+
+
+def _env_steps(request: Request, python: str, os: str) -> list[Step]:
+    name = request.env
+    if request.manager == "conda":
+        name = name or "torch"
+        return [
+            Step("env", ("conda", "create", "-n", name, f"python={python}", "-y"), f"a fresh environment with Python {python}"),
+            Step("env", ("conda", "activate", name)),
+        ]
+    if not name:
+        return []
+    activate = (f"{name}\\Scripts\\activate",) if os == "windows" else ("source", f"{name}/bin/activate")
+    if request.manager == "uv":
+        create = ("uv", "venv", name, "--python", python)
+    else:
+        create = ("python" if os == "windows" else "python3", "-m", "venv", name)
+    return [Step("env", create, f"a fresh virtual environment ({python})"), Step("env", activate)]
+
+
+def _plan(tables: Tables, machine: Machine, request: Request, release: Release, variant: str, python: str, notes: list[str], rejected: list[Rejection]) -> Plan:
+    plat = platform_key(machine.os, machine.arch)
+    mirror = None
+    if request.mirror:
+        mirror = tables.mirror(request.mirror)
+        if mirror is None:
+            names = ", ".join(m.name for m in tables.mirrors)
+            raise UserError(f"--mirror {request.mirror!r} is not a known mirror: choose one of {names}, or none")
+    notes = list(notes)
+    steps: list[Step] = []
+    if mirror:
+        steps += mirror_setup(mirror, request.manager)
+    steps += _env_steps(request, python, machine.os)
+    where = ""
+    if request.manager == "conda":
+        argv = conda_install(release, variant)
+        if argv is not None:
+            steps.append(Step("install", tuple(argv)))
+            if mirror and "pytorch" not in mirror.conda_channels:
+                notes.append(f"{mirror.name} does not carry the pytorch conda channel: conda fetches it from anaconda.org")
+            if cuda_of_variant(variant) and mirror:
+                notes.append("no mirror used here carries the nvidia conda channel: `-c nvidia` is fetched from anaconda.org")
+        else:
+            if release.conda is None:
+                notes.append(
+                    f"the pytorch conda channel has no torch {release.torch}: PyTorch stopped publishing there after 2.5 "
+                    "(pytorch/pytorch#138506), so pip installs it inside the conda environment"
+                )
+            else:
+                notes.append(f"the pytorch conda channel has no {variant} build of torch {release.torch}, so pip installs it inside the conda environment")
+            argv, where = pip_install(release, variant, plat, mirror)
+            steps.append(Step("install", tuple(argv)))
+    else:
+        tool = ("uv", "pip") if request.manager == "uv" else ("pip",)
+        argv, where = pip_install(release, variant, plat, mirror, tool)
+        steps.append(Step("install", tuple(argv)))
+    steps.append(Step("verify", verify_argv(variant, machine.os), "check that this build really landed"))
+    if where:
+        notes.insert(0, where)
+    if request.python and request.manager == "pip" and not request.env and request.python != machine.python:
+        notes.append(f"run these with Python {request.python} (this interpreter is {machine.python})")
+    cuda = cuda_of_variant(variant)
+    return Plan(
+        torch=release.torch,
+        torchvision=release.torchvision,
+        torchaudio=release.torchaudio,
+        variant=variant,
+        cuda=cuda_str(cuda) if cuda else None,
+        manager=request.manager,
+        python=python,
+        os=machine.os,
+        arch=machine.arch,
+        mirror=mirror.name if mirror else None,
+        why=_why(tables, machine, request, release, variant, python),
+        steps=tuple(steps),
+        notes=tuple(notes),
+        rejected=tuple(r for r in rejected if vtuple(r.torch) >= vtuple(release.torch)),
+    )
+
+
+def _why(tables: Tables, machine: Machine, request: Request, release: Release, variant: str, python: str) -> str:
+    build = f"torch {release.torch} ({variant})"
+    asked = []
+    if request.torch:
+        asked.append(f"torch {request.torch}")
+    if request.cuda:
+        asked.append(f"CUDA {cuda_str(request.cuda)}")
+    if request.cpu:
+        asked.append("the CPU build")
+    if asked:
+        return f"{build}: the build you asked for ({', '.join(asked)}), for Python {python} on {machine.os} {machine.arch}."
+    if not machine.local:
+        return f"{build}: the newest release for Python {python} on {machine.os} {machine.arch}; pass --cuda or --cpu to choose the build."
+    if variant == "cpu":
+        reason = machine.no_driver_reason or "no NVIDIA driver found"
+        return f"{build}: the newest release for Python {python}; CPU build because {reason}."
+    gpus = ", ".join(sorted({f"{g.name} (sm_{g.cc.replace('.', '')})" if g.cc else g.name for g in machine.gpus})) or "no GPU listed"
+    top = tables.max_cuda_for_driver(machine.driver, machine.os)
+    drv = f"driver {machine.driver}" + (f" (CUDA ≤ {cuda_str(top)})" if top else "")
+    return f"{build}: the newest release with a build that {drv} and {gpus} can run, for Python {python}."

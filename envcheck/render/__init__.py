@@ -1,0 +1,1 @@
+"""Renderers: they only format results they are given; they never query anything."""

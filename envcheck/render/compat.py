@@ -1,0 +1,81 @@
+"""`envcheck compat` answers as text tables or plain data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from rich.console import Console
+from rich.table import Table
+
+from envcheck.compat_query import CudaAnswer, DriverAnswer, GpuAnswer, TorchAnswer
+from envcheck.snapshot import SCHEMA_VERSION
+
+PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}
+
+
+def as_dict(answer) -> dict:
+    d = asdict(answer)
+    d["schema_version"] = SCHEMA_VERSION
+    return d
+
+
+def driver(a: DriverAnswer, c: Console) -> None:
+    c.print(f"NVIDIA driver {a.driver} ({a.os})", style="bold", markup=False)
+    if a.full:
+        c.print(f"  full support: CUDA {a.full[0]} … {a.full[-1]} (newest: CUDA {a.max_cuda})", markup=False)
+    else:
+        c.print("  full support: no CUDA release envcheck knows", markup=False)
+    for _, note in a.mvc:
+        c.print(f"  also: {note}", markup=False)
+    if a.mvc:
+        c.print("  limits of minor-version compatibility: no JIT of newer PTX (torch.compile/Triton may fail); "
+                "features that need a newer driver fail with cudaErrorCallRequiresNewerDriver", style="dim", markup=False)
+    if a.newest_builds:
+        t = Table(title="Newest torch build per CUDA variant that this driver runs", title_justify="left")
+        t.add_column("variant")
+        t.add_column("newest torch")
+        t.add_column("support")
+        for b in a.newest_builds:
+            t.add_row(b.variant, b.torch, b.support)
+        c.print(t)
+    else:
+        c.print("  no torch CUDA build runs on this driver: use the CPU build or upgrade the driver", markup=False)
+
+
+def torch(a: TorchAnswer, c: Console) -> None:
+    r = a.release
+    c.print(f"torch {r.torch}" + (f" (released {r.date})" if r.date else ""), style="bold", markup=False)
+    c.print(f"  torchvision {r.torchvision or '—'}   torchaudio {r.torchaudio or '— (none released with it)'}", markup=False)
+    for plat, pys in r.python.items():
+        if r.variants.get(plat):
+            c.print(f"  Python on {PLATFORM_LABEL[plat]}: {', '.join(pys)}; default index serves: {r.default.get(plat, '—')}", markup=False)
+    c.print(f"  conda (pytorch channel): {a.conda or 'not published there'}", markup=False)
+    t = Table(title="Builds", title_justify="left")
+    for col in ("variant", "platforms", "GPU architectures", "min driver (Linux)", "official pip command"):
+        t.add_column(col, overflow="fold")
+    for v in a.variants:
+        t.add_row(v.variant, ", ".join(PLATFORM_LABEL[p] for p in v.platforms), v.archs, v.min_driver, v.command)
+    c.print(t)
+    c.print(f"  source: {r.source}", style="dim", markup=False)
+
+
+def cuda(a: CudaAnswer, c: Console) -> None:
+    c.print(f"CUDA {a.cuda} ({a.variant})", style="bold", markup=False)
+    c.print(f"  minimum driver: Linux {a.min_driver_linux or '—'}, Windows {a.min_driver_windows or '—'}", markup=False)
+    if a.mvc_driver_linux:
+        c.print(f"  runs on Linux driver ≥ {a.mvc_driver_linux} through minor-version compatibility (with its limits)", markup=False)
+    if a.releases:
+        c.print(f"  torch releases with a {a.variant} build: {', '.join(a.releases)}", markup=False)
+    else:
+        c.print(f"  no torch release has a {a.variant} build", markup=False)
+
+
+def gpu(a: GpuAnswer, c: Console) -> None:
+    g = a.gpu
+    c.print(f"{g.name} — {g.arch}, compute capability {g.cc} (sm_{g.cc.replace('.', '')}), {g.sms} SMs", style="bold", markup=False)
+    peaks = ", ".join(f"{k} {v:g}" for k, v in g.peaks.items())
+    c.print(f"  dense peak TFLOPS: {peaks}; memory {g.mem_bw_gbs:g} GB/s  [{g.status}]", markup=False)
+    if a.builds:
+        c.print("  newest torch per CUDA variant with kernels for it: " + ", ".join(f"{b.variant} → {b.torch}" for b in a.builds), markup=False)
+    if a.dropped:
+        c.print("  builds without kernels for it: " + ", ".join(f"{b.variant} (torch {b.torch})" for b in a.dropped), markup=False)

@@ -1,0 +1,53 @@
+"""Install plans as a runnable script (comments + commands), markdown, or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from rich.console import Console
+
+from envcheck.install import Plan
+from envcheck.snapshot import SCHEMA_VERSION
+
+
+def as_dict(plan: Plan) -> dict:
+    d = asdict(plan)
+    d["schema_version"] = SCHEMA_VERSION
+    d["commands"] = [plan.shell(s) for s in plan.steps]
+    return d
+
+
+def text(plan: Plan, console: Console, explain: bool = False) -> None:
+    """Every line that is not a command starts with '#', so stdout can be pasted into a shell."""
+    console.print(f"# {plan.why}", style="bold", markup=False)
+    for note in plan.notes:
+        console.print(f"# note: {note}", style="yellow", markup=False)
+    if explain:
+        _explain(plan, console)
+    for step in plan.steps:
+        if step.comment:
+            console.print(f"# {step.comment}", style="dim", markup=False)
+        console.print(plan.shell(step), markup=False)
+
+
+def _explain(plan: Plan, console: Console) -> None:
+    if not plan.rejected:
+        console.print("# rejected: nothing — every build considered fits", style="dim", markup=False)
+        return
+    console.print("# rejected builds, newest release first:", style="dim", markup=False)
+    for r in plan.rejected:
+        console.print(f"#   torch {r.torch} {r.variant}: {r.reason}", style="dim", markup=False)
+
+
+def markdown(plan: Plan, explain: bool = False) -> str:
+    lines = [f"**{plan.why}**", ""]
+    lines += [f"- {n}" for n in plan.notes]
+    if plan.notes:
+        lines.append("")
+    lines.append("```bash")
+    lines += [plan.shell(s) for s in plan.steps]
+    lines.append("```")
+    if explain and plan.rejected:
+        lines += ["", "| torch | build | rejected because |", "|---|---|---|"]
+        lines += [f"| {r.torch} | {r.variant} | {r.reason} |" for r in plan.rejected]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""Parsing of the version strings users type and tools print, with messages that say the fix."""
+
+from __future__ import annotations
+
+import re
+
+from envcheck.errors import UserError
+
+_DRIVER = re.compile(r"^\d{2,4}(?:\.\d{1,3}){0,2}$")
+_TORCH = re.compile(r"^\d+\.\d+(?:\.\d+)?$")
+
+
+def cuda_tuple(text: str) -> tuple[int, int]:
+    """'12.1', 'cu121', '121' -> (12, 1). Raises UserError on anything else."""
+    t = text.strip()
+    m = re.match(r"^(?:cuda|cu)?\s*(\d{1,2})\.(\d)(?:\.\d+)?$", t, re.IGNORECASE)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    m = re.match(r"^(?:cu)?(\d{2,3})$", t, re.IGNORECASE)
+    if m:
+        digits = m.group(1)
+        return int(digits[:-1]), int(digits[-1])
+    raise UserError(f"--cuda {text!r} is not a CUDA version: write it as 12.1 (or cu121)")
+
+
+def cuda_str(cuda: tuple[int, int]) -> str:
+    return f"{cuda[0]}.{cuda[1]}"
+
+
+def variant_of_cuda(cuda: tuple[int, int]) -> str:
+    """(12, 1) -> 'cu121', the name PyTorch's wheel index uses."""
+    return f"cu{cuda[0]}{cuda[1]}"
+
+
+def cuda_of_variant(variant: str) -> tuple[int, int] | None:
+    """'cu121' -> (12, 1); 'cpu', 'rocm6.0' -> None."""
+    m = re.match(r"^cu(\d{2,3})$", variant)
+    if not m:
+        return None
+    d = m.group(1)
+    return int(d[:-1]), int(d[-1])
+
+
+def driver_tuple(text: str) -> tuple[int, ...]:
+    """'470.82.01' -> (470, 82, 1): NVIDIA driver versions compare field by field."""
+    t = text.strip()
+    if not _DRIVER.match(t):
+        raise UserError(f"--driver {text!r} is not an NVIDIA driver version: write it as 535.104.05 or 535")
+    return tuple(int(p) for p in t.split("."))
+
+
+def check_torch(text: str) -> str:
+    t = text.strip()
+    if t.startswith("v"):
+        t = t[1:]
+    if not _TORCH.match(t):
+        raise UserError(f"--torch {text!r} is not a torch version: write it as 2.2.1 (or 2.2 for the newest 2.2.x)")
+    return t
+
+
+def check_python(text: str) -> str:
+    t = text.strip()
+    m = re.match(r"^(3\.\d{1,2})(?:\.\d+)?$", t)
+    if not m:
+        raise UserError(f"--python {text!r} is not a Python version: write it as 3.10")
+    return m.group(1)
+
+
+def vtuple(text: str) -> tuple[int, ...]:
+    """'2.2.1' -> (2, 2, 1), for ordering release numbers that are known to be well formed."""
+    return tuple(int(p) for p in text.split("."))
+
+
+def py_key(py: str) -> tuple[int, int]:
+    major, minor = py.split(".")[:2]
+    return int(major), int(minor)
+
+
+def cc_tuple(cc: str) -> tuple[int, int]:
+    """Compute capability '8.6' -> (8, 6); arch-specific suffixes ('9.0a', '10.0f') are dropped."""
+    m = re.match(r"^(\d+)\.(\d+)", cc)
+    if not m:
+        raise ValueError(f"not a compute capability: {cc!r}")
+    return int(m.group(1)), int(m.group(2))

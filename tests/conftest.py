@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.fake_nvml import install_machine
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """machine("driver535_gtx1080ti") makes NVML answer as that recorded machine."""
+
+    def use(name: str) -> dict:
+        return install_machine(monkeypatch, name)
+
+    return use
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run envcheck's real entry point; returns (exit code, stdout, stderr)."""
+    from envcheck.cli.app import main
+
+    def run(*args: str):
+        with pytest.raises(SystemExit) as exc:
+            main(list(args))
+        captured = capsys.readouterr()
+        return exc.value.code, captured.out, captured.err
+
+    return run
