@@ -61,6 +61,8 @@ class CondaForm:
     cpu: bool
     channels: tuple[str, ...]
     extra_channels: dict = field(default_factory=dict)
+    torchvision: str | None = None  # when the conda line pins another version than pip's
+    torchaudio: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Release:
     variants: dict  # platform -> tuple of variant names
     default: dict  # platform -> variant served by the default index
     pip: PipForm
-    pip_exceptions: dict
+    pip_exceptions: dict  # variant -> the official lines, verbatim
     conda: CondaForm | None
     source: str
 
@@ -164,7 +166,7 @@ def _release(row: dict) -> Release:
         variants={p: tuple(row.get(p, ())) for p in PLATFORMS},
         default=dict(row.get("default", {})),
         pip=PipForm(pip["flag"], pip["url"], bool(pip.get("local")), bool(pip.get("plain_default"))),
-        pip_exceptions=dict(row.get("pip_exceptions", {})),
+        pip_exceptions={k: tuple([v] if isinstance(v, str) else v) for k, v in row.get("pip_exceptions", {}).items()},
         conda=None
         if not conda
         else CondaForm(
@@ -173,6 +175,8 @@ def _release(row: dict) -> Release:
             cpu=bool(conda.get("cpu", True)),
             channels=tuple(conda.get("channels", ("pytorch",))),
             extra_channels=dict(row.get("conda_extra_channels", {})),
+            torchvision=conda.get("torchvision"),
+            torchaudio=conda.get("torchaudio"),
         ),
         source=row["source"],
     )

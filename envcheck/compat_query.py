@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from envcheck.compat import Gpu, Release, Tables, wheel_runs_on
 from envcheck.errors import UserError
-from envcheck.install import official_pip, platform_key
+from envcheck.install import official_pip_lines, platform_key
 from envcheck.versions import cuda_of_variant, cuda_str, driver_tuple, variant_of_cuda, vtuple
 
 
@@ -110,7 +110,7 @@ def answer_torch(tables: Tables, version: str) -> TorchAnswer:
             VariantRow(
                 variant=v,
                 platforms=plats,
-                command=" ".join(official_pip(release, v, plat)),
+                command=" && ".join(" ".join(line) for line in official_pip_lines(release, v, plat)),
                 archs=_arch_span(tables, release, v) if cuda else "",
                 min_driver=(tables.min_driver(cuda, "linux") or "") if cuda else "",
             )

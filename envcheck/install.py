@@ -344,10 +344,17 @@ def _pins(release: Release, variant: str, local: bool) -> list[str]:
     return pins
 
 
-def official_pip(release: Release, variant: str, plat: str) -> list[str]:
-    """PyTorch's own command for this build, token for token (previous-versions page)."""
+def official_pip_lines(release: Release, variant: str, plat: str) -> list[list[str]]:
+    """PyTorch's own command(s) for this build, token for token (previous-versions page)."""
     if variant in release.pip_exceptions:
-        return shlex.split(release.pip_exceptions[variant])
+        return [shlex.split(line) for line in release.pip_exceptions[variant]]
+    return [official_pip(release, variant, plat)]
+
+
+def official_pip(release: Release, variant: str, plat: str) -> list[str]:
+    """The one official pip line of a build (the NVIDIA and CPU builds all have one)."""
+    if variant in release.pip_exceptions:
+        return shlex.split(release.pip_exceptions[variant][-1])
     plain = plat == "macos" or (release.pip.plain_default and variant == release.default.get(plat))
     if plain:
         return ["pip", "install", *_pins(release, variant, False)]
@@ -403,16 +410,18 @@ def pip_install(release: Release, variant: str, plat: str, mirror: Mirror | None
     return [*tool, "install", *pins, flag, url], why  # -f / --extra-index-url keep the configured mirror
 
 
-def conda_install(release: Release, variant: str) -> list[str] | None:
+def conda_install(release: Release, variant: str, os: str = "linux") -> list[str] | None:
     """The pytorch-channel command, or None when the channel does not have this build."""
     c = release.conda
     if c is None:
         return None
     pins = [f"pytorch=={release.torch}"]
-    if release.torchvision:
-        pins.append(f"torchvision=={release.torchvision}")
-    if release.torchaudio:
-        pins.append(f"torchaudio=={release.torchaudio}")
+    if c.torchvision or release.torchvision:
+        pins.append(f"torchvision=={c.torchvision or release.torchvision}")
+    if c.torchaudio or release.torchaudio:
+        pins.append(f"torchaudio=={c.torchaudio or release.torchaudio}")
+    if os == "macos":  # the macOS packages are CPU/MPS builds with no cpuonly marker
+        return ["conda", "install", *pins, "-c", "pytorch"] if variant == "cpu" else None
     if variant == "cpu":
         return ["conda", "install", *pins, "cpuonly", "-c", "pytorch"] if c.cpu else None
     cuda = cuda_of_variant(variant)
@@ -490,7 +499,7 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
     steps += _env_steps(request, python, machine.os)
     where = ""
     if request.manager == "conda":
-        argv = conda_install(release, variant)
+        argv = conda_install(release, variant, machine.os)
         if argv is not None:
             steps.append(Step("install", tuple(argv)))
             if mirror and "pytorch" not in mirror.conda_channels:

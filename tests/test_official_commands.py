@@ -1,0 +1,199 @@
+"""envcheck's commands against PyTorch's official ones, token by token.
+
+tests/fixtures/official_commands.toml holds every line of PyTorch's previous-versions page, verbatim;
+each must come out of envcheck's builder unchanged. Then every (release, build) pair of the tables
+goes through the whole solver, and the curated cases pin the mirror, conda and uv forms.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from envcheck.compat import Tables
+from envcheck.install import Machine, Request, conda_install, official_pip_lines, solve
+from envcheck.versions import cuda_of_variant
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+T = Tables()
+OFFICIAL = tomllib.loads((Path(__file__).parent / "fixtures" / "official_commands.toml").read_text())["command"]
+
+
+def _groups():
+    g = defaultdict(list)
+    for c in OFFICIAL:
+        g[(c["torch"], c["variant"], c["manager"], c["os"])].append(shlex.split(c["text"]))
+    return g
+
+
+GROUPS = _groups()
+
+
+def test_fixture_covers_the_releases_on_the_page():
+    releases = {k[0] for k in GROUPS}
+    assert len(OFFICIAL) >= 300
+    assert {"1.8.0", "1.12.1", "2.0.1", "2.2.1", "2.5.1", "2.7.1", "2.12.1"} <= releases
+
+
+@pytest.mark.parametrize("key", sorted(GROUPS), ids=lambda k: "-".join(k))
+def test_official_line_reproduced(key):
+    torch, variant, manager, os = key
+    release = T.release(torch)
+    assert release is not None, f"torch {torch} missing from compat/torch.toml"
+    got = official_pip_lines(release, variant, os) if manager == "pip" else [conda_install(release, variant, os)]
+    assert got == GROUPS[key]
+
+
+def _pairs():
+    for r in T.releases:
+        for v in r.variants["linux"]:
+            if v == "cpu" or cuda_of_variant(v):
+                yield r, v
+
+
+@pytest.mark.parametrize("release,variant", list(_pairs()), ids=lambda x: getattr(x, "torch", x))
+def test_every_release_and_build_through_the_solver(release, variant):
+    """--torch X --cuda Y (or --cpu) on Linux gives the official versions and wheel index."""
+    py = release.python["linux"][-1]
+    cuda = cuda_of_variant(variant)
+    req = Request(torch=release.torch, cuda=cuda, cpu=cuda is None, python=py)
+    plan = solve(T, Machine("linux", "x86_64", py, local=False), req)
+    install = [s for s in plan.steps if s.purpose == "install"]
+    assert len(install) == 1
+    argv = list(install[0].argv)
+    assert (plan.torch, plan.variant) == (release.torch, variant)
+    official = GROUPS.get((release.torch, variant, "pip", "linux"))
+    if official:
+        assert [argv] == official
+    else:  # no line on the stored page (1.10.2, 2.13+): the table's versions and index form
+        local = f"+{variant}" if release.pip.local else ""
+        pins = [f"torch=={release.torch}{local}", f"torchvision=={release.torchvision}{local}"]
+        if release.torchaudio:
+            pins.append(f"torchaudio=={release.torchaudio}")
+        url = release.pip.url.format(variant=variant)
+        assert argv == ["pip", "install", *pins, release.pip.flag, url]
+        assert url.startswith("https://download.pytorch.org/whl/")
+
+
+LINUX = Machine("linux", "x86_64", "3.11", local=False)
+WINDOWS = Machine("windows", "x86_64", "3.11", local=False)
+
+# (request, machine, expected commands in order). Official lines are from the page; the mirror forms
+# follow each mirror's documented use (compat/mirrors.toml).
+CASES = [
+    (Request(torch="2.2.1", cuda=(12, 1)), LINUX, [
+        "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu121"]),
+    (Request(torch="1.12.1", cuda=(11, 3), python="3.10"), LINUX, [
+        "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113"]),
+    (Request(torch="1.8.0", cuda=(11, 1), python="3.9"), LINUX, [
+        "pip install torch==1.8.0+cu111 torchvision==0.9.0+cu111 torchaudio==0.8.0 -f https://download.pytorch.org/whl/torch_stable.html"]),
+    (Request(torch="1.8.0", cuda=(10, 2), python="3.9"), LINUX, ["pip install torch==1.8.0 torchvision==0.9.0 torchaudio==0.8.0"]),
+    (Request(torch="1.10.1", cuda=(11, 1), python="3.9"), LINUX, [
+        "pip install torch==1.10.1+cu111 torchvision==0.11.2+cu111 torchaudio==0.10.1 -f https://download.pytorch.org/whl/cu111/torch_stable.html"]),
+    (Request(torch="2.0.1", cuda=(11, 7)), LINUX, ["pip install torch==2.0.1 torchvision==0.15.2 torchaudio==2.0.2"]),
+    (Request(torch="2.0.1", cuda=(11, 8)), LINUX, [
+        "pip install torch==2.0.1 torchvision==0.15.2 torchaudio==2.0.2 --index-url https://download.pytorch.org/whl/cu118"]),
+    (Request(torch="2.7.1", cuda=(12, 8)), LINUX, [
+        "pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --index-url https://download.pytorch.org/whl/cu128"]),
+    (Request(torch="2.12.1", cuda=(13, 0)), LINUX, [
+        "pip install torch==2.12.1 torchvision==0.27.1 --index-url https://download.pytorch.org/whl/cu130"]),
+    (Request(torch="2.5.1", cpu=True), LINUX, [
+        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 --index-url https://download.pytorch.org/whl/cpu"]),
+    # mirrors: the default index's own build straight from the PyPI mirror ...
+    (Request(torch="2.2.1", cuda=(12, 1), mirror="tuna"), LINUX, [
+        "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
+        "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1"]),
+    # ... another build from PyTorch's index, the PyPI mirror kept for the dependencies
+    (Request(torch="2.2.1", cuda=(11, 8), mirror="tuna"), LINUX, [
+        "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
+        "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu118 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+    (Request(torch="1.12.1", cuda=(11, 3), python="3.10", mirror="ustc"), LINUX, [
+        "pip config set global.index-url https://mirrors.ustc.edu.cn/pypi/simple",
+        "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113"]),
+    # a flat wheel folder needs -f and the local version pinned
+    (Request(torch="2.4.1", cuda=(12, 1), mirror="aliyun"), WINDOWS, [
+        "pip config set global.index-url https://mirrors.aliyun.com/pypi/simple/",
+        "pip install torch==2.4.1+cu121 torchvision==0.19.1+cu121 torchaudio==2.4.1 -f https://mirrors.aliyun.com/pytorch-wheels/cu121/"]),
+    (Request(torch="2.4.1", cuda=(11, 8), mirror="aliyun"), LINUX, [
+        "pip config set global.index-url https://mirrors.aliyun.com/pypi/simple/",
+        "pip install torch==2.4.1+cu118 torchvision==0.19.1+cu118 torchaudio==2.4.1 -f https://mirrors.aliyun.com/pytorch-wheels/cu118/"]),
+    # a PEP 503 copy of PyTorch's index is used as the index
+    (Request(torch="2.7.1", cuda=(12, 8), mirror="sjtu"), LINUX, [
+        "pip config set global.index-url https://mirror.sjtu.edu.cn/pypi/web/simple",
+        "pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu128 --extra-index-url https://mirror.sjtu.edu.cn/pypi/web/simple"]),
+    (Request(torch="2.9.1", cuda=(13, 0), mirror="nju"), LINUX, [
+        "pip config set global.index-url https://mirrors.nju.edu.cn/pypi/web/simple",
+        "pip install torch==2.9.1 torchvision==0.24.1 torchaudio==2.9.1 --index-url https://mirrors.nju.edu.cn/pytorch/whl/cu130 --extra-index-url https://mirrors.nju.edu.cn/pypi/web/simple"]),
+    # Windows: the default index serves the CPU build, so a CUDA build always needs PyTorch's index
+    (Request(torch="2.5.1", cuda=(12, 4), mirror="tuna"), WINDOWS, [
+        "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
+        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 --index-url https://download.pytorch.org/whl/cu124 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+    (Request(torch="2.5.1", cpu=True, mirror="huawei"), WINDOWS, [
+        "pip config set global.index-url https://repo.huaweicloud.com/repository/pypi/simple",
+        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1"]),
+    # conda, where the pytorch channel has the release
+    (Request(torch="2.3.1", cuda=(12, 1), manager="conda", env="dl", python="3.10"), LINUX, [
+        "conda create -n dl python=3.10 -y", "conda activate dl",
+        "conda install pytorch==2.3.1 torchvision==0.18.1 torchaudio==2.3.1 pytorch-cuda=12.1 -c pytorch -c nvidia"]),
+    (Request(torch="1.12.1", cuda=(11, 3), manager="conda", python="3.9"), LINUX, [
+        "conda create -n torch python=3.9 -y", "conda activate torch",
+        "conda install pytorch==1.12.1 torchvision==0.13.1 torchaudio==0.12.1 cudatoolkit=11.3 -c pytorch"]),
+    (Request(torch="1.12.1", cuda=(11, 6), manager="conda", python="3.9"), LINUX, [
+        "conda create -n torch python=3.9 -y", "conda activate torch",
+        "conda install pytorch==1.12.1 torchvision==0.13.1 torchaudio==0.12.1 cudatoolkit=11.6 -c pytorch -c conda-forge"]),
+    (Request(torch="2.5.1", cpu=True, manager="conda", python="3.12"), LINUX, [
+        "conda create -n torch python=3.12 -y", "conda activate torch",
+        "conda install pytorch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 cpuonly -c pytorch"]),
+    # conda with a mirror: the channel mirror first, then the same command
+    (Request(torch="2.3.1", cuda=(11, 8), manager="conda", python="3.11", mirror="tuna"), LINUX, [
+        "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
+        "conda config --set show_channel_urls yes",
+        "conda config --set custom_channels.conda-forge https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud",
+        "conda config --set custom_channels.pytorch https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud",
+        "conda create -n torch python=3.11 -y", "conda activate torch",
+        "conda install pytorch==2.3.1 torchvision==0.18.1 torchaudio==2.3.1 pytorch-cuda=11.8 -c pytorch -c nvidia"]),
+    # conda after the channel ended: pip inside the conda environment
+    (Request(torch="2.7.1", cuda=(12, 6), manager="conda", python="3.12"), LINUX, [
+        "conda create -n torch python=3.12 -y", "conda activate torch",
+        "pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --index-url https://download.pytorch.org/whl/cu126"]),
+    # uv
+    (Request(torch="2.2.1", cuda=(12, 1), manager="uv"), LINUX, [
+        "uv pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu121"]),
+    (Request(torch="1.13.1", cuda=(11, 7), manager="uv", python="3.10"), LINUX, [
+        "uv pip install torch==1.13.1+cu117 torchvision==0.14.1+cu117 torchaudio==0.13.1 --extra-index-url https://download.pytorch.org/whl/cu117"]),
+    (Request(torch="1.13.1", cuda=(11, 6), manager="uv", python="3.10", env=".venv"), LINUX, [
+        "uv venv .venv --python 3.10", "source .venv/bin/activate",
+        "uv pip install torch==1.13.1+cu116 torchvision==0.14.1+cu116 torchaudio==0.13.1 --extra-index-url https://download.pytorch.org/whl/cu116"]),
+    # uv searches extra indexes first: PyTorch's index goes there, the mirror is the default index
+    (Request(torch="2.6.0", cuda=(12, 6), manager="uv", mirror="tuna"), LINUX, [
+        "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --extra-index-url https://download.pytorch.org/whl/cu126 --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+    (Request(torch="2.6.0", cuda=(12, 4), manager="uv", mirror="tuna"), LINUX, [
+        "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+    # pip into a fresh venv on Windows
+    (Request(torch="2.6.0", cuda=(12, 6), env="venv"), WINDOWS, [
+        "python -m venv venv", "venv\\Scripts\\activate",
+        "pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --index-url https://download.pytorch.org/whl/cu126"]),
+]
+
+
+@pytest.mark.parametrize("request_,machine,expected", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_curated_commands(request_, machine, expected):
+    plan = solve(T, machine, request_)
+    commands = [s for s in plan.steps if s.purpose != "verify"]
+    assert [list(s.argv) for s in commands] == [shlex.split(e, posix=machine.os != "windows") for e in expected]
+    verify = plan.steps[-1]
+    assert verify.purpose == "verify"
+    cuda = cuda_of_variant(plan.variant)
+    assert (f'torch.version.cuda == "{cuda[0]}.{cuda[1]}"' if cuda else "torch.version.cuda is None") in verify.argv[-1]
+
+
+def test_at_least_25_curated_combinations():
+    assert len(CASES) >= 25
