@@ -523,6 +523,8 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
     steps.append(Step("verify", verify_argv(variant, machine.os), "check that this build really landed"))
     if where:
         notes.insert(0, where)
+    if variant == "cpu" and machine.nvidia_on_pci and not request.cpu:
+        notes.append("install (or load) the NVIDIA driver, then run `envcheck install-cmd` again for a CUDA build")
     if request.python and request.manager == "pip" and not request.env and request.python != machine.python:
         notes.append(f"run these with Python {request.python} (this interpreter is {machine.python})")
     cuda = cuda_of_variant(variant)

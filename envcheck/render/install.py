@@ -30,13 +30,25 @@ def text(plan: Plan, console: Console, explain: bool = False) -> None:
         console.print(plan.shell(step), markup=False)
 
 
+def grouped_rejections(plan: Plan) -> list[tuple[str, str, list[str]]]:
+    """(variant, reason, [torch releases]) in first-seen order: one line per distinct reason."""
+    groups: dict = {}
+    for r in plan.rejected:
+        groups.setdefault((r.variant, r.reason), []).append(r.torch)
+    return [(v, reason, releases) for (v, reason), releases in groups.items()]
+
+
+def _span(releases: list[str]) -> str:
+    return releases[0] if len(releases) == 1 else f"{releases[-1]} … {releases[0]}"
+
+
 def _explain(plan: Plan, console: Console) -> None:
     if not plan.rejected:
         console.print("# rejected: nothing — every build considered fits", style="dim", markup=False)
         return
-    console.print("# rejected builds, newest release first:", style="dim", markup=False)
-    for r in plan.rejected:
-        console.print(f"#   torch {r.torch} {r.variant}: {r.reason}", style="dim", markup=False)
+    console.print("# rejected builds:", style="dim", markup=False)
+    for variant, reason, releases in grouped_rejections(plan):
+        console.print(f"#   {variant} (torch {_span(releases)}): {reason}", style="dim", markup=False)
 
 
 def markdown(plan: Plan, explain: bool = False) -> str:
@@ -48,6 +60,6 @@ def markdown(plan: Plan, explain: bool = False) -> str:
     lines += [plan.shell(s) for s in plan.steps]
     lines.append("```")
     if explain and plan.rejected:
-        lines += ["", "| torch | build | rejected because |", "|---|---|---|"]
-        lines += [f"| {r.torch} | {r.variant} | {r.reason} |" for r in plan.rejected]
+        lines += ["", "| build | torch | rejected because |", "|---|---|---|"]
+        lines += [f"| {v} | {_span(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan)]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,189 @@
+"""What a user sees: the real entry point on replayed machines (fake NVML), exit codes included."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+import pytest
+
+from envcheck.compat import Tables
+
+T = Tables()
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def commands(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line and not line.startswith("#")]
+
+
+def test_install_cmd_on_driver_535_gtx1080ti(machine, run_cli):
+    machine("driver535_gtx1080ti")
+    code, out, err = run_cli("install-cmd", "--explain")
+    assert code == 0, err
+    cmds = commands(out)
+    assert "--index-url https://download.pytorch.org/whl/cu126" in cmds[0]
+    assert "drops sm_61" in out
+    assert out.splitlines()[0].startswith("# torch ")
+
+
+def test_install_cmd_with_mirror_prints_mirror_line_first(machine, run_cli):
+    machine("driver580_h100x8")
+    code, out, _ = run_cli("install-cmd", "--mirror", "tuna")
+    assert code == 0
+    cmds = commands(out)
+    assert cmds[0] == "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple"
+    assert cmds[-1].startswith("python -c ")
+    assert "torch.version.cuda" in cmds[-1]
+
+
+def test_install_cmd_pinned_matches_the_official_line(machine, run_cli):
+    machine("no_driver")
+    code, out, _ = run_cli("install-cmd", "--cuda", "12.1", "--torch", "2.2.1", "--python", "3.10")
+    assert code == 0
+    assert commands(out)[0] == "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu121"
+    assert "no NVIDIA driver" in out  # warned, not refused: the user named the build
+
+
+def test_install_cmd_cu113_form(machine, run_cli):
+    machine("no_driver")
+    code, out, _ = run_cli("install-cmd", "--cuda", "11.3", "--torch", "1.12.1", "--python", "3.10")
+    assert code == 0
+    assert commands(out)[0] == (
+        "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113"
+    )
+
+
+def test_install_cmd_without_driver_is_the_cpu_build(machine, run_cli):
+    machine("no_driver")
+    code, out, _ = run_cli("install-cmd")
+    assert code == 0
+    assert commands(out)[0].endswith("--index-url https://download.pytorch.org/whl/cpu")
+    assert "(cpu)" in out.splitlines()[0]
+    assert 'torch.version.cuda is None' in commands(out)[-1]
+
+
+def test_install_cmd_json_is_the_plan(machine, run_cli):
+    machine("driver570_rtx5090")
+    code, out, _ = run_cli("install-cmd", "--json", "--explain")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema_version"] == 1
+    assert data["variant"] == "cu128"
+    assert data["commands"][-2].startswith("pip install torch==")
+    assert any(r["kind"] == "arch" for r in data["rejected"])
+
+
+def test_install_cmd_markdown_is_a_fenced_block(machine, run_cli):
+    machine("driver470_rtx3090")
+    code, out, _ = run_cli("install-cmd", "--format", "markdown", "--explain")
+    assert code == 0
+    assert "```bash" in out and "| build | torch | rejected because |" in out
+
+
+def test_install_cmd_for_windows_from_linux_quotes_for_windows(run_cli):
+    code, out, _ = run_cli("install-cmd", "--os", "windows", "--cuda", "12.6", "--torch", "2.6.0", "--python", "3.12")
+    assert code == 0
+    verify = commands(out)[-1]
+    assert verify.startswith('python -c "import torch;')
+
+
+def test_install_cmd_conda_env(run_cli, machine):
+    machine("no_driver")
+    code, out, _ = run_cli("install-cmd", "--manager", "conda", "--torch", "2.3.1", "--cuda", "12.1", "--env", "dl", "--python", "3.10")
+    assert code == 0
+    cmds = commands(out)
+    assert cmds[:2] == ["conda create -n dl python=3.10 -y", "conda activate dl"]
+    assert cmds[2] == "conda install pytorch==2.3.1 torchvision==0.18.1 torchaudio==2.3.1 pytorch-cuda=12.1 -c pytorch -c nvidia"
+
+
+def test_install_cmd_conda_after_the_channel_ended(run_cli, machine):
+    machine("driver580_h100x8")
+    code, out, _ = run_cli("install-cmd", "--manager", "conda")
+    assert code == 0
+    assert "stopped publishing there after 2.5" in out
+    assert commands(out)[2].startswith("pip install torch==")
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["install-cmd", "--cuda", "12.x"], "--cuda '12.x' is not a CUDA version"),
+        (["install-cmd", "--torch", "9.9"], "torch 9.9 is newer than envcheck's tables"),
+        (["install-cmd", "--torch", "2.2.1", "--cuda", "11.3"], "torch 2.2.1 has no cu113 build"),
+        (["install-cmd", "--python", "3.13", "--torch", "1.12.1"], "no wheels for Python 3.13"),
+        (["install-cmd", "--mirror", "nowhere"], "--mirror 'nowhere' is not a known mirror: choose one of tuna"),
+        (["install-cmd", "--manager", "poetry"], "--manager 'poetry' is not one of: pip, conda, uv"),
+        (["install-cmd", "--os", "solaris"], "--os 'solaris' is not one of"),
+        (["install-cmd", "--cpu", "--cuda", "12.1"], "contradict"),
+        (["install-cmd", "--python", "three"], "is not a Python version"),
+        (["install-cmd", "--driver", "abc"], "is not an NVIDIA driver version"),
+        (["install-cmd", "--gpu", "Voodoo 5"], "neither a GPU envcheck knows"),
+        (["install-cmd", "--nope"], "No such option"),
+        (["compat"], "exactly one of"),
+        (["compat", "--cuda", "99.9"], "is not a CUDA release"),
+        (["compat", "--torch", "0.4.1"], "not in envcheck's tables"),
+        (["mirror", "set", "nowhere", "--dry-run"], "'nowhere' is not a known mirror"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(machine, run_cli, args, needle):
+    machine("no_driver")
+    code, out, err = run_cli(*args)
+    assert code == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err and out == ""
+
+
+def test_debug_shows_the_traceback(machine, run_cli):
+    machine("no_driver")
+    from envcheck.errors import UserError
+
+    with pytest.raises(UserError):
+        run_cli("--debug", "install-cmd", "--cuda", "12.x")
+
+
+def test_compat_driver(run_cli):
+    code, out, _ = run_cli("compat", "--driver", "470.82.01")
+    assert code == 0
+    assert "newest: CUDA 11.4" in out
+    assert "minor-version compatibility" in out
+    assert "cu118" in out
+
+
+def test_compat_torch(run_cli):
+    code, out, _ = run_cli("compat", "--torch", "2.2.1", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["release"]["torchvision"] == "0.17.1" and data["release"]["torchaudio"] == "2.2.1"
+    cmds = {v["variant"]: v["command"] for v in data["variants"]}
+    assert cmds["cu121"] == "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu121"
+
+
+def test_compat_cuda(run_cli):
+    code, out, _ = run_cli("compat", "--cuda", "12.1")
+    assert code == 0
+    assert "Linux 530.30.02" in out
+    assert "2.2.1" in out and "2.5.1" in out
+
+
+def test_compat_gpu(run_cli):
+    code, out, _ = run_cli("compat", "--gpu", "NVIDIA GeForce GTX 1080 Ti")
+    assert code == 0
+    assert "6.1" in out and "cu126" in out
+    assert "cu128" in out.split("without kernels", 1)[1]
+
+
+def test_version(run_cli):
+    code, out, _ = run_cli("--version")
+    assert code == 0 and out.startswith("envcheck ")
+
+
+def test_stdout_is_a_runnable_script(machine, run_cli):
+    """Every non-comment line parses as a shell command: the output can be piped to sh."""
+    machine("driver535_gtx1080ti")
+    code, out, _ = run_cli("install-cmd", "--mirror", "aliyun", "--explain")
+    assert code == 0
+    for line in commands(out):
+        shlex.split(line)
