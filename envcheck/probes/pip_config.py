@@ -33,8 +33,8 @@ def _parse(text: str) -> PipIndex:
         scope, _, name = key.rpartition(".")
         value = raw.strip().strip("'\"")
         if name in ("index-url", "extra-index-url", "find-links"):
-            if name in values and scope == ":env:":
-                continue  # an explicit file setting shown after env is still overridden by env
+            if origin.get(name) == ":env:" and scope != ":env:":
+                continue  # PIP_* environment variables beat every config file
             values[name] = value
             origin[name] = scope
     split = lambda v: tuple(redact_url(x) for x in v.split()) if v else ()  # noqa: E731

@@ -1,0 +1,109 @@
+"""`envcheck mirror` against the real pip, pointed at a throw-away config file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from envcheck.probes.pip_config import _parse, read_pip_index
+from envcheck.redact import redact_url
+
+
+@pytest.fixture
+def pip_conf(tmp_path, monkeypatch):
+    """pip's user config lives in a throw-away home; the user's own config stays untouched."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    for var in ("PIP_CONFIG_FILE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path / ".config" / "pip" / "pip.conf"
+
+
+def _pip_index() -> str:
+    out = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def test_set_then_show_then_unset(pip_conf, run_cli):
+    code, out, err = run_cli("mirror", "set", "tuna")
+    assert code == 0, err
+    assert "ran:" in out and "global.index-url https://pypi.tuna.tsinghua.edu.cn/simple" in out
+    assert _pip_index() == "https://pypi.tuna.tsinghua.edu.cn/simple"
+
+    code, out, _ = run_cli("mirror", "show", "--json")
+    data = json.loads(out)
+    assert (data["index_url"], data["mirror"]) == ("https://pypi.tuna.tsinghua.edu.cn/simple", "tuna")
+
+    code, out, _ = run_cli("mirror", "unset")
+    assert code == 0
+    assert _pip_index() == ""
+    code, out, _ = run_cli("mirror", "show")
+    assert "default index" in out
+
+
+def test_unset_when_nothing_is_set_is_not_an_error(pip_conf, run_cli):
+    code, out, _ = run_cli("mirror", "unset")
+    assert code == 0 and "nothing to undo" in out
+
+
+def test_dry_run_changes_nothing(pip_conf, run_cli):
+    code, out, _ = run_cli("mirror", "set", "ustc", "--dry-run")
+    assert code == 0
+    assert "would run:" in out and "https://mirrors.ustc.edu.cn/pypi/simple" in out
+    assert _pip_index() == ""
+
+
+def test_conda_dry_run_lists_the_channel_commands(pip_conf, run_cli):
+    code, out, _ = run_cli("mirror", "set", "tuna", "--conda", "--dry-run")
+    assert code == 0
+    assert "conda config --set custom_channels.pytorch https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud" in out
+
+
+def test_conda_without_conda_is_one_clear_line(pip_conf, run_cli, monkeypatch):
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable))
+    if any(os.access(os.path.join(p, "conda"), os.X_OK) for p in os.environ["PATH"].split(os.pathsep)):
+        pytest.skip("conda is installed here")
+    code, _, err = run_cli("mirror", "set", "tuna", "--conda")
+    assert code == 2 and "conda is not on PATH" in err
+
+
+def test_show_redacts_credentials(pip_conf, run_cli):
+    subprocess.run([sys.executable, "-m", "pip", "config", "set", "global.index-url", "https://alice:s3cret@pypi.example.com/simple"], check=True, capture_output=True)
+    code, out, _ = run_cli("mirror", "show")
+    assert code == 0
+    assert "s3cret" not in out and "alice" not in out
+    assert "https://****@pypi.example.com/simple" in out
+
+
+def test_list_names_what_each_mirror_carries(run_cli):
+    code, out, _ = run_cli("mirror", "list", "--json")
+    data = {m["name"]: m for m in json.loads(out)["mirrors"]}
+    assert data["aliyun"]["wheels_form"] == "find-links"
+    assert data["tuna"]["wheels_form"] == "none"
+
+
+def test_env_overrides_file_in_parsed_config():
+    parsed = _parse(":env:.index-url='https://mirrors.aliyun.com/pypi/simple/'\nglobal.index-url='https://pypi.tuna.tsinghua.edu.cn/simple'\n")
+    assert parsed.index_url == "https://mirrors.aliyun.com/pypi/simple/"
+
+
+def test_read_pip_index_reports_a_missing_interpreter():
+    got = read_pip_index("/nonexistent/python")
+    assert got.code == "not_runnable"
+
+
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("https://user:token@host/simple", "https://****@host/simple"),
+        ("https://token@host/simple", "https://****@host/simple"),
+        ("https://host/simple", "https://host/simple"),
+        ("a https://u:p@h/x and http://v:q@i/y", "a https://****@h/x and http://****@i/y"),
+    ],
+)
+def test_redact_url(url, expected):
+    assert redact_url(url) == expected
