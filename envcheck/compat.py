@@ -7,21 +7,16 @@ is a data change, not a code change.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
-from dataclasses import dataclass, field
+import zlib
 from functools import cached_property
 from pathlib import Path
-
-from packaging.specifiers import SpecifierSet
-from packaging.version import Version
+from typing import NamedTuple, Optional
 
 from envcheck.errors import DataError
-from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
+from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple, vtuple
 
 PLATFORMS = ("linux", "linux_aarch64", "windows", "macos")
 
@@ -35,17 +30,55 @@ def data_dir() -> Path:
     raise DataError(f"compat tables not found next to {here}")
 
 
+def _cache_path(path: Path) -> Path | None:
+    """A JSON copy of a parsed table, keyed by the TOML file's size and mtime.
+
+    tomllib is pure Python and parsing torch.toml costs ~25 ms on every run, a fifth of the
+    start-up budget of install-cmd; JSON loads in C. The cache is an optimisation only: any
+    failure to read or write it falls back to the TOML file itself.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envcheck"
+    where = zlib.crc32(str(path).encode())
+    return base / f"{path.stem}-{where:08x}-{st.st_size}-{st.st_mtime_ns}.json"
+
+
 def _load(name: str, directory: Path | None = None) -> dict:
     path = (directory or data_dir()) / name
+    cache = _cache_path(path)
+    if cache is not None:
+        try:
+            return json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise DataError(f"{path}: {exc}") from exc
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, cache)
+            for old in cache.parent.glob(f"{path.stem}-{cache.name.split('-')[1]}-*.json"):
+                if old != cache:
+                    old.unlink(missing_ok=True)
+        except (OSError, TypeError, ValueError):  # TypeError: a TOML date JSON cannot hold
+            pass
+    return data
 
 
-@dataclass(frozen=True)
-class PipForm:
+# Table rows are NamedTuples: immutable like frozen dataclasses, at a fifth of their import cost.
+class PipForm(NamedTuple):
     """How the official pip command of a release addresses PyTorch's wheel index."""
 
     flag: str  # --index-url | --extra-index-url | -f
@@ -54,19 +87,17 @@ class PipForm:
     plain_default: bool  # the default-index build's command has no index at all
 
 
-@dataclass(frozen=True)
-class CondaForm:
+class CondaForm(NamedTuple):
     package: str  # cudatoolkit | pytorch-cuda
     cuda: tuple[str, ...]
     cpu: bool
     channels: tuple[str, ...]
-    extra_channels: dict = field(default_factory=dict)
-    torchvision: str | None = None  # when the conda line pins another version than pip's
-    torchaudio: str | None = None
+    extra_channels: dict
+    torchvision: Optional[str] = None  # when the conda line pins another version than pip's
+    torchaudio: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(NamedTuple):
     torch: str
     date: str
     torchvision: str | None
@@ -79,16 +110,15 @@ class Release:
     conda: CondaForm | None
     source: str
 
-    @cached_property
-    def version(self) -> Version:
-        return Version(self.torch)
+    @property
+    def key(self) -> tuple[int, ...]:
+        return vtuple(self.torch)
 
     def cuda_variants(self, platform: str) -> tuple[str, ...]:
         return tuple(v for v in self.variants.get(platform, ()) if cuda_of_variant(v))
 
 
-@dataclass(frozen=True)
-class Toolkit:
+class Toolkit(NamedTuple):
     version: tuple[int, ...]
     label: str
     linux: str
@@ -96,8 +126,7 @@ class Toolkit:
     source: str
 
 
-@dataclass(frozen=True)
-class MinorCompat:
+class MinorCompat(NamedTuple):
     major: int
     linux: str
     windows: str
@@ -105,10 +134,9 @@ class MinorCompat:
     source: str
 
 
-@dataclass(frozen=True)
-class WheelArch:
+class WheelArch(NamedTuple):
     variant: str
-    torch: SpecifierSet
+    torch: tuple  # ((operator, version tuple), ...) from a range such as ">=2.8,<2.11"
     os: str
     sm: tuple[str, ...]
     ptx: tuple[str, ...]
@@ -116,8 +144,7 @@ class WheelArch:
     source: str
 
 
-@dataclass(frozen=True)
-class Gpu:
+class Gpu(NamedTuple):
     id: str
     name: str
     aliases: tuple[str, ...]
@@ -132,8 +159,7 @@ class Gpu:
     source: str
 
 
-@dataclass(frozen=True)
-class Mirror:
+class Mirror(NamedTuple):
     name: str
     title: str
     pypi: str
@@ -192,6 +218,11 @@ class Tables:
     def __init__(self, directory: Path | None = None):
         self.directory = directory
 
+    def warm(self) -> "Tables":
+        """Read the tables install-cmd needs now (e.g. while a probe waits on the driver)."""
+        self.releases, self.toolkits, self.minor_compat, self.mirrors  # noqa: B018
+        return self
+
     def raw(self, name: str) -> dict:
         return _load(name, self.directory)
 
@@ -204,11 +235,11 @@ class Tables:
     def releases(self) -> tuple[Release, ...]:
         """Newest first."""
         rows = [_release(r) for r in self._torch["release"]]
-        return tuple(sorted(rows, key=lambda r: r.version, reverse=True))
+        return tuple(sorted(rows, key=lambda r: r.key, reverse=True))
 
     @property
-    def macos_x86_64_last(self) -> Version:
-        return Version(self._torch["macos_x86_64_last"])
+    def macos_x86_64_last(self) -> str:
+        return self._torch["macos_x86_64_last"]
 
     def release(self, version: str) -> Release | None:
         for r in self.releases:
@@ -285,7 +316,7 @@ class Tables:
         return tuple(
             WheelArch(
                 variant=w["variant"],
-                torch=SpecifierSet(w["torch"]),
+                torch=parse_range(w["torch"]),
                 os=w.get("os", "any"),
                 sm=tuple(w["sm"]),
                 ptx=tuple(w.get("ptx", ())),
@@ -298,7 +329,7 @@ class Tables:
     def archs(self, release: Release, variant: str, os: str) -> WheelArch | None:
         os_key = "windows" if os == "windows" else "linux"
         for w in self.wheel_archs:
-            if w.variant == variant and w.os in (os_key, "any") and w.torch.contains(release.version, prereleases=True):
+            if w.variant == variant and w.os in (os_key, "any") and in_range(release.key, w.torch):
                 return w
         return None
 
@@ -372,6 +403,34 @@ class Tables:
             if url == m.pypi.rstrip("/") or url.split("/")[2:3] == [m.host]:
                 return m
         return None
+
+
+_OPS = {">=": "__ge__", "<=": "__le__", "==": "__eq__", ">": "__gt__", "<": "__lt__"}
+
+
+def parse_range(text: str) -> tuple:
+    """'>=2.8,<2.11' -> (('>=', (2, 8, 0)), ('<', (2, 11, 0))).
+
+    The tables need only comparisons of release numbers; packaging's SpecifierSet would cost its
+    import on install-cmd's start-up path. tests/test_compat_tables.py checks both agree.
+    """
+    clauses = []
+    for part in text.split(","):
+        part = part.strip()
+        op = next((o for o in (">=", "<=", "==", ">", "<") if part.startswith(o)), None)
+        if op is None:
+            raise DataError(f"unsupported version range {text!r}: use >=, <=, ==, >, < joined by commas")
+        clauses.append((op, _pad(vtuple(part[len(op):].strip()))))
+    return tuple(clauses)
+
+
+def _pad(v: tuple) -> tuple:
+    return v + (0,) * (3 - len(v))
+
+
+def in_range(version: tuple, clauses: tuple) -> bool:
+    v = _pad(version)
+    return all(getattr(v, _OPS[op])(bound) for op, bound in clauses)
 
 
 def wheel_runs_on(arch: WheelArch, cc: str) -> bool:

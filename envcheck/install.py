@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from envcheck.compat import Mirror, Release, Tables, wheel_runs_on
 from envcheck.errors import UserError
+from envcheck.snapshot import DriverInfo, Host, known
 from envcheck.versions import (
     cuda_of_variant,
     cuda_str,
@@ -112,6 +113,42 @@ def platform_key(os: str, arch: str) -> str:
             raise UserError(f"PyTorch publishes no wheels for Windows on {arch}: use --arch x86_64")
         return "windows"
     return "macos"
+
+
+def machine_from(host: Host, os: str, arch: str, info: DriverInfo | None, gpus: tuple = (), driver: str | None = None) -> Machine:
+    """The solver's view of a machine: the NVML facts of this one, or what the user described.
+
+    `info` is None when the plan is not for this machine's GPUs (another OS or CPU, a --driver given,
+    or --cpu); `gpus` and `driver` are what the user described with --gpu and --driver.
+    """
+    if driver is not None:
+        return Machine(os, arch, host.python, driver=driver, gpus=gpus)
+    if os == "macos":
+        return Machine(os, arch, host.python, no_driver_reason="macOS has no CUDA")
+    if (os, arch) != (host.os, host.arch):
+        return Machine(os, arch, host.python, gpus=gpus, local=False)
+    if info is None:
+        return Machine(os, arch, host.python, gpus=gpus)
+    if not known(info.driver_version):
+        reason = info.driver_version.reason
+        if info.nvidia_on_pci:
+            reason = f"an NVIDIA GPU is on the PCI bus but its driver does not answer: {reason}"
+        return Machine(os, arch, host.python, gpus=gpus, nvidia_on_pci=info.nvidia_on_pci, no_driver_reason=reason)
+    found = list(gpus)
+    for g in info.gpus if known(info.gpus) else ():
+        name = g.name if known(g.name) else f"GPU {g.index}"
+        found.append(TargetGpu(name, g.compute_capability if known(g.compute_capability) else None))
+    return Machine(os, arch, host.python, driver=info.driver_version, gpus=tuple(found))
+
+
+def target_of(host: Host, os: str | None, arch: str | None) -> tuple[str, str]:
+    """--os/--arch over this host's; another OS defaults to its common CPU."""
+    target_os = os or host.os
+    if arch:
+        return target_os, arch
+    if target_os == host.os:
+        return target_os, host.arch
+    return target_os, "arm64" if target_os == "macos" else "x86_64"
 
 
 # -- judging one build ----------------------------------------------------------------------------
@@ -267,7 +304,7 @@ def solve(tables: Tables, machine: Machine, request: Request) -> Plan:
         python = machine.python  # refined per release below
     releases = _candidates(tables, request)
     if machine.os == "macos" and machine.arch == "x86_64":
-        releases = [r for r in releases if r.version <= tables.macos_x86_64_last]
+        releases = [r for r in releases if r.key <= vtuple(tables.macos_x86_64_last)]
         if not releases:
             raise UserError(f"PyTorch's last macOS x86_64 wheels are for torch {tables.macos_x86_64_last}")
     explicit = bool(request.cuda or request.cpu)

@@ -5,7 +5,7 @@ Probes produce it; checks and the install solver read it. Nothing here prints or
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Union
 
 SCHEMA_VERSION = 1
@@ -53,16 +53,22 @@ class Host:
     python: str  # "3.11" of the target interpreter
 
 
-def to_dict(obj) -> dict:
-    """JSON-ready dict; an Unavailable becomes {"unavailable": code, "reason": ...}."""
+def jsonable(obj):
+    """Dataclasses, NamedTuples and Unavailable as plain JSON data, recursively.
 
-    def fix(v):
-        if isinstance(v, dict):
-            if set(v) == {"code", "reason"}:
-                return {"unavailable": v["code"], "reason": v["reason"]}
-            return {k: fix(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [fix(x) for x in v]
-        return v
-
-    return fix(asdict(obj))
+    An Unavailable becomes {"unavailable": code, "reason": ...}, so a consumer can tell a missing
+    fact from a value.
+    """
+    if isinstance(obj, Unavailable):
+        return {"unavailable": obj.code, "reason": obj.reason}
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, tuple) and hasattr(obj, "_asdict"):
+        return {k: jsonable(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)

@@ -187,3 +187,26 @@ def test_stdout_is_a_runnable_script(machine, run_cli):
     assert code == 0
     for line in commands(out):
         shlex.split(line)
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
+    import io
+
+    from envcheck.render.console import Output
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    tty = Tty()
+    Output(tty).print("# why", style="bold")
+    assert tty.getvalue() == "\033[1m# why\033[0m\n"
+    piped = io.StringIO()
+    Output(piped).print("# why", style="bold")
+    assert piped.getvalue() == "# why\n"
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = Tty()
+    Output(tty).print("# why", style="bold")
+    assert tty.getvalue() == "# why\n"

@@ -9,7 +9,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from envcheck.compat import PLATFORMS, Tables
+from envcheck.compat import PLATFORMS, Tables, in_range
 from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple, vtuple
 
 T = Tables()
@@ -93,7 +93,7 @@ def test_every_linux_cuda_build_has_an_arch_list():
 
 
 def test_macos_x86_64_cutoff_is_a_release():
-    assert T.release(str(T.macos_x86_64_last)) is not None
+    assert T.release(T.macos_x86_64_last) is not None
 
 
 # -- CUDA toolkits and drivers ------------------------------------------------------------------
@@ -134,11 +134,11 @@ def test_known_driver_minimums():
 
 
 def test_wheel_arch_rows_do_not_overlap():
-    releases = [r.version for r in T.releases]
+    releases = [r.torch for r in T.releases]
     by_key = defaultdict(list)
     for w in T.wheel_archs:
         assert VARIANT.match(w.variant) and w.os in ("linux", "windows", "any")
-        assert isinstance(w.torch, SpecifierSet) and w.source.strip()
+        assert w.source.strip()
         for sm in (*w.sm, *w.ptx):
             cc_tuple(sm)
         assert list(w.sm) == sorted(w.sm, key=cc_tuple)
@@ -146,7 +146,7 @@ def test_wheel_arch_rows_do_not_overlap():
     for variant, rows in by_key.items():
         for v in releases:
             for os in ("linux", "windows"):
-                hits = [w for w in rows if w.os in (os, "any") and w.torch.contains(v, prereleases=True)]
+                hits = [w for w in rows if w.os in (os, "any") and in_range(vtuple(v), w.torch)]
                 assert len(hits) <= 1, f"{variant} {os} torch {v}: {len(hits)} rows"
 
 
@@ -191,3 +191,13 @@ def test_mirror_rows():
         if m.conda:
             assert URL.match(m.conda)
         assert m.source.strip() and m.status.strip()
+
+
+def test_range_reading_agrees_with_packaging():
+    """envcheck reads the arch table's ranges itself (start-up cost); packaging is the reference."""
+    rows = T.raw("wheel_archs.toml")["wheel_arch"]
+    assert len(rows) == len(T.wheel_archs)
+    for row, parsed in zip(rows, T.wheel_archs):
+        spec = SpecifierSet(row["torch"])
+        for r in T.releases:
+            assert in_range(r.key, parsed.torch) == spec.contains(r.torch, prereleases=True), (row["torch"], r.torch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from envcheck.probes.nvml import read_driver
-from envcheck.snapshot import Unavailable, to_dict
+from envcheck.snapshot import Unavailable, jsonable
 
 
 def test_reads_driver_and_every_gpu(machine):
@@ -65,5 +65,32 @@ def test_wedged_driver_costs_only_the_timeout(machine):
 
 def test_snapshot_json_marks_missing_fields(machine):
     machine("no_driver")
-    d = to_dict(read_driver())
+    d = jsonable(read_driver())
     assert d["driver_version"] == {"unavailable": "library_not_found", "reason": d["driver_version"]["reason"]}
+
+
+def test_library_search_follows_ld_library_path(tmp_path, monkeypatch):
+    from envcheck.probes import nvml
+
+    monkeypatch.setattr(nvml, "_DEFAULT_DIRS", ())
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(tmp_path))
+    (tmp_path / "libnvidia-ml.so.1").write_bytes(b"")
+    assert nvml.nvml_library_present()
+
+
+def test_no_library_anywhere_means_no_driver_without_importing_pynvml(monkeypatch):
+    import builtins
+
+    from envcheck.probes import nvml
+
+    monkeypatch.setattr(nvml, "nvml_library_present", lambda: False)
+    monkeypatch.setattr(nvml, "nvidia_on_pci", lambda: False)
+    real_import = builtins.__import__
+
+    def guard(name, *args, **kwargs):
+        assert name != "pynvml", "pynvml imported although NVML cannot load"
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", guard)
+    info = nvml._read()
+    assert info.driver_version.code == "library_not_found"

@@ -116,5 +116,5 @@ def test_python_error_names_the_supported_versions():
 
 def test_macos_x86_64_stops_at_the_last_intel_release():
     plan = solve(T, Machine("macos", "x86_64", "3.11", no_driver_reason="macOS has no CUDA"), Request())
-    assert plan.torch == str(T.macos_x86_64_last)
+    assert plan.torch == T.macos_x86_64_last
     assert plan.steps[0].argv[:2] == ("pip", "install")

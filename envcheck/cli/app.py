@@ -1,8 +1,7 @@
 """Entry point: builds the Typer app and turns every user error into one line and exit code 2."""
 
-from __future__ import annotations
-
 import sys
+from typing import Optional
 
 import typer
 
@@ -48,7 +47,7 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Optional[list[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     command = typer.main.get_command(app)

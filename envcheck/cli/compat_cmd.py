@@ -1,17 +1,12 @@
 """`envcheck compat`: questions about the compatibility tables."""
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer
 
-from envcheck import compat_query as q
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
-from envcheck.render import compat as render
-from envcheck.render.console import out, print_json
 from envcheck.versions import check_torch, cuda_tuple, driver_tuple
 
 
@@ -25,6 +20,10 @@ def compat(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer questions from envcheck's driver / CUDA / torch / GPU tables."""
+    from envcheck import compat_query as q
+    from envcheck.render import compat as render
+    from envcheck.render.console import out, print_json
+
     asked = [x for x in (driver, torch, cuda, gpu) if x]
     if len(asked) != 1:
         raise UserError("envcheck compat takes exactly one of --driver, --torch, --cuda, --gpu")

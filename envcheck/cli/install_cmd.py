@@ -1,7 +1,5 @@
 """`envcheck install-cmd`: the commands for a PyTorch stack that runs on this (or another) machine."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Optional
 
@@ -10,10 +8,16 @@ import typer
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, PythonVer, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
-from envcheck.install import ARCHES, MANAGERS, OSES, Machine, Request, TargetGpu, solve
-from envcheck.render import install as render
-from envcheck.render.console import out, print_json
-from envcheck.snapshot import known
+from envcheck.install import (
+    ARCHES,
+    MANAGERS,
+    OSES,
+    Request,
+    TargetGpu,
+    machine_from,
+    solve,
+    target_of,
+)
 from envcheck.versions import check_python, check_torch, cuda_tuple, driver_tuple
 
 
@@ -39,38 +43,6 @@ def _gpu(text: str) -> TargetGpu:
     if g is None:
         raise UserError(f"--gpu {text!r} is neither a GPU envcheck knows nor a compute capability (write 8.6 or sm_86)")
     return TargetGpu(g.name, g.cc)
-
-
-def _machine(os: Optional[str], arch: Optional[str], driver: Optional[str], gpus: list[str], need_driver: bool) -> Machine:
-    """The machine to plan for: this one through NVML, or one described by --os/--arch/--driver/--gpu."""
-    from envcheck.probes.host import read_host
-
-    host = read_host()
-    target_os = os or host.os
-    target_arch = arch or (host.arch if target_os == host.os else ("arm64" if target_os == "macos" else "x86_64"))
-    given = tuple(_gpu(g) for g in gpus)
-    if driver is not None:
-        driver_tuple(driver)
-        return Machine(target_os, target_arch, host.python, driver=driver, gpus=given)
-    if target_os == "macos":
-        return Machine(target_os, target_arch, host.python, no_driver_reason="macOS has no CUDA")
-    if (target_os, target_arch) != (host.os, host.arch):
-        return Machine(target_os, target_arch, host.python, gpus=given, local=False)
-    if not need_driver:
-        return Machine(target_os, target_arch, host.python, gpus=given)
-    from envcheck.probes.nvml import read_driver
-
-    info = read_driver()
-    if not known(info.driver_version):
-        reason = info.driver_version.reason
-        if info.nvidia_on_pci:
-            reason = f"an NVIDIA GPU is on the PCI bus but its driver does not answer: {reason}"
-        return Machine(target_os, target_arch, host.python, gpus=given, nvidia_on_pci=info.nvidia_on_pci, no_driver_reason=reason)
-    found = list(given)
-    for g in info.gpus if known(info.gpus) else ():
-        name = g.name if known(g.name) else f"GPU {g.index}"
-        found.append(TargetGpu(name, g.compute_capability if known(g.compute_capability) else None))
-    return Machine(target_os, target_arch, host.python, driver=info.driver_version, gpus=tuple(found))
 
 
 def install_cmd(
@@ -101,11 +73,25 @@ def install_cmd(
         mirror=None if mirror in (None, "none", "") else mirror.lower(),
         env=env,
     )
-    if request.mirror and tables().mirror(request.mirror) is None:
-        names = ", ".join(m.name for m in tables().mirrors)
-        raise UserError(f"--mirror {mirror!r} is not a known mirror: choose one of {names}, or none")
-    machine = _machine(_choice(os, OSES, "--os"), _choice(arch, ARCHES, "--arch"), driver, gpu or [], need_driver=not cpu)
-    plan = solve(tables(), machine, request)
+    from envcheck.probes.host import read_host
+
+    host = read_host()
+    target_os, target_arch = target_of(host, _choice(os, OSES, "--os"), _choice(arch, ARCHES, "--arch"))
+    if driver is not None:
+        driver_tuple(driver)
+    given = tuple(_gpu(g) for g in gpu or [])
+    probe = None
+    if not cpu and driver is None and (target_os, target_arch) == (host.os, host.arch) and target_os != "macos":
+        from envcheck.probes.nvml import read_driver
+        from envcheck.probes.timeout import Background
+
+        probe = Background(read_driver)  # NVML answers while the tables are read
+    t = tables().warm()
+    machine = machine_from(host, target_os, target_arch, probe.result() if probe else None, given, driver)
+    plan = solve(t, machine, request)
+    from envcheck.render import install as render
+    from envcheck.render.console import out, print_json
+
     f = chosen_format(fmt, as_json)
     if f is Format.json:
         print_json(render.as_dict(plan))

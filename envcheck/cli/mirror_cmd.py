@@ -1,19 +1,15 @@
 """`envcheck mirror`: show, list, set and unset the package mirror pip (and conda) use."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
 import typer
 
-from envcheck.actions import mirror as action
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
-from envcheck.render import mirror as render
 from envcheck.render.console import out, print_json
-from envcheck.snapshot import SCHEMA_VERSION, Unavailable
+from envcheck.snapshot import SCHEMA_VERSION, Unavailable, jsonable
 
 app = typer.Typer(help="Show and set the package mirror pip (and conda) use.", no_args_is_help=True)
 
@@ -24,9 +20,11 @@ Conda = Annotated[bool, typer.Option("--conda", help="Also point conda's channel
 @app.command("list")
 def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The mirrors envcheck knows, and what each carries."""
+    from envcheck.render import mirror as render
+
     ms = tables().mirrors
     if chosen_format(fmt, as_json) is Format.json:
-        print_json({"schema_version": SCHEMA_VERSION, "mirrors": [m.__dict__ for m in ms]})
+        print_json({"schema_version": SCHEMA_VERSION, "mirrors": jsonable(ms)})
     else:
         render.listing(ms, out())
 
@@ -35,6 +33,7 @@ def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
 def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The index pip uses now (credentials redacted)."""
     from envcheck.probes.pip_config import read_pip_index
+    from envcheck.render import mirror as render
 
     idx = read_pip_index(sys.executable)
     if isinstance(idx, Unavailable):
@@ -50,6 +49,9 @@ def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
 @app.command("set")
 def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: envcheck mirror list).")], conda: Conda = False, dry_run: DryRun = False) -> None:
     """Make pip (and with --conda, conda) use a mirror, through `pip config` / `conda config`."""
+    from envcheck.actions import mirror as action
+    from envcheck.render import mirror as render
+
     m = tables().mirror(name)
     if m is None:
         raise UserError(f"{name!r} is not a known mirror: choose one of {', '.join(x.name for x in tables().mirrors)}")
@@ -62,6 +64,9 @@ def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: 
 @app.command("unset")
 def unset(conda: Conda = False, dry_run: DryRun = False) -> None:
     """Go back to pip's default index (`pip config unset global.index-url`)."""
+    from envcheck.actions import mirror as action
+    from envcheck.render import mirror as render
+
     commands = action.pip_unset_argv(sys.executable)
     if conda:
         commands += action.conda_unset_argv()

@@ -1,7 +1,5 @@
 """Option types shared by several commands."""
 
-from __future__ import annotations
-
 from enum import Enum
 from typing import Annotated, Optional
 

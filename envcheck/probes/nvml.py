@@ -10,6 +10,9 @@ Command line equivalent: `nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,comp
 
 from __future__ import annotations
 
+import os
+import sys
+
 from envcheck.probes.pci import nvidia_on_pci
 from envcheck.probes.timeout import ProbeTimeout, call_with_timeout
 from envcheck.snapshot import DriverInfo, GpuInfo, Unavailable
@@ -69,7 +72,35 @@ def _cuda_version(v: int) -> str:
     return f"{v // 1000}.{(v % 1000) // 10}"
 
 
+_LIBRARY = "libnvidia-ml.so.1"
+_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib/wsl/lib")
+
+
+def nvml_library_present() -> bool:
+    """Could the dynamic loader find NVML? False only when it certainly could not (Linux).
+
+    Mirrors glibc's dlopen search for libnvidia-ml.so.1: LD_LIBRARY_PATH, /etc/ld.so.cache, the
+    default directories (and WSL's driver directory). It spares a machine with no NVIDIA driver
+    the import of pynvml (~35 ms, most of install-cmd's start-up budget); elsewhere NVML is asked.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d] + list(_DEFAULT_DIRS)
+    if any(os.path.exists(os.path.join(d, _LIBRARY)) for d in dirs):
+        return True
+    try:
+        with open("/etc/ld.so.cache", "rb") as fh:
+            return _LIBRARY.encode() in fh.read()
+    except OSError:
+        return True  # cannot tell: let NVML answer
+
+
 def _read() -> DriverInfo:
+    if not nvml_library_present():
+        on_pci = nvidia_on_pci()
+        if not on_pci:  # nothing NVIDIA here at all: pynvml could only fail to load its library
+            why = Unavailable("library_not_found", "NVML library (libnvidia-ml) not found: no NVIDIA driver installed")
+            return DriverInfo(why, why, why, nvidia_on_pci=False)
     try:
         import pynvml
     except ImportError:

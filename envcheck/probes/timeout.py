@@ -30,3 +30,24 @@ def call_with_timeout(fn: Callable[[], T], seconds: float) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+class Background:
+    """Start a probe now, collect its answer later, so that slow probes overlap other work."""
+
+    def __init__(self, fn: Callable[[], T]):
+        self._box: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(fn,), name="envcheck-background", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn):
+        try:
+            self._box["value"] = fn()
+        except BaseException as exc:
+            self._box["error"] = exc
+
+    def result(self):
+        self._thread.join()
+        if "error" in self._box:
+            raise self._box["error"]
+        return self._box["value"]

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from rich.console import Console
-from rich.table import Table
-
 from envcheck.compat_query import CudaAnswer, DriverAnswer, GpuAnswer, TorchAnswer
-from envcheck.snapshot import SCHEMA_VERSION
+from envcheck.render.console import Output
+from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}
 
 
 def as_dict(answer) -> dict:
-    d = asdict(answer)
+    d = jsonable(answer)
     d["schema_version"] = SCHEMA_VERSION
     return d
 
 
-def driver(a: DriverAnswer, c: Console) -> None:
+def driver(a: DriverAnswer, c: Output) -> None:
     c.print(f"NVIDIA driver {a.driver} ({a.os})", style="bold", markup=False)
     if a.full:
         c.print(f"  full support: CUDA {a.full[0]} … {a.full[-1]} (newest: CUDA {a.max_cuda})", markup=False)
@@ -31,18 +27,15 @@ def driver(a: DriverAnswer, c: Console) -> None:
         c.print("  limits of minor-version compatibility: no JIT of newer PTX (torch.compile/Triton may fail); "
                 "features that need a newer driver fail with cudaErrorCallRequiresNewerDriver", style="dim", markup=False)
     if a.newest_builds:
-        t = Table(title="Newest torch build per CUDA variant that this driver runs", title_justify="left")
-        t.add_column("variant")
-        t.add_column("newest torch")
-        t.add_column("support")
+        c.print("  newest torch per CUDA build this driver runs:", markup=False)
+        width = max(len(b.variant) for b in a.newest_builds)
         for b in a.newest_builds:
-            t.add_row(b.variant, b.torch, b.support)
-        c.print(t)
+            c.print(f"    {b.variant:<{width}}  torch {b.torch:<7}  {b.support}", markup=False)
     else:
         c.print("  no torch CUDA build runs on this driver: use the CPU build or upgrade the driver", markup=False)
 
 
-def torch(a: TorchAnswer, c: Console) -> None:
+def torch(a: TorchAnswer, c: Output) -> None:
     r = a.release
     c.print(f"torch {r.torch}" + (f" (released {r.date})" if r.date else ""), style="bold", markup=False)
     c.print(f"  torchvision {r.torchvision or '—'}   torchaudio {r.torchaudio or '— (none released with it)'}", markup=False)
@@ -50,16 +43,20 @@ def torch(a: TorchAnswer, c: Console) -> None:
         if r.variants.get(plat):
             c.print(f"  Python on {PLATFORM_LABEL[plat]}: {', '.join(pys)}; default index serves: {r.default.get(plat, '—')}", markup=False)
     c.print(f"  conda (pytorch channel): {a.conda or 'not published there'}", markup=False)
-    t = Table(title="Builds", title_justify="left")
-    for col in ("variant", "platforms", "GPU architectures", "min driver (Linux)", "official pip command"):
-        t.add_column(col, overflow="fold")
+    c.print("  builds:", markup=False)
     for v in a.variants:
-        t.add_row(v.variant, ", ".join(PLATFORM_LABEL[p] for p in v.platforms), v.archs, v.min_driver, v.command)
-    c.print(t)
+        where = ", ".join(PLATFORM_LABEL[p] for p in v.platforms)
+        facts = [where]
+        if v.archs:
+            facts.append(v.archs)
+        if v.min_driver:
+            facts.append(f"Linux driver ≥ {v.min_driver}")
+        c.print(f"    {v.variant}: " + "; ".join(facts), style="bold", markup=False)
+        c.print(f"      {v.command}", markup=False)
     c.print(f"  source: {r.source}", style="dim", markup=False)
 
 
-def cuda(a: CudaAnswer, c: Console) -> None:
+def cuda(a: CudaAnswer, c: Output) -> None:
     c.print(f"CUDA {a.cuda} ({a.variant})", style="bold", markup=False)
     c.print(f"  minimum driver: Linux {a.min_driver_linux or '—'}, Windows {a.min_driver_windows or '—'}", markup=False)
     if a.mvc_driver_linux:
@@ -70,7 +67,7 @@ def cuda(a: CudaAnswer, c: Console) -> None:
         c.print(f"  no torch release has a {a.variant} build", markup=False)
 
 
-def gpu(a: GpuAnswer, c: Console) -> None:
+def gpu(a: GpuAnswer, c: Output) -> None:
     g = a.gpu
     c.print(f"{g.name} — {g.arch}, compute capability {g.cc} (sm_{g.cc.replace('.', '')}), {g.sms} SMs", style="bold", markup=False)
     peaks = ", ".join(f"{k} {v:g}" for k, v in g.peaks.items())

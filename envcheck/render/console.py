@@ -1,22 +1,46 @@
-"""Two consoles: results to stdout, everything else (notes, errors) to stderr.
+"""Where results go: stdout, as plain text unless colour can be shown.
 
-rich honours NO_COLOR and drops colour when the stream is not a terminal.
+rich costs tens of milliseconds to import, which `install-cmd` cannot afford (DESIGN: within 1.5x of
+importing typer and rich), so strings are written directly, coloured with plain ANSI codes on a POSIX
+terminal (NO_COLOR and TERM=dumb honoured); rich is loaded only to draw a table or to colour a
+Windows console. Errors and notes go to stderr through the CLI.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
-from rich.console import Console
+# The few styles the renderers use, as ANSI SGR codes: colouring a POSIX terminal needs no rich.
+_SGR = {"bold": "1", "dim": "2", "yellow": "33", "red": "31", "green": "32"}
 
 
-def out() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+class Output:
+    def __init__(self, file=None):
+        self.file = file or sys.stdout
+        isatty = getattr(self.file, "isatty", lambda: False)
+        self.colour = isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        self._rich = None
+
+    def rich(self):
+        if self._rich is None:
+            from rich.console import Console
+
+            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour)
+        return self._rich
+
+    def print(self, obj="", style: str | None = None, markup: bool = False, end: str = "\n") -> None:
+        if isinstance(obj, str) and not (style and self.colour):
+            self.file.write(obj + end)
+        elif isinstance(obj, str) and style in _SGR and os.name == "posix":
+            self.file.write(f"\033[{_SGR[style]}m{obj}\033[0m{end}")
+        else:  # tables, and Windows consoles, where rich knows how to colour
+            self.rich().print(obj, style=style if self.colour else None, markup=markup, end=end)
 
 
-def err() -> Console:
-    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+def out() -> Output:
+    return Output(sys.stdout)
 
 
 def print_json(data) -> None:

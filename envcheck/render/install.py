@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from rich.console import Console
-
 from envcheck.install import Plan
-from envcheck.snapshot import SCHEMA_VERSION
+from envcheck.render.console import Output
+from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 
 def as_dict(plan: Plan) -> dict:
-    d = asdict(plan)
+    d = jsonable(plan)
     d["schema_version"] = SCHEMA_VERSION
     d["commands"] = [plan.shell(s) for s in plan.steps]
     return d
 
 
-def text(plan: Plan, console: Console, explain: bool = False) -> None:
+def text(plan: Plan, console: Output, explain: bool = False) -> None:
     """Every line that is not a command starts with '#', so stdout can be pasted into a shell."""
     console.print(f"# {plan.why}", style="bold", markup=False)
     for note in plan.notes:
@@ -42,7 +39,7 @@ def _span(releases: list[str]) -> str:
     return releases[0] if len(releases) == 1 else f"{releases[-1]} … {releases[0]}"
 
 
-def _explain(plan: Plan, console: Console) -> None:
+def _explain(plan: Plan, console: Output) -> None:
     if not plan.rejected:
         console.print("# rejected: nothing — every build considered fits", style="dim", markup=False)
         return

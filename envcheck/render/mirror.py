@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
-
 from envcheck.actions.mirror import Change
 from envcheck.compat import Mirror
+from envcheck.render.console import Output
 
 
-def listing(mirrors: tuple[Mirror, ...], c: Console) -> None:
+def listing(mirrors: tuple[Mirror, ...], c: Output) -> None:
+    from rich.table import Table
+
     t = Table(title="Mirrors (PyPI mirrors carry only the default index's builds)", title_justify="left")
     for col in ("name", "mirror", "pip index", "PyTorch CUDA wheels", "conda"):
         t.add_column(col, overflow="fold")
@@ -19,7 +19,7 @@ def listing(mirrors: tuple[Mirror, ...], c: Console) -> None:
     c.print(t)
 
 
-def show(index_url, extra, known: Mirror | None, c: Console) -> None:
+def show(index_url, extra, known: Mirror | None, c: Output) -> None:
     if index_url is None:
         c.print("pip uses the default index (no mirror set)", markup=False)
     else:
@@ -29,7 +29,7 @@ def show(index_url, extra, known: Mirror | None, c: Console) -> None:
         c.print(f"pip extra-index-url: {url}", markup=False)
 
 
-def changes(done: list[Change], c: Console) -> None:
+def changes(done: list[Change], c: Output) -> None:
     for ch in done:
         cmd = " ".join(ch.argv)
         if ch.detail == "backup":

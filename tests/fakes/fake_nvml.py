@@ -115,6 +115,8 @@ class FakeNvml:
             else:
                 monkeypatch.setattr(pynvml, name, getattr(self, name))
         monkeypatch.setattr("envcheck.probes.nvml.nvidia_on_pci", lambda: bool(self.m.get("nvidia_on_pci", self.m.get("gpus"))))
+        # the replayed machine has its driver's library wherever NVML looks, so pynvml is asked
+        monkeypatch.setattr("envcheck.probes.nvml.nvml_library_present", lambda: True)
 
 
 def install_machine(monkeypatch, name: str) -> dict:
