@@ -132,11 +132,11 @@ class CudaAnswer:
 
 
 def answer_cuda(tables: Tables, cuda: tuple[int, int]) -> CudaAnswer:
-    v = variant_of_cuda(cuda)
-    releases = tuple(r.torch for r in tables.releases if v in r.variants.get("linux", ()) or v in r.variants.get("windows", ()))
     if cuda not in tables.known_cuda():
         known = ", ".join(cuda_str(c) for c in tables.known_cuda() if c[0] >= 10)
         raise UserError(f"CUDA {cuda_str(cuda)} is not a CUDA release: known are {known}")
+    v = variant_of_cuda(cuda)
+    releases = tuple(r.torch for r in tables.releases if v in r.variants.get("linux", ()) or v in r.variants.get("windows", ()))
     return CudaAnswer(
         cuda=cuda_str(cuda),
         variant=v,

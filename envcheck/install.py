@@ -300,8 +300,6 @@ def _explain_empty(tables: Tables, releases: list[Release], plat: str, request: 
 def solve(tables: Tables, machine: Machine, request: Request) -> Plan:
     plat = platform_key(machine.os, machine.arch)
     python = request.python or machine.python
-    if request.manager == "conda" and not request.python:
-        python = machine.python  # refined per release below
     releases = _candidates(tables, request)
     if machine.os == "macos" and machine.arch == "x86_64":
         releases = [r for r in releases if r.key <= vtuple(tables.macos_x86_64_last)]

@@ -210,3 +210,12 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
     tty = Tty()
     Output(tty).print("# why", style="bold")
     assert tty.getvalue() == "# why\n"
+
+
+def test_quiet_prints_only_the_commands(machine, run_cli):
+    machine("driver470_rtx3090")
+    code, out, _ = run_cli("install-cmd", "-q", "--mirror", "tuna")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines == commands(out) and len(lines) == 3
+    assert lines[0].startswith("pip config set") and lines[2].startswith("python -c")

@@ -107,3 +107,34 @@ def test_read_pip_index_reports_a_missing_interpreter():
 )
 def test_redact_url(url, expected):
     assert redact_url(url) == expected
+
+
+@pytest.fixture
+def fake_conda(tmp_path, monkeypatch):
+    """A stand-in `conda` on PATH that records its arguments, as conda config would be called."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "conda.log"
+    script = bindir / "conda"
+    script.write_text(f"#!/bin/sh\necho \"$@\" >> {log}\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_conda_set_backs_up_condarc_then_runs_conda_config(pip_conf, fake_conda, tmp_path, run_cli):
+    (tmp_path / ".condarc").write_text("channels:\n  - defaults\n")
+    code, out, err = run_cli("mirror", "set", "tuna", "--conda")
+    assert code == 0, err
+    backups = list(tmp_path.glob(".condarc.envcheck-backup-*"))
+    assert len(backups) == 1 and backups[0].read_text() == "channels:\n  - defaults\n"
+    calls = fake_conda.read_text().splitlines()
+    assert "config --set custom_channels.pytorch https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud" in calls
+    assert "config --set show_channel_urls yes" in calls
+    assert _pip_index() == "https://pypi.tuna.tsinghua.edu.cn/simple"
+
+
+def test_conda_mirror_without_a_conda_tree_is_refused(pip_conf, fake_conda, run_cli):
+    code, _, err = run_cli("mirror", "set", "huawei", "--conda")
+    assert code == 2 and "has no conda mirror" in err
+    assert not fake_conda.exists()

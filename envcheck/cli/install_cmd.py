@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from envcheck.cli.options import Format, FormatOpt, JsonOpt, PythonVer, chosen_format
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, PythonVer, QuietOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.install import (
@@ -60,6 +60,7 @@ def install_cmd(
     explain: Annotated[bool, typer.Option("--explain", help="List every build rejected and why.")] = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Print the exact pip / conda / uv commands for a PyTorch build that runs here."""
     if cpu and cuda:
@@ -98,4 +99,4 @@ def install_cmd(
     elif f is Format.markdown:
         out().print(render.markdown(plan, explain), markup=False, end="")
     else:
-        render.text(plan, out(), explain)
+        render.text(plan, out(), explain, quiet)

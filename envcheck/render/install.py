@@ -14,8 +14,12 @@ def as_dict(plan: Plan) -> dict:
     return d
 
 
-def text(plan: Plan, console: Output, explain: bool = False) -> None:
+def text(plan: Plan, console: Output, explain: bool = False, quiet: bool = False) -> None:
     """Every line that is not a command starts with '#', so stdout can be pasted into a shell."""
+    if quiet:
+        for step in plan.steps:
+            console.print(plan.shell(step))
+        return
     console.print(f"# {plan.why}", style="bold", markup=False)
     for note in plan.notes:
         console.print(f"# note: {note}", style="yellow", markup=False)
