@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,12 +28,22 @@ CASES = {
 HEAVY = ("torch", "numpy", "onnx", "onnxruntime", "pydantic")
 
 
-def wall(argv: list[str], tty: bool = False) -> float:
-    """Wall time of one run; with tty=True stdout is a pseudo-terminal, so output is coloured."""
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run(argv: list[str], tty: bool = False) -> tuple[float, float]:
+    """(wall, cpu) seconds of one run; with tty=True stdout is a pseudo-terminal (coloured output).
+
+    CPU time (user + sys of the child) is reported beside wall time because on a shared virtual
+    machine wall time of a 0.1 s command swings by tens of percent between identical runs.
+    """
+    cpu0 = _cpu()
     if not tty:
         start = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _cpu() - cpu0
     leader, follower = os.openpty()
     try:
         start = time.perf_counter()
@@ -45,7 +56,7 @@ def wall(argv: list[str], tty: bool = False) -> float:
             except OSError:
                 break
         proc.wait()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _cpu() - cpu0
     finally:
         os.close(leader)
 
@@ -54,7 +65,7 @@ def heavy_imports(argv: list[str]) -> list[str]:
     """Modules from HEAVY that the command imports (python -X importtime)."""
     done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], capture_output=True, text=True, check=True)
     names = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    return sorted(n for n in names if n.split(".")[0] in HEAVY)
+    return sorted({n.split(".")[0] for n in names if n.split(".")[0] in HEAVY})
 
 
 def main() -> None:
@@ -62,22 +73,25 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30)
     args = ap.parse_args()
     for argv in CASES.values():  # warm the page cache and envcheck's table cache
-        wall(argv)
+        run(argv)
     print(f"python {sys.version.split()[0]} on {os.cpu_count()} CPUs, {args.runs} interleaved runs each; target ratio <= 1.5")
     heavy = {name: ", ".join(heavy_imports(argv)) or "none" for name, argv in CASES.items() if not name.startswith("baseline")}
     for tty in (False, True):
-        times: dict[str, list[float]] = {name: [] for name in CASES}
+        wall: dict[str, list[float]] = {name: [] for name in CASES}
+        cpu: dict[str, list[float]] = {name: [] for name in CASES}
         for _ in range(args.runs):
             for name, argv in CASES.items():
-                times[name].append(wall(argv, tty))
-        base = statistics.median(times[next(iter(CASES))])
+                w, c = run(argv, tty)
+                wall[name].append(w)
+                cpu[name].append(c)
+        base_w = statistics.median(wall[next(iter(CASES))])
+        base_c = statistics.median(cpu[next(iter(CASES))])
         print()
         print("stdout on a terminal (coloured output):" if tty else "stdout piped (plain text):")
-        print(f"{'command':48} {'median s':>9} {'p90 s':>7} {'ratio':>6}  heavy imports")
-        for name, ts in times.items():
-            med = statistics.median(ts)
-            p90 = sorted(ts)[int(0.9 * (len(ts) - 1))]
-            print(f"{name:48} {med:9.3f} {p90:7.3f} {med / base:6.2f}  {heavy.get(name, '')}")
+        print(f"{'command':46} {'wall s':>7} {'ratio':>6} {'cpu s':>7} {'ratio':>6}  heavy imports")
+        for name in CASES:
+            w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+            print(f"{name:46} {w:7.3f} {w / base_w:6.2f} {c:7.3f} {c / base_c:6.2f}  {heavy.get(name, '')}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 import subprocess  # noqa: TID251 - only list2cmdline, to quote for Windows shells
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from envcheck.compat import Mirror, Release, Tables, wheel_runs_on
 from envcheck.errors import UserError
@@ -25,19 +26,19 @@ from envcheck.versions import (
     vtuple,
 )
 
+# The solver's inputs and small records are NamedTuples (cheap to define: this module is on
+# install-cmd's start-up path); the Plan it returns is a frozen dataclass.
 MANAGERS = ("pip", "conda", "uv")
 OSES = ("linux", "windows", "macos")
 ARCHES = ("x86_64", "aarch64", "arm64")
 
 
-@dataclass(frozen=True)
-class TargetGpu:
+class TargetGpu(NamedTuple):
     name: str
     cc: str | None  # "8.6"; None when NVML could not say
 
 
-@dataclass(frozen=True)
-class Machine:
+class Machine(NamedTuple):
     """What the solver needs to know of the machine the commands are for."""
 
     os: str
@@ -50,8 +51,7 @@ class Machine:
     no_driver_reason: str = ""
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     torch: str | None = None
     cuda: tuple[int, int] | None = None
     cpu: bool = False
@@ -61,8 +61,7 @@ class Request:
     env: str | None = None
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     torch: str
     variant: str
     reason: str
@@ -70,8 +69,7 @@ class Rejection:
     needs: str = ""  # for kind == driver: the lowest driver that would run it
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     purpose: str  # mirror | env | install | verify
     argv: tuple[str, ...]
     comment: str = ""
