@@ -218,7 +218,7 @@ def _judge(tables: Tables, machine: Machine, release: Release, variant: str, pla
         why = machine.no_driver_reason or "no NVIDIA driver found"
         if not explicit:
             return _Verdict(False, why, kind="no-driver")
-        notes.append(f"{why}: this build needs an NVIDIA driver")
+        notes.append(f"this build needs an NVIDIA driver, and none answered here ({why})")
         return _Verdict(True, rank=(0, cuda), notes=notes)
     # Architecture first: a build rejected for the driver alone is one a driver upgrade unlocks.
     arch = _arch_verdict(tables, machine, release, variant)

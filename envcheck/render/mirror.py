@@ -8,15 +8,18 @@ from envcheck.render.console import Output
 
 
 def listing(mirrors: tuple[Mirror, ...], c: Output) -> None:
-    from rich.table import Table
-
-    t = Table(title="Mirrors (PyPI mirrors carry only the default index's builds)", title_justify="left")
-    for col in ("name", "mirror", "pip index", "PyTorch CUDA wheels", "conda"):
-        t.add_column(col, overflow="fold")
+    c.print("PyPI mirrors carry only the builds the default index carries; some also copy PyTorch's CUDA wheels.", style="bold")
     for m in mirrors:
-        wheels = {"none": "no", "index": f"yes, --index-url {m.wheels_url}", "find-links": f"yes, flat folder: -f {m.wheels_url}"}[m.wheels_form]
-        t.add_row(m.name, m.title, m.pypi, wheels, ", ".join(m.conda_channels) or "—")
-    c.print(t)
+        wheels = {
+            "none": "no",
+            "index": f"yes, an index: --index-url {m.wheels_url}",
+            "find-links": f"yes, a flat folder: -f {m.wheels_url} with the +cuXXX version pinned",
+        }[m.wheels_form]
+        c.print(f"{m.name:<8} {m.title}")
+        c.print(f"         pip index: {m.pypi}")
+        c.print(f"         PyTorch CUDA wheels: {wheels}")
+        c.print(f"         conda channels: {', '.join(m.conda_channels) or 'none'}")
+        c.print(f"         sure: {m.status}", style="dim")
 
 
 def show(index_url, extra, known: Mirror | None, c: Output) -> None:
