@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 from envcheck.errors import DataError
-from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple, vtuple
+from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple, pad3, vtuple
 
 PLATFORMS = ("linux", "linux_aarch64", "windows", "macos")
 
@@ -420,16 +420,12 @@ def parse_range(text: str) -> tuple:
         op = next((o for o in (">=", "<=", "==", ">", "<") if part.startswith(o)), None)
         if op is None:
             raise DataError(f"unsupported version range {text!r}: use >=, <=, ==, >, < joined by commas")
-        clauses.append((op, _pad(vtuple(part[len(op):].strip()))))
+        clauses.append((op, pad3(vtuple(part[len(op):].strip()))))
     return tuple(clauses)
 
 
-def _pad(v: tuple) -> tuple:
-    return v + (0,) * (3 - len(v))
-
-
 def in_range(version: tuple, clauses: tuple) -> bool:
-    v = _pad(version)
+    v = pad3(version)
     return all(getattr(v, _OPS[op])(bound) for op, bound in clauses)
 
 

@@ -18,9 +18,11 @@ from envcheck.compat import Mirror, Release, Tables, wheel_runs_on
 from envcheck.errors import UserError
 from envcheck.snapshot import DriverInfo, Host, known
 from envcheck.versions import (
+    cc_tuple,
     cuda_of_variant,
     cuda_str,
     driver_tuple,
+    pad3,
     py_key,
     variant_of_cuda,
     vtuple,
@@ -188,12 +190,11 @@ def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: s
     for gpu in machine.gpus:
         if gpu.cc and not wheel_runs_on(archs, gpu.cc):
             sm = "sm_" + gpu.cc.replace(".", "")
-            lowest = min(archs.sm, key=lambda s: tuple(int(x) for x in s.rstrip("af").split(".")))
-            highest = max(archs.sm, key=lambda s: tuple(int(x) for x in s.rstrip("af").split(".")))
-            if gpu.cc and tuple(int(x) for x in gpu.cc.split(".")) < tuple(int(x) for x in lowest.rstrip("af").split(".")):
+            lowest, highest = min(archs.sm, key=cc_tuple), max(archs.sm, key=cc_tuple)
+            if cc_tuple(gpu.cc) < cc_tuple(lowest):
                 what = f"drops {sm} ({gpu.name}; its wheels start at sm_{lowest.replace('.', '')})"
             else:
-                what = f"has no kernels for {sm} ({gpu.name}; newest is sm_{highest.replace('.', '').rstrip('af')})"
+                what = f"has no kernels for {sm} ({gpu.name}; newest is sm_{highest.replace('.', '')})"
             return _Verdict(False, what, kind="arch")
     return _Verdict(True)
 
@@ -253,9 +254,7 @@ def _candidates(tables: Tables, request: Request) -> list[Release]:
 
 
 def _distance(a: str, b: str) -> tuple:
-    ka, kb = vtuple(a), vtuple(b)
-    ka, kb = ka + (0,) * (3 - len(ka)), kb + (0,) * (3 - len(kb))
-    return tuple(abs(x - y) for x, y in zip(ka, kb))
+    return tuple(abs(x - y) for x, y in zip(pad3(vtuple(a)), pad3(vtuple(b))))
 
 
 def _wanted(release: Release, plat: str, request: Request, gpu_machine: bool) -> list[str]:

@@ -71,6 +71,11 @@ def vtuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("."))
 
 
+def pad3(v: tuple[int, ...]) -> tuple[int, ...]:
+    """(2, 8) -> (2, 8, 0): '2.8' and '2.8.0' name the same release."""
+    return v + (0,) * (3 - len(v))
+
+
 def py_key(py: str) -> tuple[int, int]:
     major, minor = py.split(".")[:2]
     return int(major), int(minor)
