@@ -81,6 +81,15 @@ def py_key(py: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
+def arch_cc(name: str) -> str | None:
+    """torch's arch names as capabilities: 'sm_86' -> '8.6', 'sm_120' -> '12.0', 'sm_90a' -> '9.0a',
+    'compute_90' -> '9.0'; None for anything else."""
+    m = re.match(r"^(?:sm|compute)_(\d+)(\d)([a-z]?)$", name)
+    if not m:
+        return None
+    return f"{m.group(1)}.{m.group(2)}{m.group(3)}"
+
+
 def cc_tuple(cc: str) -> tuple[int, int]:
     """Compute capability '8.6' -> (8, 6); arch-specific suffixes ('9.0a', '10.0f') are dropped."""
     m = re.match(r"^(\d+)\.(\d+)", cc)

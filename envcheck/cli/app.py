@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 
 from envcheck import __version__
-from envcheck.cli import compat_cmd, install_cmd, mirror_cmd
+from envcheck.cli import compat_cmd, doctor_cmd, install_cmd, mirror_cmd
 from envcheck.errors import DataError, UserError
 
 # Typer vendors click in recent releases and uses the real one in older: take the classes from
@@ -23,6 +23,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("doctor")(doctor_cmd.doctor)
 app.command("install-cmd")(install_cmd.install_cmd)
 app.command("compat")(compat_cmd.compat)
 app.add_typer(mirror_cmd.app, name="mirror")

@@ -1,0 +1,151 @@
+"""Driver and GPU checks: is there a driver, does it match its kernel module, is it new enough
+for the installed torch, and are the GPUs healthy."""
+
+from __future__ import annotations
+
+from envcheck.checks.findings import Finding
+from envcheck.checks.fixes import install_fix
+from envcheck.snapshot import Snapshot, Torch, known
+from envcheck.versions import cuda_tuple, driver_tuple, vtuple
+
+# Clock-event reasons that say nothing is wrong (NVML: idle, or clocks set on purpose).
+BENIGN_CLOCK_REASONS = {"gpu_idle", "applications_clocks_setting", "display_clock_setting", "sync_boost"}
+HOT_C = 85
+
+
+def _torch_cuda(s: Snapshot) -> str | None:
+    t = s.torch
+    return t.cuda if isinstance(t, Torch) and t.status == "ok" else None
+
+
+def check_driver(s: Snapshot, tables) -> list[Finding]:
+    """no-driver, driver-library-mismatch."""
+    d = s.driver
+    if known(d.driver_version):
+        return []
+    why = d.driver_version
+    if why.code == "driver_library_mismatch":
+        facts = {"nvml": why.reason}
+        if d.kernel_module_version and known(d.kernel_module_version):
+            facts["kernel_module"] = d.kernel_module_version
+        return [
+            Finding(
+                "driver-library-mismatch",
+                "error",
+                "driver",
+                "the NVIDIA kernel module and the user-space driver libraries are different versions",
+                facts,
+                fix="sudo reboot",
+                why="the driver was upgraded and the old kernel module is still loaded; a reboot loads the new one",
+            )
+        ]
+    expects_gpu = d.nvidia_on_pci or bool(_torch_cuda(s))
+    if not expects_gpu:
+        return [
+            Finding(
+                "no-driver",
+                "info",
+                "driver",
+                "no NVIDIA GPU or driver on this machine: PyTorch will run on the CPU",
+                {"nvml": why.reason},
+            )
+        ]
+    if why.code == "driver_not_loaded":
+        summary, fix = "an NVIDIA GPU is here but its driver is not loaded", "sudo modprobe nvidia"
+    else:
+        summary, fix = "an NVIDIA GPU is here but no NVIDIA driver answers", None
+    place = " (in a container: start it with the NVIDIA runtime, e.g. docker run --gpus all)" if s.system.container else ""
+    return [Finding("no-driver", "error", "driver", summary + place, {"nvml": why.reason, "nvidia_on_pci": d.nvidia_on_pci}, fix=fix)]
+
+
+def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
+    """driver-too-old (respecting minor-version compatibility), compat-table-stale."""
+    out: list[Finding] = []
+    drv = s.driver.driver_version
+    cuda = _torch_cuda(s)
+    if known(drv) and cuda:
+        want = cuda_tuple(cuda)
+        os = s.system.os
+        full = tables.min_driver(want, os)
+        mvc = tables.mvc_driver(want[0], os)
+        have = driver_tuple(drv)
+        facts = {"driver": drv, "torch_cuda": cuda, "needs": full, "minor_version_compat_from": mvc}
+        if full and have >= driver_tuple(full):
+            pass
+        elif mvc and have >= driver_tuple(mvc):
+            out.append(
+                Finding(
+                    "driver-too-old",
+                    "info",
+                    "driver",
+                    f"driver {drv} runs torch's CUDA {cuda} only through minor-version compatibility",
+                    facts,
+                    why="the driver cannot JIT-compile newer PTX: torch.compile/Triton kernels may fail"
+                    + (f"; a driver ≥ {full} gives full support" if full else ""),
+                )
+            )
+        elif full or mvc:
+            out.append(
+                Finding(
+                    "driver-too-old",
+                    "error",
+                    "driver",
+                    f"driver {drv} is too old for torch's CUDA {cuda} (needs ≥ {mvc or full})",
+                    facts,
+                    fix=install_fix(s, tables),
+                    why="install a torch build for this driver (the fix), or upgrade the driver",
+                )
+            )
+    t = s.torch
+    if isinstance(t, Torch) and t.status == "ok" and t.version and tables.releases:
+        base = t.version.split("+")[0]
+        newest = tables.releases[0].torch
+        if _release_key(base) > vtuple(newest):
+            out.append(
+                Finding(
+                    "compat-table-stale",
+                    "info",
+                    "torch",
+                    f"torch {base} is newer than envcheck's tables ({newest}); runtime checks still apply",
+                    {"torch": base, "tables_newest": newest},
+                    fix="pip install --upgrade envcheck",
+                )
+            )
+    return out
+
+
+def _release_key(version: str) -> tuple:
+    parts = []
+    for p in version.split(".")[:3]:
+        digits = "".join(ch for ch in p if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def check_gpu_health(s: Snapshot, tables) -> list[Finding]:
+    """gpu-health: throttling, heat, ECC errors, other processes, MIG."""
+    gpus = s.driver.gpus
+    if not known(gpus):
+        return []
+    out: list[Finding] = []
+    for g in gpus:
+        name = f"GPU {g.index} ({g.name})" if known(g.name) else f"GPU {g.index}"
+        reasons = g.clocks_event_reasons if g.clocks_event_reasons and known(g.clocks_event_reasons) else ()
+        bad = [r for r in reasons if r not in BENIGN_CLOCK_REASONS]
+        if bad:
+            out.append(Finding("gpu-health", "warn", "driver", f"{name} is throttled: {', '.join(bad)}", {"gpu": g.index, "reasons": list(bad)},
+                               why="sustained throttling slows training; check cooling, power cables and the power limit"))
+        if isinstance(g.temperature_c, int) and g.temperature_c >= HOT_C:
+            out.append(Finding("gpu-health", "warn", "driver", f"{name} runs at {g.temperature_c} °C", {"gpu": g.index, "temperature_c": g.temperature_c}))
+        if isinstance(g.ecc_uncorrected_volatile, int) and g.ecc_uncorrected_volatile > 0:
+            out.append(Finding("gpu-health", "error", "driver", f"{name} has {g.ecc_uncorrected_volatile} uncorrected ECC errors since boot",
+                               {"gpu": g.index, "ecc_uncorrected_volatile": g.ecc_uncorrected_volatile},
+                               why="uncorrected memory errors corrupt results; drain the GPU and have it checked"))
+        if g.processes and known(g.processes):
+            used = sum(p.used_memory_mib or 0 for p in g.processes)
+            out.append(Finding("gpu-health", "info", "driver", f"{name} is in use by {len(g.processes)} process(es) ({used} MiB)",
+                               {"gpu": g.index, "pids": [p.pid for p in g.processes]}))
+        if g.mig_mode is True:
+            out.append(Finding("gpu-health", "info", "driver", f"{name} has MIG enabled: CUDA sees MIG instances, not the whole GPU",
+                               {"gpu": g.index, "mig_mode": True}))
+    return out

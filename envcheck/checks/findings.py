@@ -1,0 +1,30 @@
+"""Findings: what a check concludes, with a stable code, a severity, the facts, and a fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SEVERITIES = ("ok", "info", "warn", "error")
+AREAS = ("system", "python", "driver", "toolkit", "torch", "onnxruntime")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str  # stable: JSON consumers and tests rely on it (DESIGN.md, "Finding codes")
+    severity: str  # ok | info | warn | error
+    area: str  # which part of the report it belongs to
+    summary: str  # one line
+    facts: dict = field(default_factory=dict)
+    fix: str | None = None  # a runnable command, where one exists
+    why: str = ""  # one line of cause, where the summary does not say it
+
+
+def order(findings: list[Finding]) -> list[Finding]:
+    """Worst first, then in area order, so the report opens with what to fix."""
+    return sorted(findings, key=lambda f: (-SEVERITIES.index(f.severity), AREAS.index(f.area)))
+
+
+def exit_code(findings: list[Finding]) -> int:
+    """0 all good, 1 warnings only, 2 errors (DESIGN.md, "Commands")."""
+    worst = max((SEVERITIES.index(f.severity) for f in findings), default=0)
+    return {3: 2, 2: 1}.get(worst, 0)

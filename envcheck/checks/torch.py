@@ -1,0 +1,152 @@
+"""PyTorch checks: can torch be imported, is it a build that uses this machine's GPUs, do its
+companions (torchvision, torchaudio) and the toolkit on PATH belong with it."""
+
+from __future__ import annotations
+
+from envcheck.checks.environment import visible_gpus
+from envcheck.checks.findings import Finding
+from envcheck.checks.fixes import install_fix, target_python
+from envcheck.compat import WheelArch, wheel_runs_on
+from envcheck.install import official_pip, platform_key
+from envcheck.snapshot import Snapshot, Torch, known
+from envcheck.versions import arch_cc, cuda_of_variant, cuda_tuple
+
+_CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libnvJitLink", "libcufft", "libcurand")
+
+
+def _gpus(s: Snapshot) -> tuple:
+    g = s.driver.gpus
+    return g if known(g) else ()
+
+
+def _base(version: str) -> str:
+    return version.split("+")[0]
+
+
+def _variant(t: Torch) -> str:
+    if t.version and "+" in t.version:
+        return t.version.split("+", 1)[1]
+    if t.cuda:
+        major, minor = cuda_tuple(t.cuda)
+        return f"cu{major}{minor}"
+    return "cpu"
+
+
+def check_torch(s: Snapshot, tables) -> list[Finding]:
+    """torch-missing, torch-import-failed, cpu-only-build, arch-unsupported, cuda-unavailable,
+    device-count-mismatch, python-unsupported."""
+    t = s.torch
+    if not isinstance(t, Torch):
+        return []
+    gpus = _gpus(s)
+    if t.status == "missing":
+        return [Finding("torch-missing", "warn", "torch", f"no torch in {s.python.executable}", {"python": s.python.executable},
+                        fix=install_fix(s, tables))]
+    if t.status != "ok":
+        return [_import_failed(s, t, tables)]
+    out: list[Finding] = []
+    has_driver = known(s.driver.driver_version)
+    if not t.cuda and not t.hip and gpus and has_driver:
+        out.append(Finding("cpu-only-build", "error", "torch", f"torch {t.version} is a CPU build, but this machine has {len(gpus)} NVIDIA GPU(s)",
+                           {"torch": t.version, "gpus": len(gpus)}, fix=install_fix(s, tables)))
+    if t.cuda:
+        out += _arch(s, t, tables)
+        if has_driver and t.cuda_available is False:
+            reason = "; ".join(t.warnings) or "torch gave no reason"
+            out.append(Finding("cuda-unavailable", "error", "torch", "torch has a CUDA build and there is a driver, yet torch.cuda.is_available() is False",
+                               {"torch": t.version, "torch_warnings": list(t.warnings)}, why=reason))
+        if has_driver and t.cuda_available and t.device_count is not None and gpus:
+            visible, problem = visible_gpus(s.cuda_env.cuda_visible_devices, len(gpus), tuple(g.uuid for g in gpus))
+            if not problem and t.device_count != len(visible):
+                out.append(Finding("device-count-mismatch", "warn", "torch",
+                                   f"the driver shows {len(visible)} GPU(s) to CUDA, torch sees {t.device_count}",
+                                   {"nvml_visible": len(visible), "torch_device_count": t.device_count}))
+    release = tables.release(_base(t.version or ""))
+    if release is not None:
+        plat = platform_key(s.system.os, s.system.arch)
+        py = target_python(s)
+        pys = release.python.get(plat, ())
+        if pys and py not in pys:
+            out.append(Finding("python-unsupported", "warn", "python", f"torch {release.torch} has no wheels for Python {py} (it supports {', '.join(pys)})",
+                               {"python": py, "torch": release.torch}, fix=install_fix(s, tables)))
+    return out
+
+
+def _import_failed(s: Snapshot, t: Torch, tables) -> Finding:
+    text = t.error or t.status
+    cause = {"timeout": "importing torch hung", "crashed": "importing torch crashed the interpreter"}.get(t.status, "importing torch raised an error")
+    why = ""
+    if any(h in text for h in _CUDA_LIB_HINTS):
+        why = "a CUDA library torch needs could not be loaded"
+        if s.toolkit.ld_library_path_cuda:
+            why += f"; LD_LIBRARY_PATH puts other CUDA libraries first ({', '.join(s.toolkit.ld_library_path_cuda)}), which shadows torch's bundled ones"
+    facts = {"status": t.status, "error": text}
+    fix = "unset LD_LIBRARY_PATH" if s.toolkit.ld_library_path_cuda and why else install_fix(s, tables)
+    return Finding("torch-import-failed", "error", "torch", f"{cause}: {text.splitlines()[-1] if text else t.status}", facts, fix=fix, why=why)
+
+
+def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
+    """Compare each GPU's capability with the arch list torch itself reports."""
+    sm = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("sm_")) if c)
+    ptx = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("compute_")) if c)
+    if not sm and not ptx:
+        return []
+    arch = WheelArch(_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
+    caps = {}
+    for g in _gpus(s):
+        if known(g.compute_capability):
+            caps[g.compute_capability] = g.name if known(g.name) else f"GPU {g.index}"
+    for d in t.devices:
+        caps.setdefault(d.capability, d.name)
+    out = []
+    for cc, name in sorted(caps.items()):
+        if not wheel_runs_on(arch, cc):
+            out.append(Finding("arch-unsupported", "error", "torch",
+                               f"torch {t.version} has no kernels for {name} (sm_{cc.replace('.', '')}): its arch list is {' '.join(t.arch_list)}",
+                               {"gpu": name, "capability": cc, "arch_list": list(t.arch_list)}, fix=install_fix(s, tables)))
+    return out
+
+
+def check_companions(s: Snapshot, tables) -> list[Finding]:
+    """torchvision-mismatch, torchaudio-mismatch: versions or builds not released with torch."""
+    t = s.torch
+    if not isinstance(t, Torch) or t.status != "ok" or not t.version:
+        return []
+    release = tables.release(_base(t.version))
+    if release is None:
+        return []
+    variant = _variant(t)
+    plat = platform_key(s.system.os, s.system.arch)
+    out = []
+    installed = {p.name: p.version for p in s.packages}
+    for name, want in (("torchvision", release.torchvision), ("torchaudio", release.torchaudio)):
+        have = installed.get(name)
+        if not have or not want:
+            continue
+        have_base, _, have_local = have.partition("+")
+        wrong_version = have_base != want
+        wrong_build = bool(have_local) and have_local != variant and "+" in t.version
+        if wrong_version or wrong_build:
+            what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"
+            fix = None
+            if variant == "cpu" or cuda_of_variant(variant):
+                argv = official_pip(release, variant if variant in release.variants.get(plat, ()) else release.default.get(plat, "cpu"), plat)
+                fix = " ".join(argv)
+            out.append(Finding(f"{name}-mismatch", "error", "torch", what, {"torch": t.version, name: have, "expected": want}, fix=fix))
+    return out
+
+
+def check_nvcc(s: Snapshot, tables) -> list[Finding]:
+    """nvcc-mismatch: the toolkit on PATH differs from torch's build CUDA (extensions need them equal)."""
+    t = s.torch
+    nvcc = s.toolkit.nvcc_version
+    if not isinstance(t, Torch) or t.status != "ok" or not t.cuda or not known(nvcc):
+        return []
+    a, b = cuda_tuple(nvcc), cuda_tuple(t.cuda)
+    if a == b:
+        return []
+    severity = "warn" if a[0] != b[0] else "info"
+    return [Finding("nvcc-mismatch", severity, "toolkit",
+                    f"nvcc on PATH is CUDA {nvcc}, torch was built with CUDA {t.cuda}: building CUDA extensions needs them to match",
+                    {"nvcc": nvcc, "nvcc_path": s.toolkit.nvcc_path, "torch_cuda": t.cuda},
+                    why="only matters when compiling extensions (pip install of packages with CUDA code, torch.utils.cpp_extension)")]

@@ -1,0 +1,52 @@
+"""`envcheck doctor`: snapshot this machine (or read a saved one), check it, report with fixes."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.compat import tables
+from envcheck.errors import UserError
+
+
+def doctor(
+    python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter (default: the one running envcheck).")] = None,
+    no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds the PyTorch probe may take.")] = 60.0,
+    save: Annotated[Optional[Path], typer.Option("--save", help="Also write the snapshot to this JSON file.")] = None,
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep GPU UUIDs and the host name in markdown output.")] = False,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Diagnose this machine's GPU / CUDA / PyTorch stack and print the fix for each problem."""
+    from envcheck.checks import run_all
+    from envcheck.checks.findings import exit_code
+    from envcheck.collect import take_snapshot
+    from envcheck.render import doctor as render
+    from envcheck.render.console import out, print_json
+    from envcheck.snapshot_io import dump
+
+    if timeout <= 0:
+        raise UserError("--timeout must be a positive number of seconds")
+    target = python or sys.executable
+    if python is not None and not Path(python).exists():
+        raise UserError(f"--python {python}: no such file")
+    t = tables()
+    snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout)
+    findings = run_all(snapshot, t)
+    if save is not None:
+        try:
+            save.write_text(json.dumps(dump(snapshot), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"--save {save}: {exc.strerror}") from exc
+    f = chosen_format(fmt, as_json)
+    if f is Format.json:
+        print_json(render.as_dict(snapshot, findings))
+    elif f is Format.markdown:
+        out().print(render.markdown(snapshot, findings, redact=not no_redact), end="")
+    else:
+        render.text(snapshot, findings, out())
+    raise typer.Exit(exit_code(findings))

@@ -1,0 +1,59 @@
+"""The target interpreter: its version, executable, virtual or conda environment, and pip index.
+
+For another interpreter (`--python PATH`) the facts come from a one-line stdlib script run by it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from envcheck.errors import UserError
+from envcheck.probes.pip_config import read_pip_index
+from envcheck.snapshot import PythonEnv, Unavailable
+
+_SCRIPT = (
+    "import json, os, sys; print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3], "
+    "'executable': sys.executable, 'prefix': sys.prefix, 'base_prefix': getattr(sys, 'base_prefix', sys.prefix), "
+    "'conda_env': os.environ.get('CONDA_DEFAULT_ENV')}))"
+)
+
+
+def _facts(python: str, timeout: float) -> dict:
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return {
+            "version": "%d.%d.%d" % sys.version_info[:3],
+            "executable": sys.executable,
+            "prefix": sys.prefix,
+            "base_prefix": sys.base_prefix,
+            "conda_env": os.environ.get("CONDA_DEFAULT_ENV"),
+        }
+    try:
+        done = subprocess.run([python, "-c", _SCRIPT], capture_output=True, text=True, timeout=timeout)
+        return json.loads(done.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        raise UserError(f"--python {python}: not a working Python interpreter ({exc.__class__.__name__})") from exc
+
+
+def read_python_env(python: str = sys.executable, tables=None, timeout: float = 15.0) -> PythonEnv:
+    f = _facts(python, timeout)
+    idx = read_pip_index(python)
+    mirror = None
+    if isinstance(idx, Unavailable):
+        index_url, extra = idx, ()
+    else:
+        index_url, extra = idx.index_url, idx.extra_index_urls
+        if tables is not None and index_url:
+            m = tables.mirror_by_url(index_url)
+            mirror = m.name if m else None
+    return PythonEnv(
+        version=f["version"],
+        executable=f["executable"],
+        venv=f["prefix"] if f["prefix"] != f["base_prefix"] else None,
+        conda_env=f.get("conda_env"),
+        pip_index_url=index_url,
+        pip_extra_index_urls=tuple(extra),
+        mirror=mirror,
+    )

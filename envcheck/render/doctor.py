@@ -1,0 +1,157 @@
+"""`envcheck doctor` reports: facts grouped by area, each area's findings beneath them, then the
+verdict. Text for a terminal, markdown for an issue tracker (UUIDs and host name left out unless
+asked), JSON for programs."""
+
+from __future__ import annotations
+
+from envcheck.checks.findings import Finding, exit_code
+from envcheck.render.console import Output
+from envcheck.snapshot import SCHEMA_VERSION, Snapshot, Unavailable, jsonable, known
+
+TITLES = {
+    "system": "System",
+    "python": "Python",
+    "driver": "Driver & GPUs",
+    "toolkit": "CUDA toolkit",
+    "torch": "PyTorch",
+    "onnxruntime": "ONNX Runtime",
+}
+MARK = {"error": "✗", "warn": "!", "info": "i", "ok": "✓"}
+STYLE = {"error": "red", "warn": "yellow", "info": "dim", "ok": "green"}
+
+
+def _v(value, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, Unavailable):
+        return f"unknown ({value.reason})"
+    return f"{value}{unit}"
+
+
+def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
+    """The report's fact lines per area: plain strings, no judgement."""
+    sy, py, d, tk = s.system, s.python, s.driver, s.toolkit
+    where = ", in a " + sy.container + " container" if sy.container else ""
+    where += ", under WSL" if sy.wsl else ""
+    mem = f"{sy.memory_total_mib / 1024:.1f} GiB" if known(sy.memory_total_mib) else _v(sy.memory_total_mib)
+    out: dict[str, list[str]] = {a: [] for a in TITLES}
+    host = "" if redact else f"host {sy.hostname}; "
+    out["system"] = [
+        f"{host}{sy.os_release or sy.os} ({sy.arch}), kernel {sy.kernel or '—'}{where}",
+        f"CPU {sy.cpu} ({sy.cpu_count} threads), memory {mem}",
+    ]
+    env = f"venv {py.venv}" if py.venv else (f"conda env {py.conda_env}" if py.conda_env else "no virtual environment")
+    index = "default index" if py.pip_index_url is None else _v(py.pip_index_url)
+    out["python"] = [f"Python {py.version} at {py.executable} ({env})", f"pip index: {index}" + (f" ({py.mirror} mirror)" if py.mirror else "")]
+    if known(d.driver_version):
+        out["driver"].append(f"driver {d.driver_version}; the newest CUDA it supports: {_v(d.cuda_driver_version)}")
+    else:
+        out["driver"].append(f"driver: {_v(d.driver_version)}" + ("; an NVIDIA device is on the PCI bus" if d.nvidia_on_pci else ""))
+    if d.kernel_module_version is not None and known(d.kernel_module_version):
+        out["driver"].append(f"kernel module {d.kernel_module_version}")
+    for g in d.gpus if known(d.gpus) else ():
+        parts = [f"GPU {g.index}", _v(g.name)]
+        if known(g.compute_capability):
+            parts.append(f"sm_{g.compute_capability.replace('.', '')}")
+        if known(g.memory_total_mib):
+            parts.append(f"{g.memory_total_mib / 1024:.0f} GiB")
+        if isinstance(g.temperature_c, int):
+            parts.append(f"{g.temperature_c} °C")
+        if isinstance(g.power_draw_w, (int, float)) and isinstance(g.power_limit_w, (int, float)):
+            parts.append(f"{g.power_draw_w:.0f}/{g.power_limit_w:.0f} W")
+        if isinstance(g.pcie_link, str):
+            parts.append(g.pcie_link)
+        if not redact:
+            parts += [str(x) for x in (g.pci_bus_id, g.uuid) if known(x)]
+        out["driver"].append("  ".join(parts))
+    cev = s.cuda_env
+    if cev.cuda_visible_devices is not None or cev.cuda_device_order:
+        out["driver"].append(f"CUDA_VISIBLE_DEVICES={cev.cuda_visible_devices!r}, CUDA_DEVICE_ORDER={cev.cuda_device_order or 'unset (FASTEST_FIRST)'}")
+    out["toolkit"] = [f"nvcc: {_v(tk.nvcc_version)}" + (f" at {tk.nvcc_path}" if tk.nvcc_path and known(tk.nvcc_version) else ""),
+                      f"CUDA_HOME: {tk.cuda_home or 'unset'}"]
+    if tk.ld_library_path_cuda:
+        out["toolkit"].append(f"LD_LIBRARY_PATH entries with CUDA libraries: {', '.join(tk.ld_library_path_cuda)}")
+    out["torch"] = _torch_facts(s)
+    ort = s.onnxruntime
+    if ort.installed:
+        providers = ", ".join(ort.providers) if known(ort.providers) else _v(ort.providers)
+        out["onnxruntime"] = [f"{' + '.join(ort.installed)} {ort.version or ''}".rstrip() + f"; providers: {providers}"]
+    else:
+        out["onnxruntime"] = ["not installed"]
+    return out
+
+
+def _torch_facts(s: Snapshot) -> list[str]:
+    t = s.torch
+    if isinstance(t, Unavailable):
+        return [f"not probed ({t.reason})"]
+    if t.status == "missing":
+        return ["not installed in the target interpreter"]
+    if t.status != "ok":
+        return [f"import {t.status}: {(t.error or '').strip().splitlines()[-1] if t.error else ''}"]
+    build = f"CUDA {t.cuda}" if t.cuda else (f"ROCm {t.hip}" if t.hip else "CPU")
+    lines = [f"torch {t.version} ({build} build); cuDNN {t.cudnn or '—'}; NCCL {t.nccl or '—'}"]
+    lines.append(f"torch.cuda.is_available(): {t.cuda_available}; device_count(): {t.device_count}")
+    for dev in t.devices:
+        lines.append(f"cuda:{dev.index}  {dev.name}  sm_{dev.capability.replace('.', '')}")
+    if t.arch_list:
+        lines.append(f"arch list: {' '.join(t.arch_list)}")
+    drv = s.driver.cuda_driver_version
+    nvcc = s.toolkit.nvcc_version
+    lines.append(
+        f"the three CUDA versions: driver supports ≤ {drv if known(drv) else '—'}; "
+        f"toolkit (nvcc) {nvcc if known(nvcc) else '—'}; torch built with {t.cuda or '— (CPU build)'}"
+    )
+    if t.loaded_libraries:
+        lines.append(f"CUDA libraries torch loaded: {', '.join(t.loaded_libraries)}")
+    for p in s.packages:
+        lines.append(f"{p.name}: {p.version or 'not installed'}")
+    lines.append(f"probe took {t.seconds:.1f} s")
+    return lines
+
+
+def _verdict(findings: list[Finding]) -> str:
+    errors = sum(f.severity == "error" for f in findings)
+    warns = sum(f.severity == "warn" for f in findings)
+    if not errors and not warns:
+        return "verdict: all good"
+    return f"verdict: {errors} error(s), {warns} warning(s)"
+
+
+def text(s: Snapshot, findings: list[Finding], c: Output) -> None:
+    by_area = facts(s)
+    for area, title in TITLES.items():
+        c.print(title, style="bold")
+        for line in by_area[area]:
+            c.print(f"  {line}")
+        for f in (f for f in findings if f.area == area):
+            _finding(f, c)
+    c.print(_verdict(findings), style="bold")
+
+
+def _finding(f: Finding, c: Output) -> None:
+    c.print(f"  {MARK[f.severity]} {f.severity} {f.code}: {f.summary}", style=STYLE[f.severity])
+    if f.why:
+        c.print(f"      why: {f.why}")
+    if f.fix:
+        c.print(f"      fix: {f.fix}")
+
+
+def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
+    by_area = facts(s, redact=redact)
+    lines = ["## envcheck doctor", ""]
+    for area, title in TITLES.items():
+        lines.append(f"**{title}**")
+        lines += [f"- {x}" for x in by_area[area]]
+        for f in (f for f in findings if f.area == area):
+            lines.append(f"- **{f.severity} `{f.code}`**: {f.summary}" + (f" — {f.why}" if f.why else ""))
+            if f.fix:
+                lines.append(f"  - fix: `{f.fix}`")
+        lines.append("")
+    lines.append(f"**{_verdict(findings)}**")
+    return "\n".join(lines) + "\n"
+
+
+def as_dict(s: Snapshot, findings: list[Finding]) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "exit_code": exit_code(findings), "findings": jsonable(findings), "snapshot": jsonable(s)}
+

@@ -1,0 +1,212 @@
+"""Every finding code from its check, on hand-built snapshots (the checks' seam)."""
+
+from __future__ import annotations
+
+import pytest
+
+from envcheck.checks import run_all
+from envcheck.checks.environment import visible_gpus
+from envcheck.checks.findings import exit_code
+from envcheck.compat import Tables
+from envcheck.snapshot import GpuProcess
+from tests.snapshots import (
+    OnnxRuntime,
+    Torch,
+    Unavailable,
+    cpu_torch,
+    cuda_torch,
+    gpu,
+    pkgs,
+    snapshot,
+)
+
+T = Tables()
+
+
+def codes(s, severity=None):
+    return [f.code for f in run_all(s, T) if severity is None or f.severity == severity]
+
+
+def one(s, code):
+    found = [f for f in run_all(s, T) if f.code == code]
+    assert len(found) == 1, [f.code for f in run_all(s, T)]
+    return found[0]
+
+
+def test_healthy_machine_has_no_warning_and_exits_0():
+    s = snapshot(packages=pkgs(torchvision="0.17.1+cu121", torchaudio="2.2.1+cu121"))
+    findings = run_all(s, T)
+    assert [f for f in findings if f.severity in ("warn", "error")] == []
+    assert exit_code(findings) == 0
+
+
+def test_no_driver_on_a_machine_without_nvidia_is_calm():
+    f = one(snapshot(driver=None, torch=cpu_torch("2.13.0+cpu"), on_pci=False), "no-driver")
+    assert f.severity == "info" and "CPU" in f.summary
+
+
+def test_no_driver_with_a_gpu_on_the_bus_is_an_error():
+    f = one(snapshot(driver=Unavailable("driver_not_loaded", "NVIDIA driver is not loaded"), on_pci=True), "no-driver")
+    assert f.severity == "error" and f.fix == "sudo modprobe nvidia"
+
+
+def test_driver_library_mismatch():
+    f = one(snapshot(driver=Unavailable("driver_library_mismatch", "kernel module and NVML differ")), "driver-library-mismatch")
+    assert f.severity == "error" and f.fix == "sudo reboot"
+    assert f.facts["kernel_module"] == "550.54.15"
+
+
+def test_driver_too_old_for_the_torch_build_gets_an_install_fix():
+    f = one(snapshot(driver="470.82.01", cuda_driver="11.4", torch=cuda_torch("2.2.1+cu121", "12.1")), "driver-too-old")
+    assert f.severity == "error"
+    assert f.fix and "cu118" in f.fix  # the newest build this driver can run
+
+
+def test_minor_version_compatibility_is_not_an_error():
+    f = one(snapshot(driver="535.104.05", torch=cuda_torch("2.6.0+cu126", "12.6")), "driver-too-old")
+    assert f.severity == "info" and "minor-version compatibility" in f.summary
+
+
+def test_cpu_only_build_on_a_gpu_machine():
+    f = one(snapshot(torch=cpu_torch("2.1.0+cpu")), "cpu-only-build")
+    assert f.severity == "error"
+    assert f.fix.startswith("pip install torch==") and "download.pytorch.org/whl/cu" in f.fix
+
+
+def test_arch_unsupported_uses_the_arch_list_torch_reports():
+    s = snapshot(
+        driver="570.133.07",
+        gpus=(gpu(name="NVIDIA GeForce RTX 5090", cc="12.0"),),
+        torch=cuda_torch("2.6.0+cu126", "12.6", cc="12.0"),
+    )
+    f = one(s, "arch-unsupported")
+    assert "sm_120" in f.summary and f.severity == "error"
+    assert "cu128" in f.fix
+
+
+def test_ptx_covers_a_newer_gpu():
+    s = snapshot(driver="570.133.07", gpus=(gpu(name="NVIDIA GeForce RTX 5090", cc="12.0"),),
+                 torch=cuda_torch("2.6.0+cu126", "12.6", cc="12.0", arch=("sm_80", "sm_90", "compute_90")))
+    assert "arch-unsupported" not in codes(s)
+
+
+def test_cuda_unavailable_shows_torchs_reason():
+    warning = "CUDA initialization: CUDA unknown error - this may be due to an incorrectly set up environment"
+    f = one(snapshot(torch=cuda_torch(available=False, warnings=(warning,))), "cuda-unavailable")
+    assert f.why == warning
+
+
+def test_device_count_mismatch():
+    s = snapshot(gpus=(gpu(0), gpu(1)), torch=cuda_torch(devices=1))
+    assert one(s, "device-count-mismatch").severity == "warn"
+
+
+def test_cuda_visible_devices_hiding_some_is_information_and_explains_counts():
+    s = snapshot(gpus=tuple(gpu(i) for i in range(4)), torch=cuda_torch(devices=2), cuda_visible="0,2")
+    f = one(s, "cuda-hidden")
+    assert f.severity == "info" and "[0, 2]" in f.summary
+    assert "device-count-mismatch" not in codes(s)
+
+
+@pytest.mark.parametrize("value", ["0,9", "a,b", "1,1", "GPU-ffff"])
+def test_cuda_visible_devices_malformed(value):
+    s = snapshot(gpus=tuple(gpu(i) for i in range(4)), torch=cuda_torch(devices=1), cuda_visible=value)
+    f = one(s, "cuda-hidden")
+    assert f.severity == "error" and f.fix == "unset CUDA_VISIBLE_DEVICES"
+
+
+def test_cuda_visible_devices_empty_hides_all():
+    f = one(snapshot(torch=cuda_torch(available=False), cuda_visible=""), "cuda-hidden")
+    assert f.severity == "warn"
+
+
+def test_visible_gpus_follows_cuda_rules():
+    assert visible_gpus("2,0", 4) == ([2, 0], "")
+    assert visible_gpus("0,7,1", 4)[0] == [0]
+    assert visible_gpus("GPU-0000000", 2, ("GPU-00000001-x", "GPU-00000002-y"))[1]  # ambiguous prefix
+    assert visible_gpus("GPU-00000002", 2, ("GPU-00000001-x", "GPU-00000002-y")) == ([1], "")
+
+
+@pytest.mark.parametrize(
+    "status,error,hint",
+    [
+        ("import_failed", "OSError: libcudnn.so.9: cannot open shared object file: No such file or directory", "CUDA library"),
+        ("crashed", "killed by SIGABRT", ""),
+        ("timeout", "import torch did not finish within 60 s", ""),
+    ],
+)
+def test_torch_import_failed(status, error, hint):
+    f = one(snapshot(torch=Torch(status, error=error)), "torch-import-failed")
+    assert f.severity == "error" and hint in f.why
+
+
+def test_ld_library_path_shadowing_is_named():
+    s = snapshot(torch=Torch("import_failed", error="ImportError: libcudnn_cnn.so.9: undefined symbol"), ld_cuda=("/usr/local/cuda-11.8/lib64",))
+    f = one(s, "torch-import-failed")
+    assert "shadows" in f.why and f.fix == "unset LD_LIBRARY_PATH"
+
+
+def test_torch_missing_gets_the_install_command():
+    f = one(snapshot(torch=Torch("missing")), "torch-missing")
+    assert f.fix and f.fix.startswith("pip install torch==")
+
+
+def test_torchvision_version_mismatch():
+    f = one(snapshot(packages=pkgs(torchvision="0.16.0+cu121")), "torchvision-mismatch")
+    assert "0.17.1" in f.summary and f.fix.startswith("pip install torch==2.2.1 torchvision==0.17.1")
+
+
+def test_torchaudio_build_mismatch():
+    f = one(snapshot(packages=pkgs(torchaudio="2.2.1+cu118")), "torchaudio-mismatch")
+    assert f.severity == "error"
+
+
+def test_python_unsupported():
+    f = one(snapshot(python="3.13.0", torch=cuda_torch("2.2.1+cu121")), "python-unsupported")
+    assert "3.13" in f.summary
+
+
+def test_onnxruntime_conflict_and_no_gpu():
+    ort = OnnxRuntime(("onnxruntime", "onnxruntime-gpu"), "1.18.0", ("CPUExecutionProvider",))
+    s = snapshot(ort=ort)
+    assert one(s, "onnxruntime-conflict").fix == "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"
+    assert one(s, "onnxruntime-no-gpu").severity == "warn"
+
+
+def test_onnxruntime_gpu_provider_present_is_fine():
+    ort = OnnxRuntime(("onnxruntime-gpu",), "1.18.0", ("CUDAExecutionProvider", "CPUExecutionProvider"))
+    assert not {"onnxruntime-conflict", "onnxruntime-no-gpu"} & set(codes(snapshot(ort=ort)))
+
+
+def test_nvcc_mismatch():
+    f = one(snapshot(nvcc="11.8"), "nvcc-mismatch")
+    assert f.severity == "warn"
+    assert one(snapshot(nvcc="12.4"), "nvcc-mismatch").severity == "info"
+    assert "nvcc-mismatch" not in codes(snapshot(nvcc="12.1"))
+
+
+def test_gpu_health():
+    hot = gpu(2, temperature_c=89, clocks_event_reasons=("sw_thermal_slowdown", "hw_slowdown"),
+              processes=(GpuProcess(4242, "python", 20480),), ecc_uncorrected_volatile=3, mig_mode=True)
+    s = snapshot(gpus=(gpu(0, clocks_event_reasons=("gpu_idle",)), gpu(1), hot), torch=cuda_torch(devices=3))
+    health = [f for f in run_all(s, T) if f.code == "gpu-health"]
+    summaries = " | ".join(f.summary for f in health)
+    assert "GPU 2" in summaries and "sw_thermal_slowdown" in summaries and "89 °C" in summaries
+    assert "GPU 0" not in summaries  # idle is not a problem
+    assert {f.severity for f in health} == {"warn", "error", "info"}
+
+
+def test_mirror_information():
+    s = snapshot()
+    s = s.__class__(**{**s.__dict__, "python": s.python.__class__(**{**s.python.__dict__, "pip_index_url": "https://pypi.tuna.tsinghua.edu.cn/simple", "mirror": "tuna"})})
+    assert "tuna" in one(s, "mirror").summary
+
+
+def test_compat_table_stale():
+    f = one(snapshot(torch=cuda_torch("2.99.0+cu132", "13.2"), driver="600.10", cuda_driver="13.4"), "compat-table-stale")
+    assert f.severity == "info"
+
+
+def test_exit_codes():
+    assert exit_code(run_all(snapshot(torch=cpu_torch()), T)) == 2
+    assert exit_code(run_all(snapshot(gpus=(gpu(0), gpu(1)), torch=cuda_torch(devices=1), packages=()), T)) == 1
