@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from envcheck.probes.pip_config import _parse, read_pip_index
+from envcheck.probes.pip_config import read_pip_index
 from envcheck.redact import redact_url
 
 
@@ -86,14 +86,35 @@ def test_list_names_what_each_mirror_carries(run_cli):
     assert data["tuna"]["wheels_form"] == "none"
 
 
-def test_env_overrides_file_in_parsed_config():
-    parsed = _parse(":env:.index-url='https://mirrors.aliyun.com/pypi/simple/'\nglobal.index-url='https://pypi.tuna.tsinghua.edu.cn/simple'\n")
-    assert parsed.index_url == "https://mirrors.aliyun.com/pypi/simple/"
+def _files(tmp_path, **texts):
+    for name, text in texts.items():
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
 
 
-def test_read_pip_index_reports_a_missing_interpreter():
-    got = read_pip_index("/nonexistent/python")
-    assert got.code == "not_runnable"
+def test_later_files_win_and_environment_beats_files(tmp_path):
+    _files(tmp_path, **{"etc/xdg/pip/pip.conf": "[global]\nindex-url = https://global.example/simple\n",
+                        "home/.pip/pip.conf": "[global]\nindex-url = https://legacy.example/simple\n",
+                        "home/.config/pip/pip.conf": "[global]\nindex-url = https://user.example/simple\n"})
+    env = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_DIRS": str(tmp_path / "etc/xdg")}
+    assert read_pip_index(str(tmp_path / "venv"), env, "linux").index_url == "https://user.example/simple"
+    _files(tmp_path, **{"venv/pip.conf": "[install]\nindex_url = https://site.example/simple\n"})
+    assert read_pip_index(str(tmp_path / "venv"), env, "linux").index_url == "https://site.example/simple"
+    env["PIP_INDEX_URL"] = "https://env.example/simple"
+    got = read_pip_index(str(tmp_path / "venv"), env, "linux")
+    assert got.index_url == "https://env.example/simple" and got.origin["index-url"] == "environment"
+
+
+def test_pip_config_file_devnull_disables_every_file(tmp_path):
+    _files(tmp_path, **{"home/.config/pip/pip.conf": "[global]\nindex-url = https://user.example/simple\n"})
+    env = {"HOME": str(tmp_path / "home"), "PIP_CONFIG_FILE": os.devnull}
+    assert read_pip_index(str(tmp_path), env, "linux").index_url is None
+
+
+def test_broken_file_is_skipped_not_fatal(tmp_path):
+    _files(tmp_path, **{"home/.config/pip/pip.conf": "index-url = no section header\n"})
+    assert read_pip_index(str(tmp_path), {"HOME": str(tmp_path / "home")}, "linux").index_url is None
 
 
 @pytest.mark.parametrize(

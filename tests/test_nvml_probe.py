@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
-from envcheck.probes.nvml import read_driver
-from envcheck.snapshot import Unavailable, jsonable
+import pytest
+
+from envcheck.probes.nvml import CLOCKS_EVENT_REASONS, read_driver
+from envcheck.snapshot import GpuProcess, Unavailable, jsonable
 
 
 def test_reads_driver_and_every_gpu(machine):
@@ -94,3 +96,217 @@ def test_no_library_anywhere_means_no_driver_without_importing_pynvml(monkeypatc
     monkeypatch.setattr(builtins, "__import__", guard)
     info = nvml._read()
     assert info.driver_version.code == "library_not_found"
+
+
+# -- health fields -------------------------------------------------------------------------------
+
+
+def test_throttled_card_reasons_decode_to_names(machine):
+    machine("rtx3090x4_throttled")
+    info = read_driver()
+    hot = info.gpus[2]
+    assert hot.temperature_c == 89
+    assert hot.clocks_event_reasons == ("hw_slowdown", "sw_thermal_slowdown")
+    assert hot.power_draw_w == 251.33 and hot.power_limit_w == 350.0  # NVML answers in milliwatts
+    assert [g.clocks_event_reasons for g in info.gpus if g.index != 2] == [("gpu_idle",)] * 3
+    assert info.gpus[0].pcie_link == "Gen1 x16" and hot.pcie_link == "Gen4 x16"
+    assert all(g.persistence_mode is True for g in info.gpus)
+
+
+def test_processes_are_listed_with_name_and_memory(machine):
+    machine("rtx3090x4_throttled")
+    gpus = read_driver().gpus
+    assert gpus[1].processes == (GpuProcess(48213, "/home/shared/miniconda3/envs/llm/bin/python", 20480),)
+    assert gpus[0].processes == ()
+    assert [p.pid for p in gpus[2].processes] == [51877]
+
+
+def test_unreadable_process_name_is_empty_not_an_error(machine):
+    machine("laptop_rtx4060")
+    gpu = read_driver().gpus[0]
+    assert gpu.processes == (GpuProcess(2411, "", 4),)
+
+
+def test_geforce_without_ecc_or_mig_is_unavailable_not_an_error(machine):
+    machine("laptop_rtx4060")
+    gpu = read_driver().gpus[0]
+    assert gpu.ecc_uncorrected_volatile == Unavailable("not_supported", "not supported by this GPU or driver")
+    assert gpu.mig_mode.code == "not_supported"
+    # everything else on the card still reads
+    assert gpu.name == "NVIDIA GeForce RTX 4060 Laptop GPU" and gpu.compute_capability == "8.9"
+    assert gpu.power_limit_w == 60.0 and gpu.temperature_c == 44
+    assert gpu.clocks_event_reasons == ("gpu_idle",)  # recorded as the raw mask 0x1
+    assert gpu.persistence_mode is False and gpu.pcie_link == "Gen4 x8"
+
+
+def test_mig_mode_and_ecc_on_a100(machine):
+    machine("a100_mig")
+    info = read_driver()
+    assert [g.mig_mode for g in info.gpus] == [True, True]
+    assert [g.ecc_uncorrected_volatile for g in info.gpus] == [0, 0]
+    assert info.gpus[0].name == "NVIDIA A100-SXM4-80GB" and info.gpus[0].power_limit_w == 400.0
+
+
+def test_mig_mode_reads_the_current_not_the_pending_mode(machine):
+    m = machine("a100_mig")
+    m["gpus"][0]["mig_mode"] = [0, 1]  # enabled at the next GPU reset, not yet
+    assert read_driver().gpus[0].mig_mode is False
+
+
+def test_healthy_h100_box(machine):
+    machine("driver580_h100x8")
+    info = read_driver()
+    assert info.kernel_module_version == "580.65.06" == info.driver_version  # open-module /proc format
+    for gpu in info.gpus:
+        assert gpu.clocks_event_reasons == ("gpu_idle",)
+        assert gpu.ecc_uncorrected_volatile == 0 and gpu.mig_mode is False and gpu.persistence_mode is True
+        assert gpu.processes == () and gpu.pcie_link == "Gen5 x16"
+        assert gpu.power_limit_w == 700.0 and gpu.temperature_c < 40
+
+
+def test_unknown_reason_bits_are_kept():
+    from envcheck.probes.nvml import decode_clocks_event_reasons
+
+    assert decode_clocks_event_reasons(0) == ()
+    assert decode_clocks_event_reasons(0x28) == ("hw_slowdown", "sw_thermal_slowdown")
+    assert decode_clocks_event_reasons(0x1FF) == tuple(name for _, name in CLOCKS_EVENT_REASONS)
+    assert decode_clocks_event_reasons(0x400 | 0x4) == ("sw_power_cap", "unknown_0x400")
+
+
+def test_reason_bits_agree_with_pynvml():
+    import pynvml
+
+    from tests.fakes.fake_nvml import reason_mask
+
+    for bit, name in CLOCKS_EVENT_REASONS:
+        assert reason_mask([name]) == bit, name
+        suffix = "".join(part.capitalize() for part in name.split("_"))  # sw_power_cap -> SwPowerCap
+        assert getattr(pynvml, f"nvmlClocksEventReason{suffix}") == bit, name
+        assert getattr(pynvml, f"nvmlClocksThrottleReason{suffix}") == bit, name
+
+
+def test_one_gpu_lost_keeps_the_others_health(machine):
+    m = machine("rtx3090x4_throttled")
+    m["gpus"][3]["errors"]["nvmlDeviceGetHandleByIndex"] = "NVML_ERROR_GPU_IS_LOST"
+    gpus = read_driver().gpus
+    assert gpus[3].temperature_c.code == "gpu_lost" and gpus[3].processes.code == "gpu_lost"
+    assert gpus[2].temperature_c == 89
+
+
+# -- versioned functions -------------------------------------------------------------------------
+
+
+def test_old_nvidia_ml_py_falls_back_to_throttle_reasons_and_older_process_call(machine, monkeypatch):
+    import pynvml
+
+    machine("rtx3090x4_throttled")
+    for name in ("nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetTemperatureV"):
+        monkeypatch.delattr(pynvml, name)
+    gpus = read_driver().gpus
+    assert gpus[2].clocks_event_reasons == ("hw_slowdown", "sw_thermal_slowdown")
+    assert gpus[1].processes[0].used_memory_mib == 20480
+    assert gpus[2].temperature_c == 89
+
+
+def test_driver_without_a_versioned_function_falls_back_and_asks_once(machine, monkeypatch):
+    import pynvml
+
+    m = machine("rtx3090x4_throttled")
+    m["errors"] = {
+        name: "NVML_ERROR_FUNCTION_NOT_FOUND"
+        for name in ("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetTemperatureV", "nvmlDeviceGetCurrentClocksEventReasons")
+    }
+    asked = []
+    real = pynvml.nvmlDeviceGetComputeRunningProcesses_v3
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetComputeRunningProcesses_v3", lambda h: asked.append(h) or real(h))
+    gpus = read_driver().gpus
+    assert gpus[1].processes == (GpuProcess(48213, "/home/shared/miniconda3/envs/llm/bin/python", 20480),)
+    assert gpus[2].temperature_c == 89 and gpus[2].clocks_event_reasons == ("hw_slowdown", "sw_thermal_slowdown")
+    assert asked == [0], "a function the driver lacks is asked for once, not once per GPU"
+    read_driver()
+    assert asked == [0, 0], "a new NVML session asks again (it may be another driver)"
+
+
+def test_bytes_from_old_nvidia_ml_py_in_process_names(machine, monkeypatch):
+    m = machine("old_pynvml_bytes")
+    m["gpus"][0]["processes"] = [{"pid": 777, "name": "python3", "used_memory_bytes": 1 << 30}]
+    gpu = read_driver().gpus[0]
+    assert gpu.processes == (GpuProcess(777, "python3", 1024),)
+    assert isinstance(gpu.processes[0].name, str)
+    # the recording has no health fields: each is a reason, none an exception
+    assert gpu.temperature_c.code == "not_supported" and gpu.pcie_link.code == "not_supported"
+
+
+# -- the kernel module and the driver/library mismatch -------------------------------------------
+
+
+def test_driver_library_mismatch_keeps_the_kernel_module_version(machine):
+    machine("driver_mismatch")
+    info = read_driver()
+    assert info.driver_version.code == "driver_library_mismatch"
+    assert "550.54.15" in info.driver_version.reason
+    assert info.kernel_module_version == "550.54.15"
+    assert info.gpus.code == "driver_library_mismatch"
+    assert info.nvidia_on_pci and info.source == "none"
+
+
+def test_kernel_module_version_beside_nvml(machine):
+    machine("driver535_gtx1080ti")
+    info = read_driver()
+    assert info.kernel_module_version == "535.104.05" == info.driver_version
+    assert info.source == "nvml"
+
+
+def test_no_kernel_module_is_a_reason(machine):
+    machine("gpu_without_driver")
+    info = read_driver()
+    assert info.kernel_module_version.code == "driver_not_loaded"
+
+
+def test_wedged_driver_still_reports_the_kernel_module(machine):
+    machine("wedged_driver")
+    info = read_driver(timeout=0.3)
+    assert info.driver_version.code == "timeout"
+    assert info.kernel_module_version == "535.104.05"
+
+
+@pytest.mark.parametrize(
+    "text, version",
+    [
+        # proprietary module (the format in countless "version mismatch" threads)
+        ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC 2023\nGCC version:  gcc version 12.3.0 (Ubuntu 12.3.0-1ubuntu1~22.04) \n", "535.104.05"),
+        ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  384.98  Thu Oct 26 15:16:01 PDT 2017\nGCC version:  gcc version 7.2.0 (Ubuntu 7.2.0-8ubuntu3) \n", "384.98"),
+        # open kernel modules insert "for <arch>" (nix-community/nixGL#121, #186)
+        ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  565.57.01  Release Build  (dvs-builder@U16-A24-9-2)  Thu Oct 10 12:15:00 UTC 2024\n", "565.57.01"),
+        ("NVRM version: NVIDIA UNIX Open Kernel Module for aarch64  35.3.1  Release Build  (buildbrain@mobile-u64-6289-d7000)  Sun Mar 19 08:09:33 PDT 2023\n", "35.3.1"),
+        ("", None),
+        ("something else entirely\n", None),
+    ],
+)
+def test_parse_proc_driver_version(text, version):
+    from envcheck.probes.nvml import parse_proc_driver_version
+
+    assert parse_proc_driver_version(text) == version
+
+
+def test_kernel_module_version_reads_a_real_file(tmp_path):
+    from envcheck.probes.nvml import kernel_module_version
+
+    path = tmp_path / "version"
+    path.write_text("NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\nGCC version:  gcc version 11.4.0 \n")
+    assert kernel_module_version(str(path)) == "550.54.15"
+    assert kernel_module_version(str(tmp_path / "absent")).code == "driver_not_loaded"
+    path.write_text("garbage")
+    assert kernel_module_version(str(path)).code == "parse_error"
+
+
+def test_no_library_still_reads_the_kernel_module(monkeypatch):
+    """NVML's library gone (a broken upgrade, a container without it) but the module loaded."""
+    from envcheck.probes import nvml
+
+    monkeypatch.setattr(nvml, "nvml_library_present", lambda: False)
+    monkeypatch.setattr(nvml, "nvidia_on_pci", lambda: False)
+    monkeypatch.setattr(nvml, "_read_file", lambda path: "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\n")
+    info = nvml._read()
+    assert info.driver_version.code == "library_not_found"
+    assert info.kernel_module_version == "550.54.15"

@@ -9,7 +9,7 @@ from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.render.console import out, print_json
-from envcheck.snapshot import SCHEMA_VERSION, Unavailable, jsonable
+from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 app = typer.Typer(help="Show and set the package mirror pip (and conda) use.", no_args_is_help=True)
 
@@ -35,9 +35,7 @@ def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     from envcheck.probes.pip_config import read_pip_index
     from envcheck.render import mirror as render
 
-    idx = read_pip_index(sys.executable)
-    if isinstance(idx, Unavailable):
-        raise UserError(idx.reason)
+    idx = read_pip_index()
     known = tables().mirror_by_url(idx.index_url) if idx.index_url else None
     if chosen_format(fmt, as_json) is Format.json:
         print_json({"schema_version": SCHEMA_VERSION, "index_url": idx.index_url, "extra_index_urls": list(idx.extra_index_urls),

@@ -1,21 +1,31 @@
 """The one module that talks to the NVIDIA driver through NVML (nvidia-ml-py, module `pynvml`).
 
 pynvml is imported and initialised lazily, never at import time. Every query goes through
-`_query`, which turns an NVML error into `Unavailable` so that one unsupported field or one lost
-GPU never spoils the rest. Old nvidia-ml-py returns bytes where new returns str, and old drivers
-lack newer versioned functions: both are handled here.
+`_call`/`_query`, which turn an NVML error into `Unavailable` so that one unsupported field or one
+lost GPU never spoils the rest. Old nvidia-ml-py returns bytes where new returns str, old
+nvidia-ml-py lacks newer names, and a driver may lack a versioned function that the bindings know
+(NVML_ERROR_FUNCTION_NOT_FOUND): `_call` tries the next name in each of those cases.
 
-Command line equivalent: `nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,compute_cap,memory.total --format=csv`
+Besides NVML, the kernel module's own version is read from /proc/driver/nvidia/version: when it
+differs from the user-space NVML library, nvmlInit fails with "Driver/library version mismatch"
+and that file is the only place that still names the running driver.
+
+Command line equivalent: `nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,compute_cap,memory.total,
+temperature.gpu,power.draw,enforced.power.limit,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total,
+mig.mode.current,persistence_mode,pcie.link.gen.current,pcie.link.width.current --format=csv`
+and `cat /proc/driver/nvidia/version`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
+from typing import Optional
 
 from envcheck.probes.pci import nvidia_on_pci
 from envcheck.probes.timeout import ProbeTimeout, call_with_timeout
-from envcheck.snapshot import DriverInfo, GpuInfo, Unavailable
+from envcheck.snapshot import DriverInfo, GpuInfo, GpuProcess, Unavailable
 
 # NVML return codes (nvml.h) -> our reason codes and sentences.
 _REASONS = {
@@ -31,6 +41,33 @@ _REASONS = {
     "NVML_ERROR_GPU_IS_LOST": ("gpu_lost", "the GPU has fallen off the bus"),
     "NVML_ERROR_TIMEOUT": ("timeout", "NVML timed out"),
 }
+
+# Clocks-event (formerly "throttle") reason bits, nvml.h `nvmlClocksEventReason*` (the same values
+# as the deprecated `nvmlClocksThrottleReason*`); pynvml defines both sets with these values, and
+# tests/test_nvml_probe.py checks that they agree. Hard-coded so that an old nvidia-ml-py without
+# the ClocksEvent names decodes the same way.
+CLOCKS_EVENT_REASONS = (
+    (0x0001, "gpu_idle"),  # nvmlClocksEventReasonGpuIdle
+    (0x0002, "applications_clocks_setting"),  # ...ApplicationsClocksSetting
+    (0x0004, "sw_power_cap"),  # ...SwPowerCap
+    (0x0008, "hw_slowdown"),  # ...HwSlowdown
+    (0x0010, "sync_boost"),  # ...SyncBoost
+    (0x0020, "sw_thermal_slowdown"),  # ...SwThermalSlowdown
+    (0x0040, "hw_thermal_slowdown"),  # ...HwThermalSlowdown
+    (0x0080, "hw_power_brake_slowdown"),  # ...HwPowerBrakeSlowdown
+    (0x0100, "display_clock_setting"),  # ...DisplayClockSetting
+)
+
+_MIB = 1024 * 1024
+_NVML_TEMPERATURE_GPU = 0  # nvmlTemperatureSensors_t NVML_TEMPERATURE_GPU
+_NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1  # nvmlMemoryErrorType_t
+_NVML_VOLATILE_ECC = 0  # nvmlEccCounterType_t: since the last driver load
+_NVML_DEVICE_MIG_ENABLE = 1
+_NVML_FEATURE_ENABLED = 1
+
+# Versioned functions this driver's NVML lacked (NVML_ERROR_FUNCTION_NOT_FOUND): recorded once per
+# nvmlInit, so that eight GPUs do not ask eight times. Cleared by _read() for each new session.
+_missing: set = set()
 
 
 def _reason(exc: Exception) -> Unavailable:
@@ -57,19 +94,48 @@ def _query(fn, *args, convert=lambda v: v):
 
 
 def _call(name: str, *args, convert=lambda v: v):
-    """Call pynvml.<name> (first existing of several versioned names) through _query."""
+    """Call pynvml.<name> through _query; `name` may list versioned names, newest first: "a|b".
+
+    A name the bindings lack (old nvidia-ml-py) or the driver lacks (NVML_ERROR_FUNCTION_NOT_FOUND,
+    remembered for the rest of this NVML session) moves on to the next name.
+    """
     import pynvml
 
+    result: Optional[Unavailable] = None
     for candidate in name.split("|"):
         fn = getattr(pynvml, candidate, None)
-        if fn is not None:
-            return _query(fn, *args, convert=convert)
+        if fn is None or candidate in _missing:
+            continue
+        result = _query(fn, *args, convert=convert)
+        if isinstance(result, Unavailable) and result.code == "function_missing":
+            _missing.add(candidate)
+            continue
+        return result
+    if result is not None:
+        return result
     return Unavailable("function_missing", f"nvidia-ml-py has no {name.replace('|', ' or ')}")
 
 
 def _cuda_version(v: int) -> str:
     """12020 -> '12.2' (NVML encodes major*1000 + minor*10)."""
     return f"{v // 1000}.{(v % 1000) // 10}"
+
+
+def decode_clocks_event_reasons(mask: int) -> tuple:
+    """The active reasons of an nvmlClocksEventReason bitmask, as short names, lowest bit first.
+
+    Bits this table does not name (newer drivers add some) come out as "unknown_0x...".
+    """
+    mask = int(mask)
+    names = tuple(name for bit, name in CLOCKS_EVENT_REASONS if mask & bit)
+    rest = mask & ~sum(bit for bit, _ in CLOCKS_EVENT_REASONS)
+    bit = 1
+    while rest:
+        if rest & bit:
+            names += (f"unknown_{bit:#x}",)
+            rest &= ~bit
+        bit <<= 1
+    return names
 
 
 _LIBRARY = "libnvidia-ml.so.1"
@@ -95,20 +161,79 @@ def nvml_library_present() -> bool:
         return True  # cannot tell: let NVML answer
 
 
-def _read() -> DriverInfo:
+# -- the kernel module: /proc/driver/nvidia/version ---------------------------------------------
+
+PROC_DRIVER_VERSION = "/proc/driver/nvidia/version"
+
+# "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC 2023"
+# "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  565.57.01  Release Build  (...)  <date>"
+# (the open modules insert "for <arch>"; Jetson's L4T prints "35.3.1": three parts, not always dotted
+# the same way, so any dotted number is taken).
+_NVRM = re.compile(r"^NVRM version:.*?Kernel Module(?:\s+for\s+\S+)?\s+(\d+(?:\.\d+)+)\b", re.MULTILINE)
+
+
+def parse_proc_driver_version(text: str) -> Optional[str]:
+    """The kernel module's version from the text of /proc/driver/nvidia/version, or None."""
+    match = _NVRM.search(text)
+    return match.group(1) if match else None
+
+
+def _read_file(path: str) -> str:
+    """The seam tests replace (tests/fakes/fake_nvml.py) to replay a recorded /proc file."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
+
+
+def kernel_module_version(path: Optional[str] = None):
+    """The loaded NVIDIA kernel module's version, or why it is unknown (never raises).
+
+    Command line equivalent: `cat /proc/driver/nvidia/version`.
+    """
+    if path is None:
+        if not sys.platform.startswith("linux"):
+            return Unavailable("not_supported", "only Linux has /proc/driver/nvidia/version")
+        path = PROC_DRIVER_VERSION
+    try:
+        text = _read_file(path)
+    except FileNotFoundError:
+        return Unavailable("driver_not_loaded", f"no {path}: the NVIDIA kernel module is not loaded")
+    except PermissionError:
+        return Unavailable("no_permission", f"no permission to read {path}")
+    except OSError as exc:
+        return Unavailable("read_error", f"cannot read {path}: {exc}")
+    version = parse_proc_driver_version(text)
+    if version is None:
+        first = text.strip().splitlines()[0] if text.strip() else "(empty)"
+        return Unavailable("parse_error", f"unrecognised {path}: {first[:120]!r}")
+    return version
+
+
+# -- NVML ---------------------------------------------------------------------------------------
+
+
+def _read(partial: Optional[dict] = None) -> DriverInfo:
+    """Everything the driver says; `partial` receives the kernel module's version as soon as it
+    is known, so that read_driver still has it when NVML then hangs."""
+    kernel = kernel_module_version()
+    if partial is not None:
+        partial["kernel_module_version"] = kernel
     if not nvml_library_present():
         on_pci = nvidia_on_pci()
         if not on_pci:  # nothing NVIDIA here at all: pynvml could only fail to load its library
             why = Unavailable("library_not_found", "NVML library (libnvidia-ml) not found: no NVIDIA driver installed")
-            return DriverInfo(why, why, why, nvidia_on_pci=False)
+            return DriverInfo(why, why, why, nvidia_on_pci=False, kernel_module_version=kernel, source="none")
     try:
         import pynvml
     except ImportError:
-        return _absent(Unavailable("library_not_found", "nvidia-ml-py is not installed (pip install nvidia-ml-py)"))
+        return _absent(Unavailable("library_not_found", "nvidia-ml-py is not installed (pip install nvidia-ml-py)"), kernel)
+    _missing.clear()  # a new session may be a different driver
     try:
         pynvml.nvmlInit()
     except Exception as exc:
-        return _absent(_reason(exc))
+        why = _reason(exc)
+        if why.code == "driver_library_mismatch" and isinstance(kernel, str):
+            why = Unavailable(why.code, f"the NVIDIA kernel module is {kernel} but the NVML library is another version (driver upgraded without a reboot?)")
+        return _absent(why, kernel)
     try:
         driver = _call("nvmlSystemGetDriverVersion", convert=_text)
         cuda = _call("nvmlSystemGetCudaDriverVersion_v2|nvmlSystemGetCudaDriverVersion", convert=_cuda_version)
@@ -117,7 +242,8 @@ def _read() -> DriverInfo:
             gpus = count
         else:
             gpus = tuple(_gpu(i) for i in range(count))
-        return DriverInfo(driver, cuda, gpus, nvidia_on_pci=bool(gpus) if not isinstance(gpus, Unavailable) else nvidia_on_pci())
+        on_pci = bool(gpus) if not isinstance(gpus, Unavailable) else nvidia_on_pci()
+        return DriverInfo(driver, cuda, gpus, nvidia_on_pci=on_pci, kernel_module_version=kernel, source="nvml")
     finally:
         _query(pynvml.nvmlShutdown)
 
@@ -125,24 +251,79 @@ def _read() -> DriverInfo:
 def _gpu(index: int) -> GpuInfo:
     handle = _call("nvmlDeviceGetHandleByIndex", index)
     if isinstance(handle, Unavailable):
-        return GpuInfo(index, handle, handle, handle, handle, handle)
+        h = handle
+        return GpuInfo(index, h, h, h, h, h, h, h, h, h, h, h, h, h, h)
     return GpuInfo(
         index=index,
         name=_call("nvmlDeviceGetName", handle, convert=_text),
         uuid=_call("nvmlDeviceGetUUID", handle, convert=_text),
         pci_bus_id=_call("nvmlDeviceGetPciInfo_v3|nvmlDeviceGetPciInfo", handle, convert=lambda p: _text(p.busId)),
         compute_capability=_call("nvmlDeviceGetCudaComputeCapability", handle, convert=lambda t: f"{t[0]}.{t[1]}"),
-        memory_total_mib=_call("nvmlDeviceGetMemoryInfo", handle, convert=lambda m: int(m.total) // (1024 * 1024)),
+        memory_total_mib=_call("nvmlDeviceGetMemoryInfo", handle, convert=lambda m: int(m.total) // _MIB),
+        # nvmlDeviceGetTemperature is deprecated in favour of ...TemperatureV, which older drivers lack
+        temperature_c=_call("nvmlDeviceGetTemperatureV|nvmlDeviceGetTemperature", handle, _NVML_TEMPERATURE_GPU, convert=int),
+        power_draw_w=_call("nvmlDeviceGetPowerUsage", handle, convert=_watts),  # milliwatts
+        power_limit_w=_call("nvmlDeviceGetEnforcedPowerLimit", handle, convert=_watts),  # milliwatts
+        clocks_event_reasons=_call(
+            "nvmlDeviceGetCurrentClocksEventReasons|nvmlDeviceGetCurrentClocksThrottleReasons",
+            handle,
+            convert=decode_clocks_event_reasons,
+        ),
+        # GeForce boards have no ECC: NVML_ERROR_NOT_SUPPORTED, which is normal there
+        ecc_uncorrected_volatile=_call(
+            "nvmlDeviceGetTotalEccErrors", handle, _NVML_MEMORY_ERROR_TYPE_UNCORRECTED, _NVML_VOLATILE_ECC, convert=int
+        ),
+        mig_mode=_call("nvmlDeviceGetMigMode", handle, convert=lambda modes: int(modes[0]) == _NVML_DEVICE_MIG_ENABLE),
+        persistence_mode=_call("nvmlDeviceGetPersistenceMode", handle, convert=lambda v: int(v) == _NVML_FEATURE_ENABLED),
+        processes=_call(
+            "nvmlDeviceGetComputeRunningProcesses_v3|nvmlDeviceGetComputeRunningProcesses_v2|nvmlDeviceGetComputeRunningProcesses",
+            handle,
+            convert=_processes,
+        ),
+        pcie_link=_pcie_link(handle),
     )
 
 
-def _absent(why: Unavailable) -> DriverInfo:
-    return DriverInfo(why, why, why, nvidia_on_pci=nvidia_on_pci())
+def _watts(milliwatts) -> float:
+    return round(int(milliwatts) / 1000.0, 3)
+
+
+def _processes(infos) -> tuple:
+    """GpuProcess for each compute process; the name is "" where NVML cannot read it (another
+    PID namespace, e.g. a process outside this container)."""
+    result = []
+    for info in infos:
+        pid = int(info.pid)
+        used = getattr(info, "usedGpuMemory", None)  # None: not available (Windows WDDM)
+        name = _call("nvmlSystemGetProcessName", pid, convert=_text)
+        result.append(GpuProcess(pid=pid, name=name if isinstance(name, str) else "", used_memory_mib=None if used is None else int(used) // _MIB))
+    return tuple(result)
+
+
+def _pcie_link(handle):
+    """"Gen4 x16": the link's current generation and width (both drop while the GPU idles)."""
+    gen = _call("nvmlDeviceGetCurrPcieLinkGeneration", handle, convert=int)
+    width = _call("nvmlDeviceGetCurrPcieLinkWidth", handle, convert=int)
+    if isinstance(gen, Unavailable):
+        return gen
+    if isinstance(width, Unavailable):
+        return width
+    return f"Gen{gen} x{width}"
+
+
+def _absent(why: Unavailable, kernel=None) -> DriverInfo:
+    return DriverInfo(why, why, why, nvidia_on_pci=nvidia_on_pci(), kernel_module_version=kernel, source="none")
 
 
 def read_driver(timeout: float = 5.0) -> DriverInfo:
-    """Driver and GPU facts from NVML, or the reason they are missing; never raises, never hangs."""
+    """Driver and GPU facts from NVML, or the reason they are missing; never raises, never hangs.
+
+    NVML and /proc/driver/nvidia/version are both read under `timeout`: a wedged driver blocks
+    either of them forever.
+    """
+    partial: dict = {}
     try:
-        return call_with_timeout(_read, timeout)
+        return call_with_timeout(lambda: _read(partial), timeout)
     except ProbeTimeout as exc:
-        return _absent(Unavailable("timeout", f"NVML gave {exc} (a wedged driver?)"))
+        kernel = partial.get("kernel_module_version", Unavailable("timeout", f"/proc/driver/nvidia/version gave {exc}"))
+        return _absent(Unavailable("timeout", f"NVML gave {exc} (a wedged driver?)"), kernel)

@@ -12,7 +12,7 @@ import sys
 
 from envcheck.errors import UserError
 from envcheck.probes.pip_config import read_pip_index
-from envcheck.snapshot import PythonEnv, Unavailable
+from envcheck.snapshot import PythonEnv
 
 _SCRIPT = (
     "import json, os, sys; print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3], "
@@ -39,15 +39,11 @@ def _facts(python: str, timeout: float) -> dict:
 
 def read_python_env(python: str = sys.executable, tables=None, timeout: float = 15.0) -> PythonEnv:
     f = _facts(python, timeout)
-    idx = read_pip_index(python)
-    mirror = None
-    if isinstance(idx, Unavailable):
-        index_url, extra = idx, ()
-    else:
-        index_url, extra = idx.index_url, idx.extra_index_urls
-        if tables is not None and index_url:
-            m = tables.mirror_by_url(index_url)
-            mirror = m.name if m else None
+    idx = read_pip_index(prefix=f["prefix"])
+    index_url, extra, mirror = idx.index_url, idx.extra_index_urls, None
+    if tables is not None and index_url:
+        m = tables.mirror_by_url(index_url)
+        mirror = m.name if m else None
     return PythonEnv(
         version=f["version"],
         executable=f["executable"],

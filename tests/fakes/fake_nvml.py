@@ -3,7 +3,17 @@ recorded machine (tests/fixtures/machines/<name>.json), so envcheck's real NVML 
 
 Errors are raised as the real pynvml.NVMLError subclasses, built from the NVML return code the
 fixture names; functions listed in "missing_functions" are removed, as on an old driver or an
-old nvidia-ml-py; "bytes": true returns bytes as old nvidia-ml-py releases did.
+old nvidia-ml-py; "bytes": true returns bytes as old nvidia-ml-py releases did. A function the
+*driver* lacks is replayed as its real return code, e.g. "errors": {"nvmlDeviceGetTemperatureV":
+"NVML_ERROR_FUNCTION_NOT_FOUND"}; every versioned alias answers under its own name for that.
+
+Health fields per GPU (a field left out of a recording answers NVML_ERROR_NOT_SUPPORTED, which is
+what NVML says for a fact a board cannot report): temperature_c, power_draw_mw, power_limit_mw,
+clocks_event_reasons (names such as "sw_thermal_slowdown", or the raw bitmask as an int),
+ecc_uncorrected (volatile; ecc_uncorrected_aggregate optional), mig_mode (bool or [current,
+pending]), persistence_mode, processes [{pid, name, used_memory_bytes}] (name null: NVML cannot
+read it), pcie_gen, pcie_width, sm_clock_mhz, max_sm_clock_mhz. "proc_driver_version" is the text of
+/proc/driver/nvidia/version; without it that file does not exist.
 """
 
 from __future__ import annotations
@@ -14,6 +24,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pynvml
+
+from envcheck.probes import nvml as nvml_probe
 
 MACHINES = Path(__file__).resolve().parent.parent / "fixtures" / "machines"
 
@@ -31,7 +43,48 @@ FUNCTIONS = (
     "nvmlDeviceGetPciInfo_v3",
     "nvmlDeviceGetCudaComputeCapability",
     "nvmlDeviceGetMemoryInfo",
+    "nvmlDeviceGetTemperature",
+    "nvmlDeviceGetTemperatureV",
+    "nvmlDeviceGetPowerUsage",
+    "nvmlDeviceGetEnforcedPowerLimit",
+    "nvmlDeviceGetCurrentClocksEventReasons",
+    "nvmlDeviceGetCurrentClocksThrottleReasons",
+    "nvmlDeviceGetTotalEccErrors",
+    "nvmlDeviceGetMigMode",
+    "nvmlDeviceGetPersistenceMode",
+    "nvmlDeviceGetComputeRunningProcesses",
+    "nvmlDeviceGetComputeRunningProcesses_v2",
+    "nvmlDeviceGetComputeRunningProcesses_v3",
+    "nvmlSystemGetProcessName",
+    "nvmlDeviceGetCurrPcieLinkGeneration",
+    "nvmlDeviceGetCurrPcieLinkWidth",
+    "nvmlDeviceGetClockInfo",
+    "nvmlDeviceGetMaxClockInfo",
 )
+
+# Reason names -> pynvml's own bit constants (not envcheck's table, so the tests cross-check it).
+_REASON_CONSTANTS = {
+    "gpu_idle": "GpuIdle",
+    "applications_clocks_setting": "ApplicationsClocksSetting",
+    "sw_power_cap": "SwPowerCap",
+    "hw_slowdown": "HwSlowdown",
+    "sync_boost": "SyncBoost",
+    "sw_thermal_slowdown": "SwThermalSlowdown",
+    "hw_thermal_slowdown": "HwThermalSlowdown",
+    "hw_power_brake_slowdown": "HwPowerBrakeSlowdown",
+    "display_clock_setting": "DisplayClockSetting",
+}
+
+
+def reason_mask(reasons) -> int:
+    """A fixture's clocks_event_reasons (names or an int) as the bitmask NVML returns."""
+    if isinstance(reasons, int):
+        return reasons
+    mask = 0
+    for name in reasons:
+        suffix = _REASON_CONSTANTS[name]
+        mask |= getattr(pynvml, f"nvmlClocksEventReason{suffix}", None) or getattr(pynvml, f"nvmlClocksThrottleReason{suffix}")
+    return mask
 
 
 def load_machine(name: str) -> dict:
@@ -41,11 +94,10 @@ def load_machine(name: str) -> dict:
 class FakeNvml:
     def __init__(self, machine: dict):
         self.m = machine
-        self.errors = machine.get("errors", {})
         self.as_bytes = machine.get("bytes", False)
 
     def _raise_if(self, function: str, gpu: dict | None = None) -> None:
-        code = (gpu or {}).get("errors", {}).get(function) or self.errors.get(function)
+        code = (gpu or {}).get("errors", {}).get(function) or self.m.get("errors", {}).get(function)
         if code:
             raise pynvml.NVMLError(getattr(pynvml, code))
         if function == "nvmlInit" and self.m.get("hang_seconds"):
@@ -106,6 +158,100 @@ class FakeNvml:
         self._raise_if("nvmlDeviceGetMemoryInfo", self._gpu(h))
         return SimpleNamespace(total=self._gpu(h)["memory_total_bytes"], free=0, used=0)
 
+    # -- health -------------------------------------------------------------------------------
+    def _field(self, function: str, h, key: str):
+        """The recorded answer to `function` for GPU h, or the NVML error it recorded."""
+        gpu = self._gpu(h)
+        self._raise_if(function, gpu)
+        if key not in gpu:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return gpu[key]
+
+    def nvmlDeviceGetTemperature(self, h, sensor):
+        assert sensor == pynvml.NVML_TEMPERATURE_GPU
+        return self._field("nvmlDeviceGetTemperature", h, "temperature_c")
+
+    def nvmlDeviceGetTemperatureV(self, h, sensor, version=None):
+        assert sensor == pynvml.NVML_TEMPERATURE_GPU
+        return self._field("nvmlDeviceGetTemperatureV", h, "temperature_c")
+
+    def nvmlDeviceGetPowerUsage(self, h):
+        return self._field("nvmlDeviceGetPowerUsage", h, "power_draw_mw")
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, h):
+        return self._field("nvmlDeviceGetEnforcedPowerLimit", h, "power_limit_mw")
+
+    def nvmlDeviceGetCurrentClocksEventReasons(self, h):
+        return reason_mask(self._field("nvmlDeviceGetCurrentClocksEventReasons", h, "clocks_event_reasons"))
+
+    def nvmlDeviceGetCurrentClocksThrottleReasons(self, h):
+        return reason_mask(self._field("nvmlDeviceGetCurrentClocksThrottleReasons", h, "clocks_event_reasons"))
+
+    def nvmlDeviceGetTotalEccErrors(self, h, error_type, counter_type):
+        assert error_type == pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, "only uncorrected errors are recorded"
+        volatile = self._field("nvmlDeviceGetTotalEccErrors", h, "ecc_uncorrected")
+        if counter_type == pynvml.NVML_AGGREGATE_ECC:
+            return self._gpu(h).get("ecc_uncorrected_aggregate", volatile)
+        return volatile
+
+    def nvmlDeviceGetMigMode(self, h):
+        mode = self._field("nvmlDeviceGetMigMode", h, "mig_mode")
+        if isinstance(mode, list):
+            return list(mode)
+        value = pynvml.NVML_DEVICE_MIG_ENABLE if mode else pynvml.NVML_DEVICE_MIG_DISABLE
+        return [value, value]  # [current, pending]
+
+    def nvmlDeviceGetPersistenceMode(self, h):
+        on = self._field("nvmlDeviceGetPersistenceMode", h, "persistence_mode")
+        return pynvml.NVML_FEATURE_ENABLED if on else pynvml.NVML_FEATURE_DISABLED
+
+    def _processes(self, function: str, h):
+        return [
+            SimpleNamespace(pid=p["pid"], usedGpuMemory=p.get("used_memory_bytes"), gpuInstanceId=0xFFFFFFFF, computeInstanceId=0xFFFFFFFF)
+            for p in self._field(function, h, "processes")
+        ]
+
+    def nvmlDeviceGetComputeRunningProcesses(self, h):
+        return self._processes("nvmlDeviceGetComputeRunningProcesses", h)
+
+    def nvmlDeviceGetComputeRunningProcesses_v2(self, h):
+        return self._processes("nvmlDeviceGetComputeRunningProcesses_v2", h)
+
+    def nvmlDeviceGetComputeRunningProcesses_v3(self, h):
+        return self._processes("nvmlDeviceGetComputeRunningProcesses_v3", h)
+
+    def nvmlSystemGetProcessName(self, pid):
+        self._raise_if("nvmlSystemGetProcessName")
+        for gpu in self.m["gpus"]:
+            for p in gpu.get("processes", ()):
+                if p["pid"] == pid:
+                    if p.get("name") is None:  # e.g. a process in another PID namespace
+                        raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_FOUND)
+                    return self._s(p["name"])
+        raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_FOUND)
+
+    def nvmlDeviceGetCurrPcieLinkGeneration(self, h):
+        return self._field("nvmlDeviceGetCurrPcieLinkGeneration", h, "pcie_gen")
+
+    def nvmlDeviceGetCurrPcieLinkWidth(self, h):
+        return self._field("nvmlDeviceGetCurrPcieLinkWidth", h, "pcie_width")
+
+    def nvmlDeviceGetClockInfo(self, h, clock_type):
+        assert clock_type == pynvml.NVML_CLOCK_SM, "only SM clocks are recorded"
+        return self._field("nvmlDeviceGetClockInfo", h, "sm_clock_mhz")
+
+    def nvmlDeviceGetMaxClockInfo(self, h, clock_type):
+        assert clock_type == pynvml.NVML_CLOCK_SM, "only SM clocks are recorded"
+        return self._field("nvmlDeviceGetMaxClockInfo", h, "max_sm_clock_mhz")
+
+    # -- /proc/driver/nvidia/version ----------------------------------------------------------
+    def read_file(self, path: str) -> str:
+        if path != nvml_probe.PROC_DRIVER_VERSION:
+            return self._real_read_file(path)  # a file a test wrote itself
+        if "proc_driver_version" in self.m:
+            return self.m["proc_driver_version"]
+        raise FileNotFoundError(2, "No such file or directory", path)
+
     def install(self, monkeypatch) -> None:
         """Swap the real module's functions for these; sysfs says what the fixture says."""
         missing = set(self.m.get("missing_functions", ()))
@@ -117,6 +263,9 @@ class FakeNvml:
         monkeypatch.setattr("envcheck.probes.nvml.nvidia_on_pci", lambda: bool(self.m.get("nvidia_on_pci", self.m.get("gpus"))))
         # the replayed machine has its driver's library wherever NVML looks, so pynvml is asked
         monkeypatch.setattr("envcheck.probes.nvml.nvml_library_present", lambda: True)
+        # /proc/driver/nvidia/version says what the recording says (and is absent without it)
+        self._real_read_file = nvml_probe._read_file
+        monkeypatch.setattr(nvml_probe, "_read_file", self.read_file)
 
 
 def install_machine(monkeypatch, name: str) -> dict:
