@@ -1,0 +1,238 @@
+"""PyTorch, torchvision, torchaudio, onnx and ONNX Runtime as the TARGET interpreter sees them.
+
+The facts come from a child process (`python torch_child.py`, the interpreter given by
+`--python`), because importing torch can raise, abort, segfault or hang, and each of those is a
+finding about the user's environment, never a crash of envcheck. The child inherits the user's
+environment unchanged: PYTHONPATH, LD_LIBRARY_PATH and CUDA_VISIBLE_DEVICES decide what torch
+loads and sees. This module never raises for anything torch does; it raises UserError only for a
+--python that is not an interpreter at all.
+
+Command line equivalent: `python -m torch.utils.collect_env`, or `python -c "import torch;
+print(torch.__version__, torch.version.cuda, torch.cuda.is_available())"`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from envcheck.errors import UserError
+from envcheck.snapshot import OnnxRuntime, Package, Torch, TorchDevice, Unavailable
+
+CHILD = Path(__file__).with_name("torch_child.py")
+MARKER = "ENVCHECK-TORCH-PROBE "  # the child's answer line; keep in step with torch_child.py
+PACKAGES = ("torchvision", "torchaudio", "onnx", "onnxruntime")
+_STDERR_LINES = 12  # how much of the child's stderr a crash report carries
+
+
+def read_torch(python: str = sys.executable, timeout: float = 60.0, env: dict | None = None) -> Torch:
+    """Torch as `python` imports it; status ok | missing | import_failed | crashed | timeout."""
+    return read_torch_and_packages(python, timeout, env)[0]
+
+
+def read_torch_and_packages(
+    python: str = sys.executable, timeout: float = 60.0, env: dict | None = None
+) -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
+    """One child run: torch, the versions of its companion packages, and ONNX Runtime.
+
+    `env` replaces the child's whole environment (tests); None passes the user's own. Package
+    versions come from installed metadata, so an import that crashes loses them too: the
+    packages are then () and ONNX Runtime's providers say why.
+    """
+    executable = _interpreter(python)
+    start = time.monotonic()
+    outcome = _run(executable, timeout, os.environ.copy() if env is None else dict(env))
+    seconds = round(time.monotonic() - start, 3)
+    return _interpret(outcome, timeout, seconds)
+
+
+def _interpreter(python: str) -> str:
+    """The path to run, or UserError: a bad --python is the user's mistake, not a finding."""
+    found = python if os.sep in python or (os.altsep and os.altsep in python) else None
+    if found is None:
+        found = shutil.which(python)
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        raise UserError(f"--python {python}: not an executable Python interpreter")
+    return found
+
+
+class _Outcome:
+    def __init__(self, returncode: int | None, stdout: str, stderr: str, timed_out: bool):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timed_out = timed_out
+
+
+def _run(executable: str, timeout: float, env: dict) -> _Outcome:
+    """Run the child under a deadline; on timeout kill its whole process group and reap it.
+
+    A new session lets one killpg reach anything torch started (compile workers, a hung
+    driver call in a thread); communicate() drains both pipes so a chatty import cannot block.
+    """
+    posix = os.name == "posix"
+    try:
+        proc = subprocess.Popen(
+            [executable, str(CHILD)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=posix,
+        )
+    except OSError as exc:  # not found, not executable, not a program (ENOEXEC)
+        raise UserError(f"--python {executable}: not an executable Python interpreter ({exc.strerror or exc})") from None
+    timed_out = False
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill(proc, posix)
+        out, err = _drain(proc)
+    except BaseException:  # Ctrl-C: leave no orphan importing torch behind
+        _kill(proc, posix)
+        _drain(proc)
+        raise
+    return _Outcome(
+        proc.returncode,
+        (out or b"").decode("utf-8", errors="replace"),
+        (err or b"").decode("utf-8", errors="replace"),
+        timed_out,
+    )
+
+
+def _kill(proc: subprocess.Popen, posix: bool) -> None:
+    try:
+        if posix:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:  # already gone
+        pass
+
+
+def _drain(proc: subprocess.Popen) -> tuple[bytes, bytes]:
+    """Reap the killed child; a grandchild outside its group holding a pipe cannot hang us."""
+    try:
+        return proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.wait(timeout=5)
+        return b"", b""
+
+
+def _interpret(outcome: _Outcome, timeout: float, seconds: float) -> tuple[Torch, tuple, OnnxRuntime]:
+    tail = _tail(outcome.stderr)
+    if outcome.timed_out:
+        why = f"import torch did not finish within {timeout:g} s"
+        return _failed(Torch("timeout", why + (f"; its last output:\n{tail}" if tail else ""), seconds=seconds), why)
+    answer = _answer(outcome.stdout)
+    if answer is not None:
+        return _from_answer(answer, seconds)
+    code = outcome.returncode
+    if code is not None and code < 0:
+        why = f"the interpreter was killed by {_signal_name(-code)} while importing torch"
+    elif MARKER in outcome.stdout:
+        why = f"the probe's answer was unreadable (exit code {code})"
+    else:
+        why = f"the interpreter exited with code {code} without an answer"
+    error = why + (f"; its last output:\n{tail}" if tail else "")
+    return _failed(Torch("crashed", error, seconds=seconds), why)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
+
+
+def _tail(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-_STDERR_LINES:])
+
+
+def _answer(stdout: str) -> dict | None:
+    """The child's JSON line (the last one, should a sitecustomize echo ours), or None."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(MARKER):
+            try:
+                answer = json.loads(line[len(MARKER) :])
+            except ValueError:
+                return None
+            return answer if isinstance(answer, dict) else None
+    return None
+
+
+def _failed(torch: Torch, why: str) -> tuple[Torch, tuple, OnnxRuntime]:
+    return torch, (), OnnxRuntime(providers=Unavailable("probe_failed", f"not read: {why}"))
+
+
+def _from_answer(answer: dict, seconds: float) -> tuple[Torch, tuple, OnnxRuntime]:
+    status = answer.get("status")
+    if status not in ("ok", "missing", "import_failed"):
+        status = "import_failed"
+    error = _text(answer.get("error")) or ""
+    trace = _text(answer.get("traceback"))
+    if status == "import_failed" and trace:
+        lines = trace.splitlines()
+        if lines and lines[-1].strip() == error:  # the traceback ends with the error itself
+            lines = lines[:-1]
+        error = "\n".join([error, *lines]).strip()
+    if status == "ok":  # the calls that failed after a good import: a partial answer says which
+        failed = answer.get("errors") if isinstance(answer.get("errors"), dict) else {}
+        notes = [f"{key}: {text}" for key, text in failed.items()]
+        notes += [f"device {d.get('index')}: {d['error']}" for d in _list(answer.get("devices")) if isinstance(d, dict) and d.get("error")]
+        error = "; ".join(notes)
+    devices = tuple(
+        TorchDevice(index=_int(d.get("index"), i), name=_text(d.get("name")) or "", capability=_text(d.get("capability")) or "")
+        for i, d in enumerate(_list(answer.get("devices")))
+        if isinstance(d, dict)
+    )
+    torch = Torch(
+        status=status,
+        error=error,
+        version=_text(answer.get("version")),
+        cuda=_text(answer.get("cuda")),
+        hip=_text(answer.get("hip")),
+        cudnn=_int(answer.get("cudnn")),
+        nccl=_text(answer.get("nccl")),
+        cuda_available=answer.get("cuda_available") if isinstance(answer.get("cuda_available"), bool) else None,
+        device_count=_int(answer.get("device_count")),
+        arch_list=tuple(str(a) for a in _list(answer.get("arch_list"))),
+        devices=devices,
+        warnings=tuple(str(w) for w in _list(answer.get("warnings"))),
+        loaded_libraries=tuple(str(p) for p in _list(answer.get("loaded_libraries"))),
+        seconds=seconds,
+    )
+    reported = answer.get("packages") if isinstance(answer.get("packages"), dict) else {}
+    packages = tuple(Package(name, _text(reported.get(name))) for name in PACKAGES)
+    installed = tuple(str(d) for d in _list(answer.get("ort_distributions")))
+    if not installed:
+        providers = Unavailable("not_installed", "no onnxruntime distribution is installed")
+    elif isinstance(answer.get("ort_providers"), list):
+        providers = tuple(str(p) for p in answer["ort_providers"])
+    else:
+        providers = Unavailable("import_failed", f"import onnxruntime failed: {_text(answer.get('ort_error')) or 'no answer'}")
+    ort = OnnxRuntime(installed=installed, version=_text(answer.get("ort_version")), providers=providers)
+    return torch, packages, ort
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value, default=None):
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,68 @@
+"""torch.cuda of the fake: availability, devices and arch list from the spec.
+
+With "visible_from_env": true, CUDA_VISIBLE_DEVICES picks devices as the CUDA runtime does:
+comma-separated indices into "devices", stopping at the first invalid entry; "" hides all.
+"""
+
+import os
+from types import SimpleNamespace
+
+from torch._fake import SPEC, emit
+
+
+def _visible():
+    devices = SPEC.get("devices", [])
+    value = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not SPEC.get("visible_from_env") or value is None:
+        return devices
+    chosen = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item.isdigit() or int(item) >= len(devices):
+            break
+        chosen.append(devices[int(item)])
+    return chosen
+
+
+def is_available():
+    emit("is_available")
+    return bool(SPEC.get("cuda") and SPEC.get("cuda_available")) and bool(_visible())
+
+
+def device_count():
+    return len(_visible()) if is_available() else 0
+
+
+def get_arch_list():
+    # Real torch answers [] whenever CUDA is not available, whatever the build holds.
+    return list(SPEC.get("arch_list", [])) if is_available() else []
+
+
+def _lazy_init():
+    if not SPEC.get("cuda"):
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    if not is_available():
+        raise RuntimeError("No CUDA GPUs are available")
+    emit("lazy_init")
+
+
+def get_device_properties(device=None):
+    _lazy_init()
+    index = 0 if device is None else int(device)
+    visible = _visible()
+    if index < 0 or index >= len(visible):
+        raise AssertionError("Invalid device id")
+    spec = visible[index]
+    if spec.get("fail"):
+        raise RuntimeError(spec["fail"])
+    major, minor = spec.get("capability", [0, 0])
+    return SimpleNamespace(name=spec.get("name", ""), major=major, minor=minor, total_memory=spec.get("total_memory", 0))
+
+
+def get_device_name(device=None):
+    return get_device_properties(device).name
+
+
+def get_device_capability(device=None):
+    props = get_device_properties(device)
+    return props.major, props.minor
