@@ -1,0 +1,253 @@
+"""`envcheck doctor` end to end: every finding code through the CLI, on a replayed machine (fake
+NVML), with a fake torch in the real child process, a stand-in nvcc on PATH, and fake installed
+packages (dist-info folders) where a check needs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FAKES = Path(__file__).parent / "fakes" / "torch"
+SPECS = Path(__file__).parent / "fixtures" / "torch"
+EXPECTED = {
+    "no-driver", "driver-library-mismatch", "driver-too-old", "cpu-only-build", "arch-unsupported",
+    "cuda-hidden", "device-count-mismatch", "cuda-unavailable", "torch-import-failed", "torch-missing",
+    "torchvision-mismatch", "torchaudio-mismatch", "python-unsupported", "onnxruntime-conflict",
+    "onnxruntime-no-gpu", "nvcc-mismatch", "gpu-health", "mirror", "compat-table-stale",
+}
+SEEN: set = set()
+
+
+@pytest.fixture
+def doctor(machine, run_cli, monkeypatch, tmp_path):
+    """doctor(machine=..., torch=spec name or dict, nvcc="12.6", packages={...}, ort=[...], env={...})."""
+
+    def run(machine_name, torch, nvcc=None, packages=None, ort=None, env=None, args=()):
+        machine(machine_name)
+        if isinstance(torch, dict):
+            spec = tmp_path / "spec.json"
+            spec.write_text(json.dumps(torch))
+        else:
+            spec = SPECS / f"{torch}.json"
+        site = tmp_path / "site"
+        site.mkdir(exist_ok=True)
+        for name, version in (packages or {}).items():
+            info = site / f"{name.replace('-', '_')}-{version}.dist-info"  # the wheel spec's folder name
+            info.mkdir()
+            (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        if ort is not None:
+            (site / "onnxruntime").mkdir()
+            (site / "onnxruntime" / "__init__.py").write_text(
+                f"__version__ = '1.18.0'\ndef get_available_providers():\n    return {ort!r}\n"
+            )
+        bindir = tmp_path / "bin"
+        bindir.mkdir(exist_ok=True)
+        if nvcc:
+            (bindir / "nvcc").write_text(f"#!/bin/sh\necho 'Cuda compilation tools, release {nvcc}, V{nvcc}.89'\n")
+            (bindir / "nvcc").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}/bin")
+        monkeypatch.setenv("PYTHONPATH", f"{site}{os.pathsep}{FAKES}")
+        monkeypatch.setenv("FAKE_TORCH_SPEC", str(spec))
+        for var in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "PIP_INDEX_URL", "CUDA_HOME", "CUDA_PATH"):
+            monkeypatch.delenv(var, raising=False)
+        for k, v in (env or {}).items():
+            monkeypatch.setenv(k, v)
+        code, out, err = run_cli("doctor", "--json", *args)
+        assert "Traceback" not in err, err
+        data = json.loads(out)
+        SEEN.update(f["code"] for f in data["findings"])
+        return code, data
+
+    return run
+
+
+def findings(data, code):
+    return [f for f in data["findings"] if f["code"] == code]
+
+
+def test_healthy_h100_box_exits_0_without_warnings(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6")
+    bad = [f for f in data["findings"] if f["severity"] in ("warn", "error")]
+    assert bad == [] and code == 0
+    torch = data["snapshot"]["torch"]
+    assert torch["status"] == "ok" and torch["device_count"] == 8
+
+
+def test_machine_without_nvidia_is_calm(doctor):
+    code, data = doctor("no_driver", "cpu_build")
+    assert findings(data, "no-driver")[0]["severity"] == "info"
+    assert code == 0
+
+
+def test_driver_library_mismatch(doctor):
+    code, data = doctor("driver_mismatch", "cuda_h100x8")
+    f = findings(data, "driver-library-mismatch")[0]
+    assert f["fix"] == "sudo reboot" and code == 2
+
+
+def test_driver_too_old_and_cuda_unavailable(doctor):
+    code, data = doctor("driver470_rtx3090", "cuda_unavailable")
+    assert findings(data, "driver-too-old")[0]["severity"] == "error"
+    f = findings(data, "cuda-unavailable")[0]
+    assert "too old" in f["why"]  # torch's own reason
+    assert code == 2
+
+
+def test_cpu_only_build_on_a_gpu_box(doctor):
+    code, data = doctor("driver535_gtx1080ti", "cpu_build")
+    f = findings(data, "cpu-only-build")[0]
+    assert "whl/cu126" in f["fix"] and code == 2
+
+
+def test_arch_unsupported(doctor):
+    code, data = doctor("driver570_rtx5090", "arch_lacks_sm120", nvcc="12.6")
+    f = findings(data, "arch-unsupported")[0]
+    assert "sm_120" in f["summary"] and "cu128" in f["fix"]
+
+
+def test_cuda_hidden_malformed(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6", env={"CUDA_VISIBLE_DEVICES": "0,9"})
+    assert findings(data, "cuda-hidden")[0]["severity"] == "error"
+    assert data["snapshot"]["torch"]["device_count"] == 1  # CUDA stopped at the bad entry, as the fake does
+
+
+def test_cuda_hidden_subset_explains_torchs_count(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6", env={"CUDA_VISIBLE_DEVICES": "1,3"})
+    assert findings(data, "cuda-hidden")[0]["severity"] == "info"
+    assert not findings(data, "device-count-mismatch") and code == 0
+
+
+def test_device_count_mismatch(doctor):
+    spec = json.loads((SPECS / "rtx3090x4.json").read_text())
+    spec["devices"] = spec["devices"][:2]
+    code, data = doctor("rtx3090x4_throttled", spec, nvcc="12.1")
+    assert findings(data, "device-count-mismatch")
+
+
+def test_gpu_health_on_the_throttled_box(doctor):
+    code, data = doctor("rtx3090x4_throttled", "rtx3090x4", nvcc="12.1")
+    health = " | ".join(f["summary"] for f in findings(data, "gpu-health"))
+    assert "GPU 2" in health and "thermal" in health and "in use by" in health
+    assert code == 1
+
+
+@pytest.mark.parametrize("spec,status", [("import_error_libcudnn", "import_failed"), ("abort", "crashed")])
+def test_torch_import_failed(doctor, spec, status):
+    code, data = doctor("driver535_gtx1080ti", spec)
+    assert data["snapshot"]["torch"]["status"] == status
+    assert findings(data, "torch-import-failed") and code == 2
+
+
+def test_hanging_torch_costs_only_the_timeout(doctor):
+    start = time.monotonic()
+    code, data = doctor("driver535_gtx1080ti", "hang", args=("--timeout", "2"))
+    assert time.monotonic() - start < 10
+    assert data["snapshot"]["torch"]["status"] == "timeout" and findings(data, "torch-import-failed")
+
+
+def test_torch_missing(doctor):
+    code, data = doctor("driver535_gtx1080ti", {"mode": "missing"})
+    f = findings(data, "torch-missing")[0]
+    assert f["fix"].startswith("pip install torch==")
+
+
+def test_torchvision_and_torchaudio_mismatch(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6", packages={"torchvision": "0.21.0+cu126", "torchaudio": "2.7.1+cu118"})
+    assert "0.22.1" in findings(data, "torchvision-mismatch")[0]["summary"]
+    assert findings(data, "torchaudio-mismatch")
+
+
+def test_python_unsupported(doctor):
+    spec = json.loads((SPECS / "rtx3090x4.json").read_text())
+    spec["version"], spec["cuda"] = "1.12.1+cu113", "11.3"
+    code, data = doctor("rtx3090x4_throttled", spec, nvcc="11.3")
+    if sys.version_info[:2] <= (3, 10):
+        pytest.skip("torch 1.12.1 supports this Python")
+    assert findings(data, "python-unsupported")
+
+
+def test_onnxruntime_conflict_and_no_gpu(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6",
+                        packages={"onnxruntime": "1.18.0", "onnxruntime-gpu": "1.18.0"}, ort=["CPUExecutionProvider"])
+    assert findings(data, "onnxruntime-conflict") and findings(data, "onnxruntime-no-gpu")
+
+
+def test_nvcc_mismatch(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="11.8")
+    assert findings(data, "nvcc-mismatch")[0]["severity"] == "warn"
+
+
+def test_mirror_is_reported(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6", env={"PIP_INDEX_URL": "https://pypi.tuna.tsinghua.edu.cn/simple"})
+    assert "tuna" in findings(data, "mirror")[0]["summary"]
+
+
+def test_compat_table_stale(doctor):
+    spec = json.loads((SPECS / "cuda_h100x8.json").read_text())
+    spec["version"] = "2.99.0+cu126"
+    code, data = doctor("driver580_h100x8", spec, nvcc="12.6")
+    assert findings(data, "compat-table-stale")
+
+
+def test_text_report_groups_facts_and_fixes(machine, run_cli, monkeypatch):
+    machine("driver535_gtx1080ti")
+    monkeypatch.setenv("PYTHONPATH", str(FAKES))
+    monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "cpu_build.json"))
+    code, out, err = run_cli("doctor")
+    assert code == 2
+    for title in ("System", "Python", "Driver & GPUs", "CUDA toolkit", "PyTorch", "ONNX Runtime"):
+        assert f"\n{title}\n" in f"\n{out}"
+    assert "✗ error cpu-only-build" in out and "fix: pip install torch==" in out
+    assert "the three CUDA versions: driver supports ≤ 12.2" in out
+
+
+def test_markdown_leaves_out_uuids_and_host_name(machine, run_cli, monkeypatch):
+    import socket
+
+    machine("driver580_h100x8")
+    monkeypatch.setenv("PYTHONPATH", str(FAKES))
+    monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "cuda_h100x8.json"))
+    code, out, _ = run_cli("doctor", "--format", "markdown")
+    assert "GPU-" not in out and socket.gethostname() not in out and "## envcheck doctor" in out
+    code, out, _ = run_cli("doctor", "--format", "markdown", "--no-redact")
+    assert "GPU-" in out
+
+
+def test_save_round_trips(machine, run_cli, monkeypatch, tmp_path):
+    from envcheck.snapshot_io import dump, load
+
+    machine("rtx3090x4_throttled")
+    monkeypatch.setenv("PYTHONPATH", str(FAKES))
+    monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "rtx3090x4.json"))
+    path = tmp_path / "snap.json"
+    code, out, _ = run_cli("doctor", "--save", str(path), "--json")
+    saved = json.loads(path.read_text())
+    snap = load(saved)
+    assert dump(snap) == saved == json.loads(out)["snapshot"]
+    assert snap.driver.gpus[2].clocks_event_reasons and snap.torch.devices[0].capability == "8.6"
+
+
+def test_no_torch_skips_the_child(machine, run_cli):
+    machine("no_driver")
+    code, out, _ = run_cli("doctor", "--no-torch", "--json")
+    assert json.loads(out)["snapshot"]["torch"] == {"unavailable": "skipped", "reason": "--no-torch"}
+
+
+@pytest.mark.parametrize("args,needle", [(["--python", "/nonexistent/python3"], "no such file"), (["--timeout", "0"], "positive"),
+                                         (["--save", "/nonexistent/dir/x.json", "--no-torch"], "--save")])
+def test_bad_doctor_input_is_one_line(machine, run_cli, args, needle):
+    machine("no_driver")
+    code, out, err = run_cli("doctor", *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_finding_code_was_produced_end_to_end():
+    """Runs last in this module (pytest keeps file order): each code came out of the CLI above."""
+    if not SEEN:
+        pytest.skip("run the whole module: this test collects what the tests above produced")
+    assert EXPECTED - SEEN == set(), f"never produced end to end: {sorted(EXPECTED - SEEN)}"
