@@ -35,7 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
-    import torch
+    from importlib.metadata import version
 
     for argv in CASES.values():
         wall(argv)
@@ -44,7 +44,7 @@ def main() -> None:
         for name, argv in CASES.items():
             times[name].append(wall(argv))
     base = statistics.median(times["python -m torch.utils.collect_env"])
-    print(f"python {sys.version.split()[0]}, torch {torch.__version__}, {os.cpu_count()} CPUs, {args.runs} interleaved runs each")
+    print(f"python {sys.version.split()[0]}, torch {version('torch')}, {os.cpu_count()} CPUs, {args.runs} interleaved runs each")
     print(f"{'command':38} {'median s':>9} {'p90 s':>7} {'ratio to collect_env':>21}")
     for name, ts in times.items():
         med = statistics.median(ts)
