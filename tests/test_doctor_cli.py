@@ -246,6 +246,38 @@ def test_bad_doctor_input_is_one_line(machine, run_cli, args, needle):
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
 
 
+def test_mig_a100_is_named(doctor):
+    spec = json.loads((SPECS / "cuda_h100x8.json").read_text())
+    spec["devices"] = [{"name": "NVIDIA A100-SXM4-80GB MIG 3g.40gb", "capability": [8, 0]}]
+    spec["visible_from_env"] = False
+    code, data = doctor("a100_mig", spec, nvcc="12.6")
+    assert any("MIG enabled" in f["summary"] for f in findings(data, "gpu-health"))
+
+
+def test_laptop_gpu_report(doctor):
+    spec = json.loads((SPECS / "cuda_h100x8.json").read_text())
+    spec["devices"] = [{"name": "NVIDIA GeForce RTX 4060 Laptop GPU", "capability": [8, 9]}]
+    spec["visible_from_env"] = False
+    code, data = doctor("laptop_rtx4060", spec, nvcc="12.6")
+    gpu = data["snapshot"]["driver"]["gpus"][0]
+    assert gpu["name"] == "NVIDIA GeForce RTX 4060 Laptop GPU" and gpu["compute_capability"] == "8.9"
+    assert not [f for f in data["findings"] if f["severity"] == "error"]
+
+
+OLD_PYTHON = next(iter(sorted(Path("/root/.pyenv/versions").glob("3.8*/bin/python"))), None) if Path("/root/.pyenv/versions").is_dir() else None
+
+
+@pytest.mark.skipif(OLD_PYTHON is None, reason="no Python 3.8 interpreter on this machine")
+def test_another_interpreter_with_old_python(doctor):
+    """--python PATH: an old env (Python 3.8, torch 1.12) is probed by its own interpreter."""
+    spec = json.loads((SPECS / "rtx3090x4.json").read_text())
+    spec["version"], spec["cuda"] = "1.12.1+cu113", "11.3"
+    code, data = doctor("rtx3090x4_throttled", spec, nvcc="11.3", args=("--python", str(OLD_PYTHON)))
+    assert data["snapshot"]["python"]["version"].startswith("3.8")
+    assert data["snapshot"]["torch"]["status"] == "ok" and data["snapshot"]["torch"]["version"] == "1.12.1+cu113"
+    assert not findings(data, "python-unsupported")
+
+
 def test_every_finding_code_was_produced_end_to_end():
     """Runs last in this module (pytest keeps file order): each code came out of the CLI above."""
     if not SEEN:

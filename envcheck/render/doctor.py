@@ -102,6 +102,10 @@ def _torch_facts(s: Snapshot) -> list[str]:
         f"the three CUDA versions: driver supports ≤ {drv if known(drv) else '—'}; "
         f"toolkit (nvcc) {nvcc if known(nvcc) else '—'}; torch built with {t.cuda or '— (CPU build)'}"
     )
+    for w in t.warnings:
+        first = next((line.strip() for line in w.splitlines() if line.strip()), "")
+        if first:
+            lines.append(f"torch warned: {first}")
     if t.loaded_libraries:
         lines.append(f"CUDA libraries torch loaded: {', '.join(t.loaded_libraries)}")
     for p in s.packages:
