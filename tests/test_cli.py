@@ -219,3 +219,15 @@ def test_quiet_prints_only_the_commands(machine, run_cli):
     lines = out.splitlines()
     assert lines == commands(out) and len(lines) == 3
     assert lines[0].startswith("pip config set") and lines[2].startswith("python -c")
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(run_cli, monkeypatch):
+    import envcheck.install
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(envcheck.install, "solve", boom)
+    monkeypatch.setattr("envcheck.cli.install_cmd.solve", boom)
+    code, out, err = run_cli("install-cmd", "--cpu")
+    assert code == 2 and "internal error: RuntimeError: simulated bug" in err and "Traceback" not in err

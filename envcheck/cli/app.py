@@ -75,6 +75,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         code = _fail(f"envcheck's own compat tables are broken ({exc}); please report this")
     except KeyboardInterrupt:
         code = _fail("interrupted", 130)
+    except Exception as exc:  # a bug of envcheck's: still one line, the traceback only with --debug
+        if debug:
+            raise
+        code = _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)")
     sys.exit(code if isinstance(code, int) else 0)
 
 
