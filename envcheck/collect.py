@@ -9,7 +9,7 @@ from envcheck.probes.timeout import Background
 from envcheck.snapshot import SCHEMA_VERSION, OnnxRuntime, Snapshot, Unavailable
 
 
-def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torch_timeout: float = 60.0) -> Snapshot:
+def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torch_timeout: float = 60.0, pip_check: bool = False) -> Snapshot:
     from envcheck.probes.nvml import read_driver
     from envcheck.probes.python_env import read_python_env
     from envcheck.probes.system import read_system
@@ -22,7 +22,7 @@ def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torc
         pending["torch"] = Background(lambda: read_torch_and_packages(python, timeout=torch_timeout))
     pending["driver"] = Background(read_driver)
     pending["toolkit"] = Background(read_toolkit)
-    pending["python"] = Background(lambda: read_python_env(python, tables))
+    pending["python"] = Background(lambda: read_python_env(python, tables, check=pip_check))
     system = read_system()
     if torch:
         torch_info, packages, ort = pending["torch"].result()

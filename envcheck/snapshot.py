@@ -100,6 +100,7 @@ class PythonEnv:
     pip_index_url: Union[str, None, Unavailable]  # None: the default index; credentials redacted
     pip_extra_index_urls: tuple = ()
     mirror: Optional[str] = None  # name from compat/mirrors.toml when index_url is a known mirror
+    pip_check: Union[tuple, Unavailable, None] = None  # `pip check` problems; () none; None: not asked
 
 
 @dataclass(frozen=True)

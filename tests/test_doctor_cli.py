@@ -18,7 +18,7 @@ EXPECTED = {
     "no-driver", "driver-library-mismatch", "driver-too-old", "cpu-only-build", "arch-unsupported",
     "cuda-hidden", "device-count-mismatch", "cuda-unavailable", "torch-import-failed", "torch-missing",
     "torchvision-mismatch", "torchaudio-mismatch", "python-unsupported", "onnxruntime-conflict",
-    "onnxruntime-no-gpu", "nvcc-mismatch", "gpu-health", "mirror", "compat-table-stale",
+    "onnxruntime-no-gpu", "nvcc-mismatch", "gpu-health", "mirror", "compat-table-stale", "library-shadowed",
 }
 SEEN: set = set()
 
@@ -244,6 +244,27 @@ def test_bad_doctor_input_is_one_line(machine, run_cli, args, needle):
     machine("no_driver")
     code, out, err = run_cli("doctor", *args)
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_cudnn_shadowed_through_ld_library_path_is_caught(doctor, tmp_path):
+    shadow = tmp_path / "cuda-11.8" / "lib64"
+    shadow.mkdir(parents=True)
+    lib = shadow / "libcudnn.so.8"
+    lib.write_bytes(b"\0" * 4096)
+    spec = json.loads((SPECS / "cuda_h100x8.json").read_text())
+    spec["map_files"] = [str(lib)]
+    code, data = doctor("driver580_h100x8", spec, nvcc="12.6", env={"LD_LIBRARY_PATH": str(shadow)})
+    f = findings(data, "library-shadowed")[0]
+    assert str(lib) in f["summary"] and f["fix"] == "unset LD_LIBRARY_PATH" and code == 1
+
+
+def test_pip_check_when_asked(machine, run_cli, tmp_path):
+    machine("no_driver")
+    code, out, _ = run_cli("doctor", "--no-torch", "--pip-check", "--json")
+    check = json.loads(out)["snapshot"]["python"]["pip_check"]
+    assert isinstance(check, list)  # [] when nothing is broken, else pip's lines
+    code, out, _ = run_cli("doctor", "--no-torch", "--json")
+    assert json.loads(out)["snapshot"]["python"]["pip_check"] is None
 
 
 def test_mig_a100_is_named(doctor):

@@ -12,6 +12,7 @@ ALL = (
     environment.check_cuda_visible_devices,
     environment.check_mirror,
     torch.check_torch,
+    torch.check_loaded_libraries,
     torch.check_companions,
     torch.check_nvcc,
     onnxruntime.check_onnxruntime,

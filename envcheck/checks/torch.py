@@ -107,6 +107,23 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
     return out
 
 
+def check_loaded_libraries(s: Snapshot, tables) -> list[Finding]:
+    """library-shadowed: torch imported, but a CUDA library came from an LD_LIBRARY_PATH folder
+    instead of the copy its wheel ships. It works until the versions disagree, then fails oddly."""
+    t = s.torch
+    dirs = {d.rstrip("/") for d in s.toolkit.ld_library_path_cuda}
+    if not isinstance(t, Torch) or t.status != "ok" or not dirs:
+        return []
+    shadowed = [p for p in t.loaded_libraries if p.rsplit("/", 1)[0] in dirs and any(h in p for h in _CUDA_LIB_HINTS)]
+    if not shadowed:
+        return []
+    return [Finding("library-shadowed", "warn", "torch",
+                    f"torch loaded CUDA libraries from LD_LIBRARY_PATH, not from its own wheel: {', '.join(shadowed)}",
+                    {"libraries": shadowed, "ld_library_path_cuda": sorted(dirs)}, fix="unset LD_LIBRARY_PATH",
+                    why="a different cuDNN/cuBLAS than torch was built with can crash or silently slow down; "
+                        "keep CUDA folders out of LD_LIBRARY_PATH when running torch")]
+
+
 def check_companions(s: Snapshot, tables) -> list[Finding]:
     """torchvision-mismatch, torchaudio-mismatch: versions or builds not released with torch."""
     t = s.torch

@@ -17,6 +17,7 @@ def doctor(
     no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the PyTorch probe may take.")] = 60.0,
     save: Annotated[Optional[Path], typer.Option("--save", help="Also write the snapshot to this JSON file.")] = None,
+    pip_check: Annotated[bool, typer.Option("--pip-check", help="Also run `pip check` in the target interpreter (slow).")] = False,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep GPU UUIDs and the host name in markdown output.")] = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
@@ -35,7 +36,7 @@ def doctor(
     if python is not None and not Path(python).exists():
         raise UserError(f"--python {python}: no such file")
     t = tables()
-    snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout)
+    snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check)
     findings = run_all(snapshot, t)
     if save is not None:
         try:

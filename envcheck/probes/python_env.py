@@ -12,7 +12,7 @@ import sys
 
 from envcheck.errors import UserError
 from envcheck.probes.pip_config import read_pip_index
-from envcheck.snapshot import PythonEnv
+from envcheck.snapshot import PythonEnv, Unavailable
 
 _SCRIPT = (
     "import json, os, sys; print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3], "
@@ -37,7 +37,23 @@ def _facts(python: str, timeout: float) -> dict:
         raise UserError(f"--python {python}: not a working Python interpreter ({exc.__class__.__name__})") from exc
 
 
-def read_python_env(python: str = sys.executable, tables=None, timeout: float = 15.0) -> PythonEnv:
+def pip_check(python: str, timeout: float = 120.0):
+    """`python -m pip check`: () when nothing is broken, else its problem lines (asked for only: pip is slow to start)."""
+    try:
+        done = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Unavailable("timeout", f"`pip check` gave no answer within {timeout:g} s")
+    except OSError as exc:
+        return Unavailable("not_runnable", f"cannot run {python}: {exc.strerror}")
+    if done.returncode == 0:
+        return ()
+    lines = tuple(line for line in done.stdout.splitlines() if line.strip())
+    if lines:
+        return lines
+    return Unavailable(f"exit_code={done.returncode}", (done.stderr.strip().splitlines() or ["pip check failed"])[-1])
+
+
+def read_python_env(python: str = sys.executable, tables=None, timeout: float = 15.0, check: bool = False) -> PythonEnv:
     f = _facts(python, timeout)
     idx = read_pip_index(prefix=f["prefix"])
     index_url, extra, mirror = idx.index_url, idx.extra_index_urls, None
@@ -52,4 +68,5 @@ def read_python_env(python: str = sys.executable, tables=None, timeout: float = 
         pip_index_url=index_url,
         pip_extra_index_urls=tuple(extra),
         mirror=mirror,
+        pip_check=pip_check(python) if check else None,
     )

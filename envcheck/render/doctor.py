@@ -43,6 +43,13 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
     env = f"venv {py.venv}" if py.venv else (f"conda env {py.conda_env}" if py.conda_env else "no virtual environment")
     index = "default index" if py.pip_index_url is None else _v(py.pip_index_url)
     out["python"] = [f"Python {py.version} at {py.executable} ({env})", f"pip index: {index}" + (f" ({py.mirror} mirror)" if py.mirror else "")]
+    if py.pip_check is not None:
+        if not known(py.pip_check):
+            out["python"].append(f"pip check: {_v(py.pip_check)}")
+        elif py.pip_check:
+            out["python"] += ["pip check: broken requirements"] + [f"  {line}" for line in py.pip_check]
+        else:
+            out["python"].append("pip check: no broken requirements")
     if known(d.driver_version):
         out["driver"].append(f"driver {d.driver_version}; the newest CUDA it supports: {_v(d.cuda_driver_version)}")
     else:
