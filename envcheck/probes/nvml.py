@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from dataclasses import replace
 from typing import Optional
 
 from envcheck.probes.pci import nvidia_on_pci
@@ -323,7 +324,14 @@ def read_driver(timeout: float = 5.0) -> DriverInfo:
     """
     partial: dict = {}
     try:
-        return call_with_timeout(lambda: _read(partial), timeout)
+        info = call_with_timeout(lambda: _read(partial), timeout)
     except ProbeTimeout as exc:
         kernel = partial.get("kernel_module_version", Unavailable("timeout", f"/proc/driver/nvidia/version gave {exc}"))
         return _absent(Unavailable("timeout", f"NVML gave {exc} (a wedged driver?)"), kernel)
+    if isinstance(info.driver_version, Unavailable) and info.driver_version.code == "library_not_found":
+        from envcheck.probes.nvidia_smi import read_nvidia_smi
+
+        fallback = read_nvidia_smi()
+        if fallback is not None:
+            return replace(fallback, kernel_module_version=info.kernel_module_version)
+    return info
