@@ -112,7 +112,9 @@ def platform_key(os: str, arch: str) -> str:
         if arch != "x86_64":
             raise UserError(f"PyTorch publishes no wheels for Windows on {arch}: use --arch x86_64")
         return "windows"
-    return "macos"
+    if os == "macos":
+        return "macos"
+    raise UserError(f"unknown operating system {os!r}: use --os linux, windows or macos")
 
 
 def machine_from(host: Host, os: str, arch: str, info: DriverInfo | None, gpus: tuple = (), driver: str | None = None) -> Machine:

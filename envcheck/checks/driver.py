@@ -24,6 +24,8 @@ def check_driver(s: Snapshot, tables) -> list[Finding]:
     if known(d.driver_version):
         return []
     why = d.driver_version
+    if why.code == "not_in_report":
+        return []  # a report that does not say is not a machine without a driver
     if why.code == "driver_library_mismatch":
         facts = {"nvml": why.reason}
         if d.kernel_module_version and known(d.kernel_module_version):

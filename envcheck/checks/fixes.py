@@ -13,6 +13,8 @@ def target_python(snapshot: Snapshot) -> str:
 
 def install_fix(snapshot: Snapshot, tables, request: Request | None = None) -> str | None:
     """The install command of the build install-cmd would choose for this machine, or None."""
+    if snapshot.system.os not in ("linux", "windows", "macos") or target_python(snapshot).count(".") != 1:
+        return None  # a report that does not say which platform or Python: no command to give
     host = Host(snapshot.system.os, snapshot.system.arch, target_python(snapshot))
     machine = machine_from(host, host.os, host.arch, snapshot.driver)
     mirror = snapshot.python.mirror

@@ -11,6 +11,7 @@ from envcheck.install import official_pip, platform_key
 from envcheck.snapshot import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_of_variant, cuda_tuple
 
+KNOWN_OS = ("linux", "windows", "macos")
 _CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libnvJitLink", "libcufft", "libcurand")
 
 
@@ -62,7 +63,7 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
                                    f"the driver shows {len(visible)} GPU(s) to CUDA, torch sees {t.device_count}",
                                    {"nvml_visible": len(visible), "torch_device_count": t.device_count}))
     release = tables.release(_base(t.version or ""))
-    if release is not None:
+    if release is not None and s.system.os in KNOWN_OS:
         plat = platform_key(s.system.os, s.system.arch)
         py = target_python(s)
         pys = release.python.get(plat, ())
@@ -89,9 +90,15 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
     """Compare each GPU's capability with the arch list torch itself reports."""
     sm = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("sm_")) if c)
     ptx = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("compute_")) if c)
-    if not sm and not ptx:
-        return []
-    arch = WheelArch(_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
+    listed = " ".join(t.arch_list)
+    if sm or ptx:
+        arch = WheelArch(_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
+    else:  # a report without the arch list: the official wheel's, from envcheck's table
+        release = tables.release(_base(t.version or ""))
+        arch = tables.archs(release, _variant(t), s.system.os) if release else None
+        if arch is None:
+            return []
+        listed = " ".join("sm_" + x.replace(".", "") for x in arch.sm) + " (the official wheel's)"
     caps = {}
     for g in _gpus(s):
         if known(g.compute_capability):
@@ -102,7 +109,7 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
     for cc, name in sorted(caps.items()):
         if not wheel_runs_on(arch, cc):
             out.append(Finding("arch-unsupported", "error", "torch",
-                               f"torch {t.version} has no kernels for {name} (sm_{cc.replace('.', '')}): its arch list is {' '.join(t.arch_list)}",
+                               f"torch {t.version} has no kernels for {name} (sm_{cc.replace('.', '')}): its arch list is {listed}",
                                {"gpu": name, "capability": cc, "arch_list": list(t.arch_list)}, fix=install_fix(s, tables)))
     return out
 
@@ -130,7 +137,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
     if not isinstance(t, Torch) or t.status != "ok" or not t.version:
         return []
     release = tables.release(_base(t.version))
-    if release is None:
+    if release is None or s.system.os not in KNOWN_OS:
         return []
     variant = _variant(t)
     plat = platform_key(s.system.os, s.system.arch)

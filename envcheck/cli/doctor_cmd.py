@@ -13,6 +13,7 @@ from envcheck.errors import UserError
 
 
 def doctor(
+    from_: Annotated[Optional[str], typer.Option("--from", help="Diagnose a saved report instead of this machine: envcheck JSON, collect_env text, nvidia-smi output; - for stdin.")] = None,
     python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter (default: the one running envcheck).")] = None,
     no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the PyTorch probe may take.")] = 60.0,
@@ -22,7 +23,7 @@ def doctor(
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
-    """Diagnose this machine's GPU / CUDA / PyTorch stack and print the fix for each problem."""
+    """Diagnose this machine's (or a saved report's) GPU / CUDA / PyTorch stack and print the fix for each problem."""
     from envcheck.checks import run_all
     from envcheck.checks.findings import exit_code
     from envcheck.collect import take_snapshot
@@ -36,7 +37,12 @@ def doctor(
     if python is not None and not Path(python).exists():
         raise UserError(f"--python {python}: no such file")
     t = tables()
-    snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check)
+    if from_ is not None:
+        from envcheck.cli.read import read_snapshot
+
+        snapshot = read_snapshot(from_, t)
+    else:
+        snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check)
     findings = run_all(snapshot, t)
     if save is not None:
         try:

@@ -35,14 +35,15 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
     where += ", under WSL" if sy.wsl else ""
     mem = f"{sy.memory_total_mib / 1024:.1f} GiB" if known(sy.memory_total_mib) else _v(sy.memory_total_mib)
     out: dict[str, list[str]] = {a: [] for a in TITLES}
-    host = "" if redact else f"host {sy.hostname}; "
-    out["system"] = [
-        f"{host}{sy.os_release or sy.os} ({sy.arch}), kernel {sy.kernel or '—'}{where}",
-        f"CPU {sy.cpu} ({sy.cpu_count} threads), memory {mem}",
-    ]
+    host = "" if redact or not sy.hostname else f"host {sy.hostname}; "
+    kernel = f", kernel {sy.kernel}" if sy.kernel else ""
+    out["system"] = [f"{host}{sy.os_release or sy.os} ({sy.arch}){kernel}{where}"]
+    if sy.cpu or sy.cpu_count:
+        out["system"].append(f"CPU {sy.cpu or 'unknown'}" + (f" ({sy.cpu_count} threads)" if sy.cpu_count else "") + f", memory {mem}")
     env = f"venv {py.venv}" if py.venv else (f"conda env {py.conda_env}" if py.conda_env else "no virtual environment")
     index = "default index" if py.pip_index_url is None else _v(py.pip_index_url)
-    out["python"] = [f"Python {py.version} at {py.executable} ({env})", f"pip index: {index}" + (f" ({py.mirror} mirror)" if py.mirror else "")]
+    where_py = f" at {py.executable} ({env})" if py.executable else ""
+    out["python"] = [f"Python {py.version}{where_py}", f"pip index: {index}" + (f" ({py.mirror} mirror)" if py.mirror else "")]
     if py.pip_check is not None:
         if not known(py.pip_check):
             out["python"].append(f"pip check: {_v(py.pip_check)}")
@@ -74,8 +75,9 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
     cev = s.cuda_env
     if cev.cuda_visible_devices is not None or cev.cuda_device_order:
         out["driver"].append(f"CUDA_VISIBLE_DEVICES={cev.cuda_visible_devices!r}, CUDA_DEVICE_ORDER={cev.cuda_device_order or 'unset (FASTEST_FIRST)'}")
-    out["toolkit"] = [f"nvcc: {_v(tk.nvcc_version)}" + (f" at {tk.nvcc_path}" if tk.nvcc_path and known(tk.nvcc_version) else ""),
-                      f"CUDA_HOME: {tk.cuda_home or 'unset'}"]
+    out["toolkit"] = [f"nvcc: {_v(tk.nvcc_version)}" + (f" at {tk.nvcc_path}" if tk.nvcc_path and known(tk.nvcc_version) else "")]
+    if d.source != "collect_env" and d.source != "report":
+        out["toolkit"].append(f"CUDA_HOME: {tk.cuda_home or 'unset'}")
     if tk.ld_library_path_cuda:
         out["toolkit"].append(f"LD_LIBRARY_PATH entries with CUDA libraries: {', '.join(tk.ld_library_path_cuda)}")
     out["torch"] = _torch_facts(s)
@@ -98,7 +100,8 @@ def _torch_facts(s: Snapshot) -> list[str]:
         return [f"import {t.status}: {(t.error or '').strip().splitlines()[-1] if t.error else ''}"]
     build = f"CUDA {t.cuda}" if t.cuda else (f"ROCm {t.hip}" if t.hip else "CPU")
     lines = [f"torch {t.version} ({build} build); cuDNN {t.cudnn or '—'}; NCCL {t.nccl or '—'}"]
-    lines.append(f"torch.cuda.is_available(): {t.cuda_available}; device_count(): {t.device_count}")
+    count = f"; device_count(): {t.device_count}" if t.device_count is not None else ""
+    lines.append(f"torch.cuda.is_available(): {_v(t.cuda_available) if t.cuda_available is not None else 'unknown'}{count}")
     for dev in t.devices:
         lines.append(f"cuda:{dev.index}  {dev.name}  sm_{dev.capability.replace('.', '')}")
     if t.arch_list:
@@ -117,7 +120,8 @@ def _torch_facts(s: Snapshot) -> list[str]:
         lines.append(f"CUDA libraries torch loaded: {', '.join(t.loaded_libraries)}")
     for p in s.packages:
         lines.append(f"{p.name}: {p.version or 'not installed'}")
-    lines.append(f"probe took {t.seconds:.1f} s")
+    if t.seconds:
+        lines.append(f"probe took {t.seconds:.1f} s")
     return lines
 
 

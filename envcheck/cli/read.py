@@ -1,0 +1,24 @@
+"""Reading a report file (or stdin) for `doctor --from` and `diff`, with one-line errors."""
+
+import sys
+from pathlib import Path
+
+
+def read_snapshot(path: str, tables):
+    from envcheck.errors import UserError
+    from envcheck.reports import read_report
+
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"{path}: no such file")
+        try:
+            text = p.read_text(encoding="utf-8-sig", errors="replace")
+        except OSError as exc:
+            raise UserError(f"{path}: {exc.strerror}") from exc
+    try:
+        return read_report(text, tables)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from exc
