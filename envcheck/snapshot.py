@@ -147,6 +147,7 @@ class Torch:
     devices: tuple = ()  # tuple[TorchDevice, ...]
     warnings: tuple = ()  # warning texts torch emitted while importing and initialising CUDA
     loaded_libraries: tuple = ()  # CUDA library paths the child had mapped (/proc/self/maps)
+    min_capability: Optional[str] = None  # old torch's own "minimum cuda capability supported" (reports)
     seconds: float = 0.0  # wall time of the probe
 
 

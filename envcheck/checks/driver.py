@@ -9,6 +9,8 @@ from envcheck.snapshot import Snapshot, Torch, known
 from envcheck.versions import cuda_tuple, driver_tuple, vtuple
 
 # Clock-event reasons that say nothing is wrong (NVML: idle, or clocks set on purpose).
+# Codes that mean "a report did not say", not "the machine has no driver".
+UNKNOWN = {"not_in_report", "not_queried"}
 BENIGN_CLOCK_REASONS = {"gpu_idle", "applications_clocks_setting", "display_clock_setting", "sync_boost"}
 HOT_C = 85
 
@@ -24,8 +26,11 @@ def check_driver(s: Snapshot, tables) -> list[Finding]:
     if known(d.driver_version):
         return []
     why = d.driver_version
-    if why.code == "not_in_report":
+    if why.code in UNKNOWN:
         return []  # a report that does not say is not a machine without a driver
+    t = s.torch
+    if why.code == "not_collected" and isinstance(t, Torch) and t.cuda_available:
+        return []  # collect_env missed nvidia-smi, yet torch used the GPU: a driver is there
     if why.code == "driver_library_mismatch":
         facts = {"nvml": why.reason}
         if d.kernel_module_version and known(d.kernel_module_version):
@@ -60,11 +65,33 @@ def check_driver(s: Snapshot, tables) -> list[Finding]:
     return [Finding("no-driver", "error", "driver", summary + place, {"nvml": why.reason, "nvidia_on_pci": d.nvidia_on_pci}, fix=fix)]
 
 
+def driver_runs_torch(s: Snapshot, tables) -> bool | None:
+    """Can this driver load the installed torch's CUDA (minor-version compatibility counts)?
+    None when the snapshot cannot tell."""
+    cuda = _torch_cuda(s)
+    drv, drv_cuda = s.driver.driver_version, s.driver.cuda_driver_version
+    if not cuda:
+        return None
+    want = cuda_tuple(cuda)
+    if known(drv):
+        need = [x for x in (tables.min_driver(want, s.system.os), tables.mvc_driver(want[0], s.system.os)) if x]
+        return any(driver_tuple(drv) >= driver_tuple(n) for n in need) if need else None
+    if known(drv_cuda):  # only the driver's CUDA version is known (e.g. from torch's warning)
+        have = cuda_tuple(drv_cuda)
+        return have >= want or (have[0] == want[0] and want[0] >= 11)
+    return None
+
+
 def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
     """driver-too-old (respecting minor-version compatibility), compat-table-stale."""
     out: list[Finding] = []
     drv = s.driver.driver_version
     cuda = _torch_cuda(s)
+    if not known(drv) and cuda and known(s.driver.cuda_driver_version) and driver_runs_torch(s, tables) is False:
+        have = s.driver.cuda_driver_version
+        out.append(Finding("driver-too-old", "error", "driver", f"the driver supports CUDA {have}, torch is built for CUDA {cuda}",
+                           {"driver_cuda": have, "torch_cuda": cuda}, fix=install_fix(s, tables),
+                           why="install a torch build for this driver (the fix), or upgrade the driver"))
     if known(drv) and cuda:
         want = cuda_tuple(cuda)
         os = s.system.os

@@ -3,6 +3,9 @@ companions (torchvision, torchaudio) and the toolkit on PATH belong with it."""
 
 from __future__ import annotations
 
+import re
+
+from envcheck.checks.driver import driver_runs_torch
 from envcheck.checks.environment import visible_gpus
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import install_fix, target_python
@@ -21,7 +24,10 @@ def _gpus(s: Snapshot) -> tuple:
 
 
 def _base(version: str) -> str:
-    return version.split("+")[0]
+    """The release a version belongs to: '2.1.0+cu121' -> '2.1.0', '0.13.1a0' -> '0.13.1',
+    '2.10.0.dev20250811' (a nightly) -> '2.10.0'."""
+    m = re.match(r"^\d+(?:\.\d+){0,2}", version.strip())
+    return m.group(0) if m else version
 
 
 def _variant(t: Torch) -> str:
@@ -52,7 +58,7 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
                            {"torch": t.version, "gpus": len(gpus)}, fix=install_fix(s, tables)))
     if t.cuda:
         out += _arch(s, t, tables)
-        if has_driver and t.cuda_available is False:
+        if has_driver and t.cuda_available is False and driver_runs_torch(s, tables) is not False:
             reason = "; ".join(t.warnings) or "torch gave no reason"
             out.append(Finding("cuda-unavailable", "error", "torch", "torch has a CUDA build and there is a driver, yet torch.cuda.is_available() is False",
                                {"torch": t.version, "torch_warnings": list(t.warnings)}, why=reason))
@@ -91,6 +97,9 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
     sm = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("sm_")) if c)
     ptx = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("compute_")) if c)
     listed = " ".join(t.arch_list)
+    if not sm and not ptx and t.min_capability:  # old torch said only its minimum
+        sm, listed = (t.min_capability,), f"from sm_{t.min_capability.replace('.', '')} up (torch's own warning)"
+        ptx = (t.min_capability,)
     if sm or ptx:
         arch = WheelArch(_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
     else:  # a report without the arch list: the official wheel's, from envcheck's table
@@ -147,8 +156,8 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         have = installed.get(name)
         if not have or not want:
             continue
-        have_base, _, have_local = have.partition("+")
-        wrong_version = have_base != want
+        have_local = have.partition("+")[2]
+        wrong_version = _base(have) != want
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
             what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"

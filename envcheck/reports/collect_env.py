@@ -30,8 +30,12 @@ _KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_ ./()-]*?):\s*(.*)$")
 _PACKAGES = ("torch", "torchvision", "torchaudio", "onnx", "onnxruntime", "onnxruntime-gpu")
 
 
+_LOOSE_KEYS = ("PyTorch version", "CUDA used to build PyTorch", "OS", "Python version", "Is CUDA available",
+               "Nvidia driver version", "GPU models and configuration", "CUDA runtime version")
+
+
 def looks_like(text: str) -> bool:
-    return "PyTorch version:" in text or "Collecting environment information" in text
+    return bool(re.search(r"(?im)^\s*PyTorch version\s*[:：]?\s*\S", text)) or "Collecting environment information" in text
 
 
 def _fields(text: str) -> tuple[dict, list[str], list[str]]:
@@ -40,8 +44,14 @@ def _fields(text: str) -> tuple[dict, list[str], list[str]]:
     gpus: list[str] = []
     libs: list[str] = []
     in_gpus = False
-    for raw in text.splitlines():
+    for raw in text.replace("：", ":").splitlines():
         line = raw.strip().strip("`")
+        for key in _LOOSE_KEYS:  # hand-typed pastes: "PyTorch version 1.5.0", "Os: ..."
+            if line.lower().startswith(key.lower()) and not line[len(key):].startswith(":"):
+                if line[len(key):][:1] == " ":
+                    line = key + ":" + line[len(key):]
+            elif line.lower().startswith(key.lower() + ":"):
+                line = key + line[len(key):]
         if not line:
             in_gpus = False
             continue
@@ -64,6 +74,28 @@ def _fields(text: str) -> tuple[dict, list[str], list[str]]:
             else:
                 in_gpus = False
     return values, gpus, libs
+
+
+def _warnings(text: str) -> dict:
+    """Facts in the warnings torch printed while collect_env ran (they are often pasted along)."""
+    facts: dict = {}
+    if "Found no NVIDIA driver on your system" in text:
+        facts["no_driver"] = True
+    m = re.search(r"driver on your system is too old \(found version (\d+)\)", text)
+    if m:
+        n = int(m.group(1))
+        facts["cuda_driver"] = f"{n // 1000}.{(n % 1000) // 10}"
+    for name, sm in re.findall(r"^\s*(.+?) with CUDA capability sm_(\d+) is not compatible", text, re.MULTILINE):
+        facts.setdefault("capabilities", {})[name.strip()] = f"{sm[:-1]}.{sm[-1]}"
+    m = re.search(r"supports CUDA capabilities ((?:sm_\d+[a-z]?\s*)+)", text)
+    if m:
+        facts["arch_list"] = tuple(m.group(1).split())
+    for name, cc in re.findall(r"Found GPU\d+ (.+?) which is of cuda capability (\d+\.\d+)", text):
+        facts.setdefault("capabilities", {})[name.strip()] = cc
+    m = re.search(r"minimum cuda capability[^0-9]*?(\d+\.\d+)", text, re.IGNORECASE)
+    if m:
+        facts["min_capability"] = m.group(1)
+    return facts
 
 
 def _known(value: str | None) -> str | None:
@@ -123,6 +155,7 @@ def parse(text: str, tables=None) -> Snapshot:
     if not looks_like(text):
         raise ReportError("not collect_env output: it has no 'PyTorch version:' line")
     v, gpu_lines, libs = _fields(text)
+    warned = _warnings(text)
     pkgs = _packages(libs)
     system = _system(v)
     py = re.match(r"^(\d+\.\d+(?:\.\d+)?)", v.get("Python version", ""))
@@ -133,10 +166,18 @@ def parse(text: str, tables=None) -> Snapshot:
         name = m.group(2).strip() if m else line
         index = int(m.group(1)) if m else n
         row = tables.gpu(name) if tables is not None else None
-        cc = row.cc if row else Unavailable("not_in_report", f"{name} is not in envcheck's GPU table")
+        said = warned.get("capabilities", {}).get(name)
+        cc = said or (row.cc if row else Unavailable("not_in_report", f"{name} is not in envcheck's GPU table"))
         gpus.append(GpuInfo(index, name, NOT_IN_REPORT, NOT_IN_REPORT, cc, NOT_IN_REPORT))
-    driver_version = _known(v.get("Nvidia driver version")) or NOT_IN_REPORT
-    driver = DriverInfo(driver_version, NOT_IN_REPORT, tuple(gpus) if gpus else NOT_IN_REPORT, nvidia_on_pci=bool(gpus), source="collect_env")
+    driver_version = _known(v.get("Nvidia driver version"))
+    if warned.get("no_driver"):
+        driver_version = Unavailable("library_not_found", "torch reported: Found no NVIDIA driver on your system")
+    elif driver_version is None and "Nvidia driver version" in v:
+        # collect_env reads the driver through nvidia-smi: "Could not collect" means it could not run it.
+        driver_version = Unavailable("not_collected", "collect_env could not read the driver version (nvidia-smi did not answer)")
+    cuda_driver = warned.get("cuda_driver") or NOT_IN_REPORT
+    driver = DriverInfo(driver_version or NOT_IN_REPORT, cuda_driver, tuple(gpus) if gpus else NOT_IN_REPORT,
+                        nvidia_on_pci=bool(gpus), source="collect_env")
     nvcc = _cuda_version(_known(v.get("CUDA runtime version")))
     toolkit = Toolkit(nvcc or NOT_IN_REPORT, None, None, ())
     version = _known(v.get("PyTorch version"))
@@ -150,6 +191,8 @@ def parse(text: str, tables=None) -> Snapshot:
             cuda=_cuda_version(_known(v.get("CUDA used to build PyTorch"))),
             hip=_known(v.get("ROCM used to build PyTorch")),
             cuda_available={"True": True, "False": False, "Yes": True, "No": False}.get(available),
+            arch_list=warned.get("arch_list", ()),
+            min_capability=warned.get("min_capability"),
         )
     installed = tuple(n for n in ("onnxruntime", "onnxruntime-gpu") if n in pkgs)
     ort = OnnxRuntime(installed, pkgs.get("onnxruntime-gpu") or pkgs.get("onnxruntime"), NOT_IN_REPORT) if installed else OnnxRuntime()
