@@ -90,12 +90,20 @@ def test_driver_library_mismatch(doctor):
     assert f["fix"] == "sudo reboot" and code == 2
 
 
-def test_driver_too_old_and_cuda_unavailable(doctor):
+def test_driver_too_old_explains_cuda_unavailable(doctor):
     code, data = doctor("driver470_rtx3090", "cuda_unavailable")
     assert findings(data, "driver-too-old")[0]["severity"] == "error"
-    f = findings(data, "cuda-unavailable")[0]
-    assert "too old" in f["why"]  # torch's own reason
+    assert not findings(data, "cuda-unavailable")  # already explained: no second error for one cause
     assert code == 2
+
+
+def test_cuda_unavailable_for_another_reason_shows_torchs_words(doctor):
+    spec = json.loads((SPECS / "cuda_unavailable.json").read_text())
+    spec["warnings"] = ["CUDA initialization: CUDA unknown error - this may be due to an incorrectly set up environment, "
+                        "e.g. changing env variable CUDA_VISIBLE_DEVICES after program start. Setting the available devices to be zero."]
+    code, data = doctor("driver535_gtx1080ti", spec)
+    f = findings(data, "cuda-unavailable")[0]
+    assert "CUDA unknown error" in f["why"] and code == 2
 
 
 def test_cpu_only_build_on_a_gpu_box(doctor):
