@@ -307,6 +307,14 @@ class Tables:
                 best = cuda
         return best
 
+    def last_cuda_for(self, cc: str) -> tuple[str, str] | None:
+        """(generation, last CUDA that targets it) for a compute capability NVIDIA has retired."""
+        have = cc_tuple(cc)
+        for row in self._cuda.get("arch_last_cuda", ()):
+            if cc_tuple(row["cc_min"]) <= have <= cc_tuple(row["cc_max"]):
+                return row["arch"], row["last_cuda"]
+        return None
+
     def known_cuda(self) -> list[tuple[int, int]]:
         return sorted({t.version[:2] for t in self.toolkits})
 

@@ -106,7 +106,7 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
         release = tables.release(_base(t.version or ""))
         arch = tables.archs(release, _variant(t), s.system.os) if release else None
         if arch is None:
-            return []
+            return _retired(s, t, tables)
         listed = " ".join("sm_" + x.replace(".", "") for x in arch.sm) + " (the official wheel's)"
     caps = {}
     for g in _gpus(s):
@@ -120,6 +120,27 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
             out.append(Finding("arch-unsupported", "error", "torch",
                                f"torch {t.version} has no kernels for {name} (sm_{cc.replace('.', '')}): its arch list is {listed}",
                                {"gpu": name, "capability": cc, "arch_list": list(t.arch_list)}, fix=install_fix(s, tables)))
+    return out
+
+
+def _retired(s: Snapshot, t: Torch, tables) -> list[Finding]:
+    """Without any arch list: is the GPU's generation older than every CUDA that can build torch's?"""
+    out = []
+    for g in _gpus(s):
+        if not known(g.compute_capability):
+            continue
+        retired = tables.last_cuda_for(g.compute_capability)
+        if not retired:
+            continue
+        generation, last = retired
+        last_t = cuda_tuple(last.replace(".x", ".9"))
+        if cuda_tuple(t.cuda) > last_t:
+            name = g.name if known(g.name) else f"GPU {g.index}"
+            out.append(Finding("arch-unsupported", "error", "torch",
+                               f"torch {t.version} is built with CUDA {t.cuda}, which cannot target {name} (sm_{g.compute_capability.replace('.', '')}): "
+                               f"the last CUDA for {generation} GPUs is {last}",
+                               {"gpu": name, "capability": g.compute_capability, "torch_cuda": t.cuda, "last_cuda": last},
+                               why="no PyTorch binary runs on this GPU; a newer GPU is the way forward"))
     return out
 
 
@@ -147,7 +168,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         return []
     release = tables.release(_base(t.version))
     if release is None or s.system.os not in KNOWN_OS:
-        return []
+        return _variant_mismatch(s, t)
     variant = _variant(t)
     plat = platform_key(s.system.os, s.system.arch)
     out = []
@@ -166,6 +187,19 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
                 argv = official_pip(release, variant if variant in release.variants.get(plat, ()) else release.default.get(plat, "cpu"), plat)
                 fix = " ".join(argv)
             out.append(Finding(f"{name}-mismatch", "error", "torch", what, {"torch": t.version, name: have, "expected": want}, fix=fix))
+    return out
+
+
+def _variant_mismatch(s: Snapshot, t: Torch) -> list[Finding]:
+    """For a torch older than the tables: a companion built for another CUDA is still visible."""
+    variant = _variant(t)
+    out = []
+    for p in s.packages:
+        local = (p.version or "").partition("+")[2]
+        if p.name in ("torchvision", "torchaudio") and local and local != variant:
+            out.append(Finding(f"{p.name}-mismatch", "error", "torch",
+                               f"{p.name} {p.version} is a {local} build, torch {t.version} a {variant} build",
+                               {"torch": t.version, p.name: p.version}))
     return out
 
 
