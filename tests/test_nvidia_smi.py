@@ -77,3 +77,25 @@ def test_failing_nvidia_smi_keeps_nvmls_answer(machine, tmp_path, monkeypatch):
     _stand_in(tmp_path, monkeypatch, "echo 'NVIDIA-SMI has failed because it couldn\\'t communicate with the NVIDIA driver.'; exit 9\n")
     info = read_driver()
     assert info.driver_version.code == "library_not_found" and info.source == "none"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_csv_parser_gives_rows_or_a_report_error(text):
+    try:
+        parse(text)
+    except ReportError:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(min_value=0, max_value=len(TWO_GPUS)))
+def test_truncated_csv(cut):
+    try:
+        parse(TWO_GPUS[:cut])
+    except ReportError:
+        pass

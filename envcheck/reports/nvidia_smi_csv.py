@@ -37,7 +37,10 @@ def _number(value, kind=float):
 
 def parse(text: str, fields: tuple[str, ...] | None = None) -> tuple[str | Unavailable, tuple[GpuInfo, ...]]:
     """(driver version, GPUs). Raises ReportError when the text is not such CSV."""
-    rows = [r for r in csv.reader(io.StringIO(text.strip()), skipinitialspace=True) if r]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text.strip(), newline=None), skipinitialspace=True) if r]
+    except csv.Error as exc:
+        raise ReportError(f"not nvidia-smi CSV: {exc}") from exc
     if not rows:
         raise ReportError("no nvidia-smi CSV rows")
     if fields is None:
