@@ -1,0 +1,63 @@
+"""`envcheck onnx`: can this environment export models to ONNX and run them right under ONNX Runtime?"""
+
+from typing import Annotated, Optional
+
+import typer
+
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.errors import UserError
+
+EXPORTERS = ("torchscript", "dynamo", "both")
+
+
+def _dims(values: list) -> dict:
+    dims = {}
+    for v in values:
+        name, sep, number = v.partition("=")
+        if not sep or not name or not number.isdigit() or int(number) < 1:
+            raise UserError(f"--dim {v!r}: write it as NAME=VALUE with a positive integer, e.g. --dim batch=8")
+        dims[name] = int(number)
+    return dims
+
+
+def onnx(
+    model: Annotated[Optional[str], typer.Option("--model", help="Check this ONNX file instead of the reference networks.")] = None,
+    exporter: Annotated[str, typer.Option("--exporter", help="torchscript, dynamo or both.")] = "both",
+    opset: Annotated[Optional[int], typer.Option("--opset", help="ONNX opset to export to.")] = None,
+    provider: Annotated[Optional[list[str]], typer.Option("--provider", help="Run only this provider (repeatable), e.g. CUDAExecutionProvider.")] = None,
+    dim: Annotated[Optional[list[str]], typer.Option("--dim", help="Value for a symbolic input dimension, NAME=VALUE (default 1).")] = None,
+    network: Annotated[Optional[list[str]], typer.Option("--network", help="Reference network: cifar_cnn, transformer_block (default both).")] = None,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export reference networks to ONNX, check them, run them under every ONNX Runtime provider, compare with PyTorch."""
+    from envcheck.onnxcheck import runner
+    from envcheck.onnxcheck.reference import NETWORKS
+    from envcheck.render import onnx as render
+    from envcheck.render.console import out, print_json
+
+    if exporter not in EXPORTERS:
+        raise UserError(f"--exporter {exporter!r} is not one of: {', '.join(EXPORTERS)}")
+    if opset is not None and not 7 <= opset <= 30:
+        raise UserError(f"--opset {opset} is not an ONNX opset envcheck can ask for (7–30)")
+    networks = network or list(NETWORKS)
+    for n in networks:
+        if n not in NETWORKS:
+            raise UserError(f"--network {n!r} is not one of: {', '.join(NETWORKS)}")
+    requested = tuple(provider or ())
+    tv, ov, rv, available = runner.versions()
+    if model is not None:
+        results = [runner.check_file(model, _dims(dim or []), requested)]
+    else:
+        try:
+            import torch  # noqa: F401
+        except ImportError as exc:
+            raise UserError("the reference networks need PyTorch: pip install torch (or check a file with --model)") from exc
+        exporters = ("torchscript", "dynamo") if exporter == "both" else (exporter,)
+        results = [runner.check_reference(n, e, opset, requested) for n in networks for e in exporters]
+    report = runner.OnnxReport(tv, ov, rv, available, tuple(results))
+    if chosen_format(fmt, as_json) is Format.json:
+        print_json(render.as_dict(report))
+    else:
+        render.text(report, out())
+    raise typer.Exit(render.exit_code(report))
