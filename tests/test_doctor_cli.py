@@ -50,6 +50,13 @@ def doctor(machine, run_cli, monkeypatch, tmp_path):
         if nvcc:
             (bindir / "nvcc").write_text(f"#!/bin/sh\necho 'Cuda compilation tools, release {nvcc}, V{nvcc}.89'\n")
             (bindir / "nvcc").chmod(0o755)
+        # The child interpreter runs without site-packages (-S): it sees the fakes on PYTHONPATH and
+        # nothing the test runner happens to have installed (a real torch or onnxruntime).
+        isolated = bindir / "python-isolated"
+        isolated.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+        isolated.chmod(0o755)
+        if "--python" not in args:
+            args = ("--python", str(isolated), *args)
         monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}/bin")
         monkeypatch.setenv("PYTHONPATH", f"{site}{os.pathsep}{FAKES}")
         monkeypatch.setenv("FAKE_TORCH_SPEC", str(spec))

@@ -45,9 +45,10 @@ def onnx(
         if n not in NETWORKS:
             raise UserError(f"--network {n!r} is not one of: {', '.join(NETWORKS)}")
     requested = tuple(provider or ())
+    dims = _dims(dim or [])
     tv, ov, rv, available = runner.versions()
     if model is not None:
-        results = [runner.check_file(model, _dims(dim or []), requested)]
+        results = [runner.check_file(model, dims, requested)]
     else:
         try:
             import torch  # noqa: F401

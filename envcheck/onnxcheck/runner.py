@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import statistics
 import time
 import warnings
@@ -176,9 +177,14 @@ def run_provider(ort, data: bytes, provider: str, feeds_by_batch: list, referenc
     return ProviderRun(provider, status, reason, worst_abs, worst_rel, median, used), outputs
 
 
+_ORT_NOISE = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : (?:\S+:\d+ \S.*?\) )?")
+
+
 def _first_line(exc: Exception) -> str:
+    """One readable line: ORT's messages open with a source path and a C++ signature; drop them."""
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:300]
+    line = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {_ORT_NOISE.sub('', line)}"[:300]
 
 
 # -- the reference networks -------------------------------------------------------------------------

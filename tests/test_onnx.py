@@ -1,0 +1,121 @@
+"""`envcheck onnx` for real on the CPU provider: reference networks, a user's model built here with
+onnx.helper, and the failures the command must name (corrupt file, missing op, wrong output,
+a provider this onnxruntime does not have)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+np = pytest.importorskip("numpy")
+
+from onnx import TensorProto, helper  # noqa: E402
+
+
+def _save(model, path):
+    path.write_bytes(model.SerializeToString())
+    return str(path)
+
+
+def user_model(path, op="Relu", domain="", ir_version=8):
+    """y = op(x @ W + b) with a symbolic batch dimension 'batch'."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
+    w = helper.make_tensor("W", TensorProto.FLOAT, [8, 4], np.linspace(-1, 1, 32).astype(np.float32).tolist())
+    b = helper.make_tensor("b", TensorProto.FLOAT, [4], [0.1, -0.2, 0.3, -0.4])
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["z"]),
+             helper.make_node(op, ["z"], ["y"], domain=domain)]
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid(domain, 1)] if domain else [])
+    graph = helper.make_graph(nodes, "user", [x], [y], initializer=[w, b])
+    return _save(helper.make_model(graph, opset_imports=opsets, ir_version=ir_version), path)
+
+
+def test_user_model_passes_on_cpu(run_cli, tmp_path):
+    code, out, err = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"), "--dim", "batch=3", "--json")
+    data = json.loads(out)
+    result = data["results"][0]
+    assert code == 0 and data["passed"]
+    assert result["inputs"] == [["x", [3, 8], "float32"]]
+    assert result["runs"][0]["provider"] == "CPUExecutionProvider" and result["runs"][0]["status"] == "pass"
+
+
+def test_corrupted_file_fails_the_check(run_cli, tmp_path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(b"\x08\x07this is not a protobuf model" * 3)
+    code, out, _ = run_cli("onnx", "--model", str(path), "--json")
+    result = json.loads(out)["results"][0]
+    assert code == 2 and result["status"] == "check_failed" and result["error"]
+
+
+def test_an_op_onnxruntime_cannot_run_is_named(run_cli, tmp_path):
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx", op="Frobnicate", domain="com.example"), "--json")
+    result = json.loads(out)["results"][0]
+    assert code == 2
+    failed = result["runs"][0] if result["runs"] else result
+    assert "Frobnicate" in json.dumps(failed)
+
+
+def test_a_model_newer_than_onnxruntime_reads_is_named(run_cli, tmp_path):
+    """onnx's helper writes an IR version some onnxruntime releases cannot load yet."""
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx", ir_version=onnx.IR_VERSION), "--json")
+    if code == 0:
+        pytest.skip(f"this onnxruntime reads IR version {onnx.IR_VERSION}")
+    run = json.loads(out)["results"][0]["runs"][0]
+    assert code == 2 and run["status"] == "error" and "IR version" in run["reason"] and "onnxruntime::" not in run["reason"]
+
+
+def test_unavailable_provider_is_reported_not_faked(run_cli, tmp_path):
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"), "--provider", "CUDAExecutionProvider", "--json")
+    runs = json.loads(out)["results"][0]["runs"]
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has CUDA")
+    assert code == 2 and runs == [{**runs[0], "provider": "CUDAExecutionProvider", "status": "unavailable"}]
+
+
+@pytest.mark.parametrize("args,needle", [(["--exporter", "tf"], "--exporter 'tf'"), (["--dim", "batch"], "NAME=VALUE"),
+                                         (["--model", "/nonexistent.onnx"], "--model /nonexistent.onnx"),
+                                         (["--network", "resnet"], "--network 'resnet'"), (["--opset", "3"], "--opset 3")])
+def test_bad_input_is_one_line(run_cli, args, needle):
+    code, out, err = run_cli("onnx", *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+torch = pytest.importorskip("torch")
+
+
+def test_reference_networks_pass_with_torchscript(run_cli):
+    code, out, _ = run_cli("onnx", "--exporter", "torchscript", "--json")
+    results = json.loads(out)["results"]
+    assert code == 0 and {r["model"] for r in results} == {"cifar_cnn", "transformer_block"}
+    for r in results:
+        run = r["runs"][0]
+        assert run["status"] == "pass" and run["max_abs"] < 1e-4 and run["median_ms"] > 0
+
+
+def test_reference_cnn_passes_with_dynamo(run_cli):
+    pytest.importorskip("onnxscript")
+    code, out, _ = run_cli("onnx", "--exporter", "dynamo", "--network", "cifar_cnn", "--json")
+    assert code == 0 and json.loads(out)["results"][0]["runs"][0]["status"] == "pass"
+
+
+def test_a_perturbed_export_is_a_mismatch(run_cli, monkeypatch):
+    """The export is made wrong on purpose (one weight changed): the comparison must catch it."""
+    from envcheck.onnxcheck import runner
+
+    real = runner.export
+
+    def perturbed(*args, **kwargs):
+        model = onnx.load_from_string(real(*args, **kwargs))
+        init = model.graph.initializer[0]
+        arr = onnx.numpy_helper.to_array(init).copy()
+        arr.flat[0] += 0.5
+        init.CopyFrom(onnx.numpy_helper.from_array(arr, init.name))
+        return model.SerializeToString()
+
+    monkeypatch.setattr(runner, "export", perturbed)
+    code, out, _ = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--json")
+    run = json.loads(out)["results"][0]["runs"][0]
+    assert code == 2 and run["status"] == "mismatch" and "max abs error" in run["reason"]
