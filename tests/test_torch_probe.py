@@ -169,8 +169,13 @@ def test_packages_and_both_onnxruntimes_without_importing_them(tmp_path):
     assert ort.providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
 
 
-def test_no_onnxruntime_is_a_reason():
-    _, _, ort = read_torch_and_packages(env=fake_env("cpu_build"))
+@pytest.mark.skipif(os.name != "posix", reason="shell script as interpreter")
+def test_no_onnxruntime_is_a_reason(tmp_path):
+    # -S: no site-packages, so an onnxruntime installed beside the test runner stays out of sight
+    isolated = tmp_path / "python-isolated"
+    isolated.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    isolated.chmod(0o755)
+    _, _, ort = read_torch_and_packages(str(isolated), env=fake_env("cpu_build"))
     assert ort.installed == ()
     assert isinstance(ort.providers, Unavailable) and ort.providers.code == "not_installed"
 
