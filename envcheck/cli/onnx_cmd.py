@@ -26,6 +26,7 @@ def onnx(
     opset: Annotated[Optional[int], typer.Option("--opset", help="ONNX opset to export to.")] = None,
     provider: Annotated[Optional[list[str]], typer.Option("--provider", help="Run only this provider (repeatable), e.g. CUDAExecutionProvider.")] = None,
     dim: Annotated[Optional[list[str]], typer.Option("--dim", help="Value for a symbolic input dimension, NAME=VALUE (default 1).")] = None,
+    optimize: Annotated[bool, typer.Option("--optimize", help="Also run the dynamo exporter's ONNX optimizer pass (slower).")] = False,
     network: Annotated[Optional[list[str]], typer.Option("--network", help="Reference network: cifar_cnn, transformer_block (default both).")] = None,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
@@ -55,7 +56,7 @@ def onnx(
         except ImportError as exc:
             raise UserError("the reference networks need PyTorch: pip install torch (or check a file with --model)") from exc
         exporters = ("torchscript", "dynamo") if exporter == "both" else (exporter,)
-        results = [runner.check_reference(n, e, opset, requested) for n in networks for e in exporters]
+        results = [runner.check_reference(n, e, opset, requested, optimize) for n in networks for e in exporters]
     report = runner.OnnxReport(tv, ov, rv, available, tuple(results))
     if chosen_format(fmt, as_json) is Format.json:
         print_json(render.as_dict(report))

@@ -85,20 +85,24 @@ def providers_to_run(ort, requested: tuple) -> tuple[list, list]:
 # -- exporting ------------------------------------------------------------------------------------
 
 
-def export(model, sample, exporter: str, opset: int | None) -> bytes:
-    """The model as ONNX bytes, with a dynamic batch axis on input and output."""
+def export(model, sample, exporter: str, opset: int | None, optimize: bool = False) -> bytes:
+    """The model as ONNX bytes, with a dynamic batch axis on input and output.
+
+    The dynamo exporter's ONNX optimizer pass is skipped unless asked for (`--optimize`): it halves
+    the check's time (benchmarks/RESULTS.md) and neither validity nor the outputs depend on it.
+    """
     import torch
 
     quiet = logging.getLogger("torch.onnx")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # "torchvision is not installed. Skipping torchvision::nms" and the like
     try:
-        return _export(torch, model, sample, exporter, opset)
+        return _export(torch, model, sample, exporter, opset, optimize)
     finally:
         quiet.setLevel(level)
 
 
-def _export(torch, model, sample, exporter: str, opset: int | None) -> bytes:
+def _export(torch, model, sample, exporter: str, opset: int | None, optimize: bool) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if exporter == "torchscript":
@@ -108,7 +112,7 @@ def _export(torch, model, sample, exporter: str, opset: int | None) -> bytes:
             return buf.getvalue()
         program = torch.onnx.export(model, (sample,), dynamo=True, input_names=["x"], output_names=["y"],
                                     dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=1024)},),
-                                    opset_version=opset, verbose=False)
+                                    opset_version=opset, verbose=False, optimize=optimize)
         return program.model_proto.SerializeToString()
 
 
@@ -190,7 +194,7 @@ def _first_line(exc: Exception) -> str:
 # -- the reference networks -------------------------------------------------------------------------
 
 
-def check_reference(name: str, exporter: str, opset: int | None, requested: tuple = ()) -> ModelResult:
+def check_reference(name: str, exporter: str, opset: int | None, requested: tuple = (), optimize: bool = False) -> ModelResult:
     import numpy as np
     import torch
 
@@ -202,7 +206,7 @@ def check_reference(name: str, exporter: str, opset: int | None, requested: tupl
     inputs = [torch.randn(b, *shape, generator=gen) for b in BATCHES]
     try:
         # torch.export specialises a dimension of size 1: export from a batch of 2 to keep it dynamic.
-        data = export(model, torch.randn(2, *shape, generator=gen), exporter, opset)
+        data = export(model, torch.randn(2, *shape, generator=gen), exporter, opset, optimize)
     except Exception as exc:
         return ModelResult(name, exporter, "export_failed", _first_line(exc))
     problem = check(onnx, data)
