@@ -11,28 +11,8 @@ import csv
 import io
 
 from envcheck.reports import ReportError
+from envcheck.reports.nvidia_smi_values import cell, number
 from envcheck.snapshot import GpuInfo, Unavailable
-
-NOT_SUPPORTED = Unavailable("not_supported", "nvidia-smi reports [Not Supported]")
-NOT_AVAILABLE = Unavailable("not_available", "nvidia-smi reports [N/A]")
-
-
-def _cell(text: str):
-    t = text.strip()
-    if t in ("[Not Supported]", "Not Supported"):
-        return NOT_SUPPORTED
-    if t in ("[N/A]", "N/A", ""):
-        return NOT_AVAILABLE
-    return t
-
-
-def _number(value, kind=float):
-    if isinstance(value, Unavailable):
-        return value
-    try:
-        return kind(value.split()[0])
-    except (ValueError, IndexError):
-        return Unavailable("parse_error", f"nvidia-smi printed {value!r}")
 
 
 def parse(text: str, fields: tuple[str, ...] | None = None) -> tuple[str | Unavailable, tuple[GpuInfo, ...]]:
@@ -53,11 +33,11 @@ def parse(text: str, fields: tuple[str, ...] | None = None) -> tuple[str | Unava
     for n, row in enumerate(rows):
         if len(row) != len(fields):
             raise ReportError(f"nvidia-smi CSV row {n + 1} has {len(row)} values for {len(fields)} columns")
-        v = {f: _cell(x) for f, x in zip(fields, row)}
+        v = {f: cell(x) for f, x in zip(fields, row)}
         if "driver_version" in v:
             driver = v["driver_version"]
         missing = Unavailable("not_queried", "not among the queried fields")
-        index = _number(v.get("index", str(n)), int)
+        index = number(v.get("index", str(n)), int)
         gpus.append(
             GpuInfo(
                 index=index if isinstance(index, int) else n,
@@ -65,10 +45,10 @@ def parse(text: str, fields: tuple[str, ...] | None = None) -> tuple[str | Unava
                 uuid=v.get("uuid", missing),
                 pci_bus_id=v.get("pci.bus_id", missing),
                 compute_capability=v.get("compute_cap", missing),
-                memory_total_mib=_number(v["memory.total"], int) if "memory.total" in v else missing,
-                temperature_c=_number(v["temperature.gpu"], int) if "temperature.gpu" in v else None,
-                power_draw_w=_number(v["power.draw"]) if "power.draw" in v else None,
-                power_limit_w=_number(v["power.limit"]) if "power.limit" in v else None,
+                memory_total_mib=number(v["memory.total"], int) if "memory.total" in v else missing,
+                temperature_c=number(v["temperature.gpu"], int) if "temperature.gpu" in v else None,
+                power_draw_w=number(v["power.draw"]) if "power.draw" in v else None,
+                power_limit_w=number(v["power.limit"]) if "power.limit" in v else None,
             )
         )
     return driver, tuple(gpus)

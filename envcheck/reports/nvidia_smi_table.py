@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 
 from envcheck.reports import ReportError
+from envcheck.reports.nvidia_smi_values import NOT_AVAILABLE
 from envcheck.snapshot import DriverInfo, GpuInfo, GpuProcess, Unavailable
 
-NOT_AVAILABLE = Unavailable("not_available", "nvidia-smi reports N/A")
 _NOT_IN_TABLE = "the default nvidia-smi table does not show it; `nvidia-smi -q -x` does"
 
 _HEADER = re.compile(r"NVIDIA-SMI\s+\S+.*?\b(?:Driver|KMD) Version:\s*(\S*)")

@@ -20,9 +20,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from envcheck.reports import ReportError
+from envcheck.reports.nvidia_smi_values import NOT_AVAILABLE, cell, number
 from envcheck.snapshot import DriverInfo, GpuInfo, GpuProcess, Unavailable
-
-NOT_AVAILABLE = Unavailable("not_available", "nvidia-smi reports N/A")
 
 _NVSMI_DOCTYPE = re.compile(r"<!DOCTYPE\s+nvidia_smi_log\s+SYSTEM\s+(\"[^\"<>\[\]]*\"|'[^'<>\[\]]*')\s*>")
 
@@ -51,27 +50,12 @@ def _text(element, path: str):
     found = element.find(path)
     if found is None:
         return _missing(f"<{path}>")
-    value = (found.text or "").strip()
-    if value in ("", "N/A", "[N/A]"):
-        return NOT_AVAILABLE
-    if "Not Supported" in value:
-        return Unavailable("not_supported", "nvidia-smi reports Not Supported")
-    return value
-
-
-def _number(value, kind=float):
-    """"24576 MiB" -> 24576, "26.16 W" -> 26.16; Unavailable passes through."""
-    if isinstance(value, Unavailable):
-        return value
-    try:
-        return kind(value.split()[0])
-    except (ValueError, IndexError):
-        return Unavailable("parse_error", f"nvidia-smi printed {value[:40]!r}")
+    return cell(found.text or "")
 
 
 def _first(element, paths: tuple, kind=float):
     """The first of `paths` that holds a number; else the first one's reason."""
-    results = [_number(_text(element, p), kind) for p in paths]
+    results = [number(_text(element, p), kind) for p in paths]
     for r in results:
         if not isinstance(r, Unavailable):
             return r
@@ -111,8 +95,8 @@ def _ecc(gpu):
     if volatile is None:
         return _missing("<ecc_errors><volatile>")
     if volatile.find("double_bit") is not None:  # drivers before ~515
-        return _number(_text(volatile, "double_bit/total"), int)
-    counts = [_number(_text(volatile, c.tag), int) for c in volatile if "uncorrectable" in c.tag]
+        return number(_text(volatile, "double_bit/total"), int)
+    counts = [number(_text(volatile, c.tag), int) for c in volatile if "uncorrectable" in c.tag]
     numbers = [c for c in counts if isinstance(c, int)]
     return sum(numbers) if numbers else NOT_AVAILABLE
 
@@ -123,11 +107,11 @@ def _processes(gpu):
         return _missing("<processes>")
     out = []
     for info in group.findall("process_info"):
-        pid = _number(_text(info, "pid"), int)
+        pid = number(_text(info, "pid"), int)
         if isinstance(pid, Unavailable):
             continue
         name = _text(info, "process_name")
-        used = _number(_text(info, "used_memory"), int)
+        used = number(_text(info, "used_memory"), int)
         out.append(GpuProcess(pid=pid, name=name if isinstance(name, str) else "",
                               used_memory_mib=used if isinstance(used, int) else None))
     return tuple(out)
@@ -135,9 +119,9 @@ def _processes(gpu):
 
 def _pcie_link(gpu):
     """"Gen3 x16", as the NVML probe writes it (current generation and width)."""
-    gen = _number(_text(gpu, "pci/pci_gpu_link_info/pcie_gen/current_link_gen"), int)
+    gen = number(_text(gpu, "pci/pci_gpu_link_info/pcie_gen/current_link_gen"), int)
     width = _text(gpu, "pci/pci_gpu_link_info/link_widths/current_link_width")  # "16x"
-    width = _number(width.rstrip("x") if isinstance(width, str) else width, int)
+    width = number(width.rstrip("x") if isinstance(width, str) else width, int)
     if isinstance(gen, Unavailable):
         return gen
     if isinstance(width, Unavailable):
@@ -167,8 +151,8 @@ def _gpu(index: int, gpu) -> GpuInfo:
         uuid=_text(gpu, "uuid"),
         pci_bus_id=bus,
         compute_capability=capability,
-        memory_total_mib=_number(_text(gpu, "fb_memory_usage/total"), int),
-        temperature_c=_number(_text(gpu, "temperature/gpu_temp"), int),
+        memory_total_mib=number(_text(gpu, "fb_memory_usage/total"), int),
+        temperature_c=number(_text(gpu, "temperature/gpu_temp"), int),
         power_draw_w=draw,
         power_limit_w=limit,
         clocks_event_reasons=_reasons(gpu),
