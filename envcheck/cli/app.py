@@ -6,7 +6,15 @@ from typing import Optional
 import typer
 
 from envcheck import __version__
-from envcheck.cli import compat_cmd, diff_cmd, doctor_cmd, install_cmd, mirror_cmd, onnx_cmd
+from envcheck.cli import (
+    bench_cmd,
+    compat_cmd,
+    diff_cmd,
+    doctor_cmd,
+    install_cmd,
+    mirror_cmd,
+    onnx_cmd,
+)
 from envcheck.errors import DataError, UserError
 
 # Typer vendors click in recent releases and uses the real one in older: take the classes from
@@ -27,6 +35,7 @@ app.command("doctor")(doctor_cmd.doctor)
 app.command("install-cmd")(install_cmd.install_cmd)
 app.command("diff")(diff_cmd.diff)
 app.command("onnx")(onnx_cmd.onnx)
+app.command("bench")(bench_cmd.bench)
 app.command("compat")(compat_cmd.compat)
 app.add_typer(mirror_cmd.app, name="mirror")
 

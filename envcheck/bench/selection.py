@@ -1,0 +1,243 @@
+"""Which GPUs `envcheck bench --gpus ...` runs on, and the environment each worker gets.
+
+Pure functions: the caller passes the DriverInfo it probed and the environment it runs in, so
+every rule here is tested against replayed machines without a GPU.
+
+Rules, decided once for the whole command:
+- `--gpus` always uses nvidia-smi's numbering (NVML index, PCI bus order), whatever the user's
+  CUDA_DEVICE_ORDER and CUDA_VISIBLE_DEVICES say; a GPU may also be named by its UUID (GPU-... or
+  MIG-..., in full or by a unique prefix of at least 8 characters after the dash).
+- The user's CUDA_VISIBLE_DEVICES is respected, not overridden: its entries are read in
+  nvidia-smi's numbering too (as CUDA reads them under CUDA_DEVICE_ORDER=PCI_BUS_ID), a GPU it
+  hides cannot be chosen, and without --gpus only the GPUs it lets through are benchmarked.
+  A malformed value is an error, since CUDA would silently drop part of it.
+- Devices keep the order the user gave, as CUDA keeps the order of CUDA_VISIBLE_DEVICES.
+- Each worker gets CUDA_DEVICE_ORDER=PCI_BUS_ID and CUDA_VISIBLE_DEVICES=<that GPU's UUID> (its
+  index when NVML could not read the UUID), so the worker's cuda:0 is exactly that GPU.
+- Every bad request raises UserError with one line naming the problem and the valid choices.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from envcheck.checks.environment import visible_gpus
+from envcheck.errors import UserError
+from envcheck.snapshot import DriverInfo, Unavailable, known
+
+_INDEX = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts "²" and "١"
+_NEGATIVE = re.compile(r"-[0-9]+")
+_TORCH_NAME = re.compile(r"cuda:[0-9]+", re.IGNORECASE)
+_UUID = re.compile(r"(GPU|MIG)-[0-9a-f-]*", re.IGNORECASE)
+MIN_UUID_PREFIX = 8  # characters after "GPU-": "GPU-4b2a1c77" is the shortest prefix accepted
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One GPU to benchmark, named every way the report needs, and its worker's environment."""
+
+    nvml_index: int  # as nvidia-smi numbers it (PCI bus order)
+    uuid: str | Unavailable
+    pci_bus_id: str | Unavailable
+    name: str | Unavailable
+    # env for this device's worker process, added to os.environ: {"CUDA_DEVICE_ORDER":
+    # "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": "<uuid or index>"}, so the worker's cuda:0 is this GPU
+    worker_env: dict = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Selection:
+    devices: tuple  # tuple[Selected, ...], in the order the user named them
+    notes: tuple = ()  # tuple[str, ...]: how CUDA, torch and torchrun number these GPUs
+
+
+def parse_gpus(text: str, *, count: int | None = None) -> list[str]:
+    """The --gpus text as tokens (indices or UUIDs), checking only their syntax.
+
+    Split here, resolved in select(), so that a typo is reported before any NVML fact is needed.
+    `count` (the number of GPUs, when known) only makes the error lines name the valid indices.
+    Whitespace around entries is ignored; whitespace inside one is an error, not a separator.
+    """
+    where = f"--gpus {_shown(text)}"
+    indices = f"a GPU index ({_span(list(range(count)))})" if count else "a GPU index"
+    if not text.strip():
+        raise UserError(f"{where}: no GPU given: list GPU indices or UUIDs separated by commas (e.g. 0,2), or leave --gpus out for every GPU")
+    tokens: list[str] = []
+    seen: dict = {}
+    for raw in text.split(","):
+        token = raw.strip()
+        if not token:
+            raise UserError(f"{where}: an entry is empty: separate GPU indices or UUIDs by single commas (e.g. 0,2)")
+        if _INDEX.fullmatch(token):
+            key: object = int(token)
+        elif _NEGATIVE.fullmatch(token):
+            raise UserError(f"{where}: {token!r} is not {indices}: indices count up from 0 as nvidia-smi -L lists them")
+        elif _UUID.fullmatch(token):
+            if len(token) - 4 < MIN_UUID_PREFIX:
+                raise UserError(f"{where}: {token!r} is too short for a UUID prefix: give at least {MIN_UUID_PREFIX} characters after "
+                                f"{token[:4]!r} (nvidia-smi -L lists the UUIDs)")
+            key = token.lower()
+        elif _TORCH_NAME.fullmatch(token):
+            raise UserError(f"{where}: {token!r} is torch's name for a device: --gpus takes {indices} as nvidia-smi numbers it, or a GPU UUID")
+        else:
+            hint = " (separate GPUs by commas)" if any(c.isspace() for c in token) else " (nvidia-smi -L lists both)"
+            raise UserError(f"{where}: {token!r} is neither {indices} nor a GPU UUID{hint}")
+        if key in seen:
+            same = "" if seen[key] == token else f" ({seen[key]!r} and {token!r})"
+            what = f"GPU {key}" if isinstance(key, int) else f"UUID {seen[key]!r}"
+            raise UserError(f"{where}: {what} is chosen twice{same}: list each GPU once")
+        seen[key] = token
+        tokens.append(token)
+    return tokens
+
+
+def select(text: str | None, driver: DriverInfo, env: Mapping[str, str]) -> Selection:
+    """The GPUs named by --gpus (`text`; None: every GPU that CUDA_VISIBLE_DEVICES lets through).
+
+    Validated against the driver's own list before any worker starts, so a wrong index costs the
+    user one line instead of a half-finished benchmark on the wrong card.
+    """
+    gpus = driver.gpus
+    if not known(gpus):
+        raise UserError(f"no NVIDIA GPU to benchmark ({gpus.reason}): use --device cpu")
+    if not gpus:
+        raise UserError("no NVIDIA GPU to benchmark (the driver lists none): use --device cpu")
+    by_index = {g.index: g for g in gpus}
+    everything = sorted(by_index)
+    tokens = None if text is None else parse_gpus(text, count=len(gpus))
+    cvd = env.get("CUDA_VISIBLE_DEVICES")
+    visible = _visible(cvd, gpus)
+
+    if tokens is None:
+        chosen = list(visible) if visible is not None else everything
+        if not chosen:
+            raise UserError(f"CUDA_VISIBLE_DEVICES={_shown(cvd)} hides every GPU: unset it to benchmark GPUs, or use --device cpu")
+    else:
+        where = f"--gpus {_shown(text)}"
+        chosen, named = [], {}
+        for token in tokens:
+            i = _resolve(token, gpus, everything, where)
+            if i in named:
+                raise UserError(f"{where}: GPU {i} is chosen twice ({named[i]!r} and {token!r} are the same GPU): list each GPU once")
+            named[i] = token
+            chosen.append(i)
+        if visible is not None:
+            for i in chosen:
+                if i not in visible:
+                    hidden_by = f"CUDA_VISIBLE_DEVICES={_shown(cvd)}"
+                    if not visible:
+                        raise UserError(f"{where}: GPU {i} is hidden by {hidden_by}, which hides every GPU; unset it")
+                    raise UserError(f"{where}: GPU {i} is hidden by {hidden_by}; unset it or choose from {_span(visible)}")
+
+    devices = tuple(_selected(by_index[i]) for i in chosen)
+    return Selection(devices, tuple(_notes(text, chosen, visible, env, len(gpus), by_index)))
+
+
+def busy(selection: Selection, driver: DriverInfo) -> list[str]:
+    """A warning per selected GPU that other processes already use: they share its SMs and memory
+    bandwidth, so its figures would be low and it would look slower than its siblings."""
+    by_index = {g.index: g for g in driver.gpus} if known(driver.gpus) else {}
+    lines = []
+    for device in selection.devices:
+        gpu = by_index.get(device.nvml_index)
+        if gpu is None or not known(gpu.processes) or not gpu.processes:
+            continue  # None: not asked; Unavailable: NVML could not say; (): idle
+        n = len(gpu.processes)
+        used = [p.used_memory_mib for p in gpu.processes if p.used_memory_mib is not None]
+        memory = f" ({sum(used)} MiB)" if used else ""
+        lines.append(f"GPU {device.nvml_index} is in use by {n} process{'' if n == 1 else 'es'}{memory}: results will be low")
+    return lines
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _shown(text: str) -> str:
+    """The user's value as they could type it again, and always on one line."""
+    return shlex.quote(text) if text.isprintable() else repr(text)
+
+
+def _span(indices: list) -> str:
+    """[0, 1, 2, 3] -> "0–3"; [0, 2] -> "0, 2": the valid choices, short."""
+    if len(indices) >= 2 and list(indices) == list(range(indices[0], indices[-1] + 1)):
+        return f"{indices[0]}–{indices[-1]}"
+    return ", ".join(str(i) for i in indices)
+
+
+def _visible(cvd: str | None, gpus: tuple) -> list[int] | None:
+    """NVML indices the user's CUDA_VISIBLE_DEVICES lets through, in its order; None when unset."""
+    if cvd is None:
+        return None
+    ordered = sorted(gpus, key=lambda g: g.index)
+    shown, problem = visible_gpus(cvd, len(ordered), tuple(g.uuid for g in ordered))
+    if problem:
+        raise UserError(f"CUDA_VISIBLE_DEVICES={_shown(cvd)} is malformed: {problem}; fix it or unset it")
+    return [ordered[k].index for k in shown]
+
+
+def _resolve(token: str, gpus: tuple, everything: list, where: str) -> int:
+    """The NVML index a parsed token names; UUIDs compare case-insensitively, as CUDA's do."""
+    machine_has = f"this machine has GPU {everything[0]}" if len(everything) == 1 else f"this machine has GPUs {_span(everything)}"
+    if _INDEX.fullmatch(token):
+        i = int(token)
+        if i not in everything:
+            raise UserError(f"{where}: there is no GPU {i} ({machine_has}: run nvidia-smi -L)")
+        return i
+    want = token.lower()
+    hits = [g.index for g in gpus if known(g.uuid) and str(g.uuid).lower().startswith(want)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise UserError(f"{where}: {token!r} matches GPUs {_span(sorted(hits))}: give more of the UUID (nvidia-smi -L lists them)")
+    if want.startswith("mig-"):
+        raise UserError(f"{where}: {token!r} is not a GPU's UUID: envcheck benchmarks whole GPUs, so name the MIG instance's "
+                        f"GPU by index or GPU- UUID ({machine_has}: run nvidia-smi -L)")
+    raise UserError(f"{where}: {token!r} matches no GPU's UUID ({machine_has}: run nvidia-smi -L for their UUIDs)")
+
+
+def _selected(gpu) -> Selected:
+    """Name the GPU by UUID in the worker's CUDA_VISIBLE_DEVICES: an index would depend on the
+    order CUDA enumerates in and on GPUs CUDA does not count; a UUID means one board."""
+    target = gpu.uuid if known(gpu.uuid) and gpu.uuid else str(gpu.index)
+    env = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": target}
+    return Selected(gpu.index, gpu.uuid, gpu.pci_bus_id, gpu.name, env)
+
+
+def _notes(text, chosen: list, visible, env: Mapping[str, str], count: int, by_index: dict) -> list[str]:
+    """What a user who also runs torch or torchrun needs to know to map these GPUs to theirs."""
+    notes = []
+    cvd = env.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        ordinals = ", ".join(f"cuda:{k}" for k in range(len(visible)))
+        them, gpus = ("it", "GPU") if len(visible) == 1 else ("them", "GPUs")
+        notes.append(f"with CUDA_VISIBLE_DEVICES={_shown(cvd)} torch calls {them} {ordinals} "
+                     f"(nvidia-smi's {gpus} {', '.join(map(str, visible))})")
+        if text is None and len(visible) < count:
+            notes.append(f"without --gpus, envcheck benchmarks only the GPUs CUDA_VISIBLE_DEVICES lets through: {_span(visible)}")
+    order = env.get("CUDA_DEVICE_ORDER")
+    if count > 1 and (order or "").strip() != "PCI_BUS_ID":
+        if order is None:
+            what = "CUDA_DEVICE_ORDER is unset, so CUDA numbers GPUs fastest first"
+        elif order.strip() == "FASTEST_FIRST":
+            what = "CUDA_DEVICE_ORDER=FASTEST_FIRST, so CUDA numbers GPUs fastest first"
+        else:
+            what = f"CUDA_DEVICE_ORDER={_shown(order)} is neither FASTEST_FIRST nor PCI_BUS_ID"
+        reads = ""
+        if cvd is not None and any(_INDEX.fullmatch(t.strip()) for t in cvd.split(",")):
+            reads = ", and reads the indices in CUDA_VISIBLE_DEVICES as nvidia-smi's"
+        notes.append(f"{what}: CUDA's own numbering may differ from nvidia-smi's PCI bus order; envcheck sets CUDA_DEVICE_ORDER=PCI_BUS_ID "
+                     f"for its workers{reads}")
+    if chosen:
+        listed = ",".join(map(str, chosen))
+        ranks = ",".join(map(str, range(len(chosen))))
+        whom = f"local rank 0 GPU {listed}" if len(chosen) == 1 else f"local ranks {ranks} the GPUs {listed}"
+        notes.append(f"CUDA_VISIBLE_DEVICES={listed} torchrun --nproc_per_node={len(chosen)} gives {whom} "
+                     f"(set CUDA_DEVICE_ORDER=PCI_BUS_ID so these are nvidia-smi's numbers)")
+    for i in chosen:
+        if by_index[i].mig_mode is True:
+            notes.append(f"GPU {i} is in MIG mode: a CUDA process sees at most one of its MIG instances, so its figures describe "
+                         f"that instance, not the whole GPU")
+    return notes

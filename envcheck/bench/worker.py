@@ -1,0 +1,65 @@
+"""One device's benchmark, in its own process: `python -m envcheck.bench.worker '<json>'`.
+
+Its CUDA_VISIBLE_DEVICES (set by the parent) makes cuda:0 exactly the selected GPU. It prints one
+JSON line; out-of-memory halves the problem and says so; any other failure of a suite is recorded,
+not raised, so one bad suite never loses the others.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+
+def _oom(torch, exc: BaseException) -> bool:
+    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", ())
+    return isinstance(exc, MemoryError) or (oom and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
+
+
+def _shrinking(torch, fn, size: int, floor: int):
+    """fn(size), halving size on out-of-memory; (result, note)."""
+    note = ""
+    while True:
+        try:
+            return fn(size), note
+        except Exception as exc:
+            if not _oom(torch, exc) or size // 2 < floor:
+                raise
+            size //= 2
+            note = f"out of memory: shrunk to {size}"
+            if hasattr(torch, "cuda") and torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+
+def run(args: dict) -> dict:
+    import torch
+
+    from envcheck.bench import suites
+
+    device = torch.device(args["device"])
+    if device.type == "cpu" and args.get("threads"):
+        torch.set_num_threads(args["threads"])
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    measurements, errors = [], []
+    seconds = args["seconds"]
+    if "matmul" in args["suites"]:
+        for dt in args["dtypes"]:
+            try:
+                m, note = _shrinking(torch, lambda n, dt=dt: suites.matmul(torch, device, dt, n, seconds), args["size"], 256)
+                measurements.append({**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)})
+            except Exception as exc:
+                errors.append(f"matmul {dt}: {type(exc).__name__}: {exc}")
+    if "memory" in args["suites"]:
+        try:
+            m, note = _shrinking(torch, lambda mb: suites.memory_copy(torch, device, mb, seconds), args["megabytes"], 16)
+            measurements.append({**asdict(m), "note": note})
+            if device.type == "cuda":
+                measurements += [asdict(x) for x in suites.memory_host(torch, device, args["megabytes"], seconds)]
+        except Exception as exc:
+            errors.append(f"memory: {type(exc).__name__}: {exc}")
+    return {"name": name, "measurements": measurements, "errors": errors, "torch": torch.__version__}
+
+
+if __name__ == "__main__":
+    print("ENVCHECK-BENCH " + json.dumps(run(json.loads(sys.argv[1]))), flush=True)

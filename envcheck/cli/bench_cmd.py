@@ -1,0 +1,102 @@
+"""`envcheck bench`: measure the chosen devices, judge them against their peak and their siblings."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.errors import UserError
+
+SUITES = ("matmul", "memory")
+LATER = ("conv", "allreduce")
+LEVELS = {"quick": 1.0, "standard": 5.0, "long": 30.0}  # seconds per measurement
+
+
+def _list(text: Optional[str], allowed: tuple, option: str, later: tuple = ()) -> list:
+    items = [x.strip() for x in (text or "").split(",") if x.strip()]
+    for x in items:
+        if x in later:
+            raise UserError(f"{option} {x}: this envcheck measures {', '.join(allowed)}; {x} is not implemented yet")
+        if x not in allowed:
+            raise UserError(f"{option} {x!r} is not one of: {', '.join(allowed)}")
+    return items
+
+
+def bench(
+    gpus: Annotated[Optional[str], typer.Option("--gpus", help="GPUs by nvidia-smi index or UUID, e.g. 0,2,3 (default: all).")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="cpu to benchmark the CPU instead of GPUs.")] = None,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="matmul,memory (default: both).")] = None,
+    dtype: Annotated[Optional[str], typer.Option("--dtype", help="fp32,tf32,fp16,bf16 for matmul (default: all the device offers).")] = None,
+    size: Annotated[Optional[int], typer.Option("--size", help="Matrix size n for n×n matmul.")] = None,
+    level: Annotated[str, typer.Option("--level", help="quick, standard or long: the time spent per measurement.")] = "standard",
+    seconds: Annotated[Optional[float], typer.Option("--seconds", help="Seconds per measurement (overrides --level).")] = None,
+    sequential: Annotated[bool, typer.Option("--sequential", help="One device after another instead of all at once.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds a device's worker may take before it is killed.")] = 600.0,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Benchmark matmul and memory bandwidth per device, against the datasheet peak and sibling GPUs."""
+    from envcheck.bench import runner
+    from envcheck.bench.verdicts import judge
+    from envcheck.compat import tables
+    from envcheck.render import bench as render
+    from envcheck.render.console import out, print_json
+
+    if level not in LEVELS:
+        raise UserError(f"--level {level!r} is not one of: {', '.join(LEVELS)}")
+    if device not in (None, "cpu", "cuda"):
+        raise UserError(f"--device {device!r} is not one of: cpu, cuda")
+    if device == "cpu" and gpus:
+        raise UserError("--device cpu and --gpus contradict each other: choose one")
+    if size is not None and not 64 <= size <= 65536:
+        raise UserError(f"--size {size}: choose a matrix size from 64 to 65536")
+    if seconds is not None and seconds <= 0:
+        raise UserError("--seconds must be a positive number")
+    suites = _list(suite, SUITES, "--suite", LATER) or list(SUITES)
+    per = seconds or LEVELS[level]
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise UserError("envcheck bench needs PyTorch in this interpreter: pip install torch") from exc
+    t = tables()
+    rows: dict = {}
+    reasons: dict = {}
+    notes: list = []
+    if device == "cpu":
+        import os
+
+        from envcheck.probes.system import read_system
+
+        dtypes = _list(dtype, ("fp32", "fp16", "bf16"), "--dtype") or ["fp32", "bf16"]
+        threads = os.cpu_count() or 1
+        args = {"device": "cpu", "suites": suites, "dtypes": dtypes, "size": size or (1024 if level == "quick" else 2048),
+                "megabytes": 256, "seconds": per, "threads": threads}
+        mapping = [{"device": "CPU", "model": read_system().cpu, "threads": threads}]
+        jobs = [("CPU", args, {})]
+    else:
+        from envcheck.bench.selection import busy, select
+        from envcheck.probes.nvml import read_driver
+
+        dtypes = _list(dtype, ("fp32", "tf32", "fp16", "bf16"), "--dtype") or ["fp32", "tf32", "fp16", "bf16"]
+        driver = read_driver()
+        chosen = select(gpus, driver, __import__("os").environ)
+        notes = list(chosen.notes) + busy(chosen, driver)
+        jobs, mapping = [], []
+        gpu_info = {g.index: g for g in driver.gpus}
+        for d in chosen.devices:
+            label = f"GPU {d.nvml_index}"
+            g = gpu_info[d.nvml_index]
+            rows[label] = t.gpu(d.name) if isinstance(d.name, str) else None
+            reasons[label] = tuple(x for x in (g.clocks_event_reasons or ()) if isinstance(g.clocks_event_reasons, tuple) and x != "gpu_idle")
+            mapping.append({"device": label, "name": d.name, "uuid": d.uuid, "pci": d.pci_bus_id, "worker": "cuda:0",
+                            "pcie": g.pcie_link if isinstance(g.pcie_link, str) else None,
+                            "power limit W": g.power_limit_w if isinstance(g.power_limit_w, (int, float)) else None})
+            jobs.append((label, {"device": "cuda:0", "suites": suites, "dtypes": dtypes, "size": size or (4096 if level == "quick" else 8192),
+                                 "megabytes": 1024, "seconds": per}, d.worker_env))
+    results = runner.run_devices(jobs, timeout, sequential)
+    verdicts = judge(results, rows, reasons)
+    if chosen_format(fmt, as_json) is Format.json:
+        print_json(render.as_dict(mapping, results, verdicts, notes))
+    else:
+        render.text(mapping, results, verdicts, notes, rows, out())
+    raise typer.Exit(render.exit_code(verdicts))

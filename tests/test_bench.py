@@ -1,0 +1,118 @@
+"""`envcheck bench`: real figures on the CPU, verdicts from injected figures, worker faults."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from envcheck.bench import runner  # noqa: E402
+from envcheck.bench.suites import Measurement  # noqa: E402
+from envcheck.bench.verdicts import judge  # noqa: E402
+from envcheck.bench.worker import _shrinking  # noqa: E402
+from envcheck.compat import Tables  # noqa: E402
+
+T = Tables()
+QUICK = ["--device", "cpu", "--seconds", "0.2", "--size", "256", "--json"]
+
+
+def test_cpu_matmul_and_memory_give_real_figures(run_cli):
+    code, out, err = run_cli("bench", *QUICK)
+    data = json.loads(out)
+    (cpu,) = data["results"]
+    by = {(m["suite"], m["name"]): m for m in cpu["measurements"]}
+    assert code == 0, err
+    assert by[("matmul", "fp32")]["value"] > 0 and by[("matmul", "fp32")]["correct"] is True
+    assert by[("matmul", "fp32")]["runs"] >= 5 and by[("matmul", "fp32")]["low"] <= by[("matmul", "fp32")]["high"]
+    assert by[("memory", "copy")]["unit"] == "GB/s" and by[("memory", "copy")]["value"] > 0
+    assert data["devices"][0]["device"] == "CPU"
+
+
+def _result(label, **values):
+    ms = tuple(Measurement("matmul", k, v, "TFLOP/s", v, v, 10, "8192x8192", True) for k, v in values.items())
+    return runner.DeviceResult(label, "NVIDIA GeForce RTX 3090", ms)
+
+
+def test_a_gpu_lagging_its_siblings_is_flagged_with_its_throttle_reasons():
+    results = [_result("GPU 0", bf16=70.0), _result("GPU 2", bf16=55.0), _result("GPU 3", bf16=71.0)]
+    verdicts = judge(results, {}, {"GPU 2": ("sw_thermal_slowdown",)})
+    lag = [v for v in verdicts if v.label == "GPU 2"]
+    assert len(lag) == 1 and lag[0].severity == "warn" and "22% slower" in lag[0].text and "sw_thermal_slowdown" in lag[0].text
+    assert not [v for v in verdicts if v.label != "GPU 2"]
+
+
+def test_figures_are_judged_against_the_datasheet_peak():
+    row = T.gpu("NVIDIA H100 80GB HBM3")
+    low = judge([_result("GPU 0", bf16=300.0)], {"GPU 0": row})
+    assert low and low[0].severity == "warn" and "of the datasheet's 989" in low[0].text
+    assert judge([_result("GPU 0", bf16=800.0)], {"GPU 0": row}) == []  # 81%: a healthy H100
+
+
+def test_wrong_bits_under_load_are_an_error():
+    bad = runner.DeviceResult("GPU 1", "x", (Measurement("matmul", "fp16", 50, "TFLOP/s", 50, 50, 10, "n", False, "the same product gave different bits"),))
+    assert [v.severity for v in judge([bad], {})] == ["error"]
+
+
+def _args(**kw):
+    return {"device": "cpu", "suites": ["matmul"], "dtypes": ["fp32"], "size": 128, "megabytes": 16, "seconds": 0.1, **kw}
+
+
+def test_a_crashing_worker_keeps_the_others_results():
+    results = runner.run_devices([("CPU", _args(), {}), ("GPU 9", _args(device="cuda:0"), {})], timeout=120)
+    assert results[0].measurements and not results[0].errors
+    assert results[1].errors and "crashed" in results[1].errors[0]
+
+
+def test_a_hanging_worker_is_killed_after_the_timeout():
+    results = runner.run_devices([("CPU", _args(seconds=120, size=1024), {})], timeout=3)
+    assert results[0].errors and "did not finish within 3 s" in results[0].errors[0]
+
+
+def test_out_of_memory_shrinks_the_problem():
+    def workload(n):
+        if n > 1024:
+            raise MemoryError("simulated")
+        return n
+
+    assert _shrinking(torch, workload, 8192, 256) == (1024, "out of memory: shrunk to 1024")
+    with pytest.raises(MemoryError):
+        _shrinking(torch, workload, 8192, 4096)
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--device", "cpu", "--suite", "conv"], "not implemented yet"),
+        (["--device", "cpu", "--suite", "nope"], "--suite 'nope' is not one of"),
+        (["--device", "cpu", "--level", "huge"], "--level 'huge'"),
+        (["--device", "tpu"], "--device 'tpu'"),
+        (["--device", "cpu", "--size", "10"], "--size 10"),
+        (["--device", "cpu", "--gpus", "0"], "contradict"),
+        (["--device", "cpu", "--dtype", "tf32"], "--dtype 'tf32'"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_work(run_cli, args, needle):
+    code, out, err = run_cli("bench", *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--gpus", "0,9"], "there is no GPU 9 (this machine has GPUs 0–3"),
+        (["--gpus", "a,b"], "'a' is neither a GPU index (0–3) nor a GPU UUID"),
+        (["--gpus", "0,0"], "GPU 0 is chosen twice"),
+    ],
+)
+def test_bad_gpu_selection_stops_before_any_work(machine, run_cli, args, needle):
+    machine("rtx3090x4_throttled")
+    code, out, err = run_cli("bench", *args)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_no_gpu_points_to_the_cpu(machine, run_cli):
+    machine("no_driver")
+    code, _, err = run_cli("bench")
+    assert code == 2 and "use --device cpu" in err
