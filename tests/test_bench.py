@@ -15,7 +15,7 @@ from envcheck.bench.worker import _shrinking  # noqa: E402
 from envcheck.compat import Tables  # noqa: E402
 
 T = Tables()
-QUICK = ["--device", "cpu", "--seconds", "0.2", "--size", "256", "--json"]
+QUICK = ["--device", "cpu", "--suite", "matmul,memory", "--seconds", "0.2", "--size", "256", "--json"]
 
 
 def test_cpu_matmul_and_memory_give_real_figures(run_cli):
@@ -84,7 +84,7 @@ def test_out_of_memory_shrinks_the_problem():
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["--device", "cpu", "--suite", "conv"], "not implemented yet"),
+        (["--device", "cpu", "--workers", "0"], "--workers 0"),
         (["--device", "cpu", "--suite", "nope"], "--suite 'nope' is not one of"),
         (["--device", "cpu", "--level", "huge"], "--level 'huge'"),
         (["--device", "tpu"], "--device 'tpu'"),
@@ -116,3 +116,24 @@ def test_no_gpu_points_to_the_cpu(machine, run_cli):
     machine("no_driver")
     code, _, err = run_cli("bench")
     assert code == 2 and "use --device cpu" in err
+
+
+def test_cpu_allreduce_over_two_gloo_workers(run_cli):
+    code, out, err = run_cli("bench", "--device", "cpu", "--workers", "2", "--suite", "allreduce", "--level", "quick", "--seconds", "0.2", "--json")
+    data = json.loads(out)
+    (ar,) = data["results"]
+    assert code in (0, 1), err
+    assert ar["label"] == "all-reduce (2 ranks, gloo)" and not ar["errors"]
+    sizes = [m["name"] for m in ar["measurements"]]
+    assert sizes == ["1 KiB", "1 MiB", "16 MiB"] and all(m["value"] > 0 and m["note"].startswith("algbw") for m in ar["measurements"])
+
+
+def test_cpu_conv_forward_and_backward(run_cli):
+    code, out, _ = run_cli("bench", "--device", "cpu", "--suite", "conv", "--seconds", "0.2", "--json")
+    names = [m["name"] for m in json.loads(out)["results"][0]["measurements"]]
+    assert names == ["fp32 fwd", "fp32 fwd+bwd"] and code == 0
+
+
+def test_allreduce_needs_two_ranks(run_cli):
+    code, out, _ = run_cli("bench", "--device", "cpu", "--workers", "1", "--suite", "allreduce", "--json")
+    assert json.loads(out)["results"] == [] and "needs at least 2 ranks" in json.loads(out)["notes"][0]

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 from envcheck.bench.suites import Measurement
@@ -27,30 +28,89 @@ def _command(args: dict) -> list:
     return [sys.executable, "-m", "envcheck.bench.worker", json.dumps(args)]
 
 
-def _result(label: str, proc: subprocess.Popen, timeout: float) -> DeviceResult:
+def _spawn(argv: list, env: dict, stdout=subprocess.PIPE) -> tuple:
+    """A child whose stderr goes to a file: a pipe nobody reads while it runs could fill up and
+    block the child (for a collective, every rank with it)."""
+    err = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=err, text=True, env={**os.environ, **env})
+    return proc, err
+
+
+def _tail(err_file) -> str:
+    err_file.seek(0)
+    lines = err_file.read().strip().splitlines()
+    err_file.close()
+    return lines[-1] if lines else "no output"
+
+
+def _result(label: str, proc: subprocess.Popen, err_file, timeout: float) -> DeviceResult:
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
+        err_file.close()
         return DeviceResult(label, "", errors=(f"the worker did not finish within {timeout:g} s: killed",))
     for line in out.splitlines():
         if line.startswith(MARK):
             data = json.loads(line[len(MARK):])
             return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]))
-    tail = (err.strip().splitlines() or ["no output"])[-1]
+    tail = _tail(err_file)
     how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
     return DeviceResult(label, "", errors=(f"the worker crashed ({how}): {tail}",))
 
 
 def run_devices(jobs: list, timeout: float, sequential: bool = False) -> list:
     """jobs: (label, worker args, extra environment). Results in the order of jobs."""
-    results = []
     if sequential:
-        for label, args, env in jobs:
-            proc = subprocess.Popen(_command(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
-            results.append(_result(label, proc, timeout))
-        return results
-    procs = [(label, subprocess.Popen(_command(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env}))
-             for label, args, env in jobs]
-    return [_result(label, proc, timeout) for label, proc in procs]
+        return [_result(label, *_spawn(_command(args), env), timeout) for label, args, env in jobs]
+    started = [(label, *_spawn(_command(args), env)) for label, args, env in jobs]
+    return [_result(label, proc, err, timeout) for label, proc, err in started]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout: float) -> DeviceResult:
+    """One process per rank (envs: each rank's extra environment, e.g. its CUDA_VISIBLE_DEVICES)."""
+    from envcheck.bench.allreduce import MARK as AR
+
+    world = len(envs)
+    args = json.dumps({"backend": backend, "sizes": sizes, "seconds": seconds, "timeout": timeout})
+    base = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": str(world)}
+    ranks = [_spawn([sys.executable, "-m", "envcheck.bench.allreduce", args], {**base, "RANK": str(r), "LOCAL_RANK": str(r), **env},
+                    stdout=subprocess.PIPE if r == 0 else subprocess.DEVNULL) for r, env in enumerate(envs)]
+    label = f"all-reduce ({world} ranks, {backend})"
+    outputs, errors = [], []
+    for r, (proc, err) in enumerate(ranks):
+        try:
+            out, _ = proc.communicate(timeout=timeout + 30 * len(sizes))
+        except subprocess.TimeoutExpired:
+            for p, e in ranks:
+                p.kill()
+                e.close()
+            return DeviceResult(label, backend, errors=(f"rank {r} did not finish: killed (a collective that hangs: no P2P between these GPUs?)",))
+        outputs.append(out or "")
+        if proc.returncode != 0:
+            errors.append(f"rank {r} failed (exit code {proc.returncode}): {_tail(err)}")
+        else:
+            err.close()
+    for line in outputs[0].splitlines() if outputs else ():
+        if line.startswith(AR):
+            data = json.loads(line[len(AR):])
+            ms = tuple(Measurement("allreduce", _size(row["bytes"]), row["busbw"], "GB/s", row["busbw"], row["busbw"], row["runs"],
+                                   _size(row["bytes"]), note=f"algbw {row['algbw']:.3g} GB/s") for row in data["rows"])
+            return DeviceResult(label, backend, ms, tuple(errors))
+    return DeviceResult(label, backend, errors=tuple(errors) or ("rank 0 gave no answer",))
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n // scale} {unit}"
+    return f"{n} B"

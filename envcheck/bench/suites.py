@@ -124,3 +124,38 @@ def memory_host(torch, device, megabytes: int, seconds: float) -> list:
         out.append(Measurement("memory", name, statistics.median(rates), "GB/s", _percentile(rates, 0.1), _percentile(rates, 0.9),
                                len(times), f"{megabytes} MiB"))
     return out
+
+
+def conv(torch, device, dtype_name: str, batch: int, seconds: float) -> list:
+    """A ResNet-style 3x3 convolution (64→64 channels, 56×56), channels-last, forward and
+    forward+backward. FLOPs: 2·N·Cout·H·W·Cin·9 forward; backward (input and weight gradients)
+    is twice that."""
+    from torch import nn
+
+    dtype = _dtype(torch, dtype_name)
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    layer = nn.Conv2d(64, 64, 3, padding=1).to(device=device, dtype=dtype, memory_format=torch.channels_last)
+    xs = [torch.randn(batch, 64, 56, 56, generator=gen).to(device=device, dtype=dtype, memory_format=torch.channels_last)
+          for _ in range(BUFFERS)]
+    fwd_flops = 2 * batch * 64 * 56 * 56 * 64 * 9
+    timer = Timer(torch, device)
+    out = []
+
+    def forward(x):
+        with torch.no_grad():
+            layer(x)
+
+    def training(x):
+        x.requires_grad_(True)
+        y = layer(x)
+        y.backward(torch.ones_like(y))
+        x.grad = None
+        layer.zero_grad(set_to_none=True)
+
+    for name, step, flops in (("fwd", forward, fwd_flops), ("fwd+bwd", training, 3 * fwd_flops)):
+        times = repeat(timer, [lambda x=x, step=step: step(x) for x in xs], seconds)
+        rates = [flops / t / 1e12 for t in times]
+        images = batch / statistics.median(times)
+        out.append(Measurement("conv", f"{dtype_name} {name}", statistics.median(rates), "TFLOP/s", _percentile(rates, 0.1),
+                               _percentile(rates, 0.9), len(times), f"N={batch} 64x56x56 3x3", note=f"{images:.0f} images/s"))
+    return out

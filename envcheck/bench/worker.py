@@ -50,6 +50,13 @@ def run(args: dict) -> dict:
                 measurements.append({**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)})
             except Exception as exc:
                 errors.append(f"matmul {dt}: {type(exc).__name__}: {exc}")
+    if "conv" in args["suites"]:
+        for dt in args.get("conv_dtypes", ["fp32"]):
+            try:
+                ms, note = _shrinking(torch, lambda n, dt=dt: suites.conv(torch, device, dt, n, seconds), args.get("batch", 32), 1)
+                measurements += [{**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)} for m in ms]
+            except Exception as exc:
+                errors.append(f"conv {dt}: {type(exc).__name__}: {exc}")
     if "memory" in args["suites"]:
         try:
             m, note = _shrinking(torch, lambda mb: suites.memory_copy(torch, device, mb, seconds), args["megabytes"], 16)

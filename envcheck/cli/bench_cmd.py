@@ -7,8 +7,10 @@ import typer
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.errors import UserError
 
-SUITES = ("matmul", "memory")
-LATER = ("conv", "allreduce")
+SUITES = ("matmul", "conv", "memory", "allreduce")
+LATER: tuple = ()
+SWEEP = {"quick": [1 << 10, 1 << 20, 16 << 20], "standard": [1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26],
+         "long": [1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26, 1 << 28]}
 LEVELS = {"quick": 1.0, "standard": 5.0, "long": 30.0}  # seconds per measurement
 
 
@@ -25,7 +27,8 @@ def _list(text: Optional[str], allowed: tuple, option: str, later: tuple = ()) -
 def bench(
     gpus: Annotated[Optional[str], typer.Option("--gpus", help="GPUs by nvidia-smi index or UUID, e.g. 0,2,3 (default: all).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="cpu to benchmark the CPU instead of GPUs.")] = None,
-    suite: Annotated[Optional[str], typer.Option("--suite", help="matmul,memory (default: both).")] = None,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="matmul,conv,memory,allreduce (default: all).")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="With --device cpu: processes for the all-reduce suite.")] = 2,
     dtype: Annotated[Optional[str], typer.Option("--dtype", help="fp32,tf32,fp16,bf16 for matmul (default: all the device offers).")] = None,
     size: Annotated[Optional[int], typer.Option("--size", help="Matrix size n for n×n matmul.")] = None,
     level: Annotated[str, typer.Option("--level", help="quick, standard or long: the time spent per measurement.")] = "standard",
@@ -52,6 +55,8 @@ def bench(
         raise UserError(f"--size {size}: choose a matrix size from 64 to 65536")
     if seconds is not None and seconds <= 0:
         raise UserError("--seconds must be a positive number")
+    if not 1 <= workers <= 64:
+        raise UserError(f"--workers {workers}: choose 1 to 64 processes")
     suites = _list(suite, SUITES, "--suite", LATER) or list(SUITES)
     per = seconds or LEVELS[level]
     try:
@@ -70,9 +75,11 @@ def bench(
         dtypes = _list(dtype, ("fp32", "fp16", "bf16"), "--dtype") or ["fp32", "bf16"]
         threads = os.cpu_count() or 1
         args = {"device": "cpu", "suites": suites, "dtypes": dtypes, "size": size or (1024 if level == "quick" else 2048),
-                "megabytes": 256, "seconds": per, "threads": threads}
+                "megabytes": 256, "seconds": per, "threads": threads, "conv_dtypes": ["fp32"], "batch": 8}
         mapping = [{"device": "CPU", "model": read_system().cpu, "threads": threads}]
         jobs = [("CPU", args, {})]
+        ranks = [{}] * workers
+        backend = "gloo"
     else:
         from envcheck.bench.selection import busy, select
         from envcheck.probes.nvml import read_driver
@@ -92,8 +99,16 @@ def bench(
                             "pcie": g.pcie_link if isinstance(g.pcie_link, str) else None,
                             "power limit W": g.power_limit_w if isinstance(g.power_limit_w, (int, float)) else None})
             jobs.append((label, {"device": "cuda:0", "suites": suites, "dtypes": dtypes, "size": size or (4096 if level == "quick" else 8192),
-                                 "megabytes": 1024, "seconds": per}, d.worker_env))
-    results = runner.run_devices(jobs, timeout, sequential)
+                                 "megabytes": 1024, "seconds": per, "conv_dtypes": ["fp16", "bf16"], "batch": 64}, d.worker_env))
+        ranks = [d.worker_env for d in chosen.devices]
+        backend = "nccl"
+    per_device = [s for s in suites if s != "allreduce"]
+    results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential) if per_device else []
+    if "allreduce" in suites:
+        if len(ranks) < 2:
+            notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
+        else:
+            results.append(runner.run_allreduce(ranks, backend, SWEEP[level], per, min(timeout, 120.0)))
     verdicts = judge(results, rows, reasons)
     if chosen_format(fmt, as_json) is Format.json:
         print_json(render.as_dict(mapping, results, verdicts, notes))

@@ -1,0 +1,68 @@
+"""All-reduce bandwidth across ranks through torch.distributed: gloo between CPU processes, NCCL
+between GPUs. One process per rank on loopback; every collective runs under the process group's
+timeout, so a pair of GPUs without working P2P fails with a message instead of hanging.
+
+Bandwidths as nccl-tests define them: algbw = bytes / time; busbw = algbw · 2(n−1)/n, the traffic
+each link really carries in a ring all-reduce.
+
+Run by the parent as `python -m envcheck.bench.allreduce '<json>'` with RANK, WORLD_SIZE,
+MASTER_ADDR and MASTER_PORT set; rank 0 prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+MARK = "ENVCHECK-ALLREDUCE "
+
+
+def sweep(args: dict) -> list:
+    import torch
+    import torch.distributed as dist
+
+    world = dist.get_world_size()
+    device = torch.device("cuda:0" if args["backend"] == "nccl" else "cpu")
+    out = []
+    for size in args["sizes"]:
+        t = torch.ones(max(1, size // 4), device=device)
+        for _ in range(2):
+            dist.all_reduce(t)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times = []
+        deadline = time.perf_counter() + args["seconds"]
+        while len(times) < 5 or (time.perf_counter() < deadline and len(times) < 200):
+            dist.barrier()
+            start = time.perf_counter()
+            dist.all_reduce(t)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        # every rank must agree how long the slowest took: use rank 0's median of the max over ranks
+        med = torch.tensor([statistics.median(times)], device=device)
+        dist.all_reduce(med, op=dist.ReduceOp.MAX)
+        algbw = size / med.item() / 1e9
+        out.append({"bytes": size, "seconds": med.item(), "algbw": algbw, "busbw": algbw * 2 * (world - 1) / world, "runs": len(times)})
+    return out
+
+
+def main(args: dict) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group(args["backend"], timeout=timedelta(seconds=args["timeout"]))
+    try:
+        rows = sweep(args)
+        if dist.get_rank() == 0:
+            print(MARK + json.dumps({"world": dist.get_world_size(), "backend": args["backend"], "rows": rows}), flush=True)
+    finally:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
+    os._exit(0)  # no teardown hang in a backend's threads
