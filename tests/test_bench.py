@@ -137,3 +137,32 @@ def test_cpu_conv_forward_and_backward(run_cli):
 def test_allreduce_needs_two_ranks(run_cli):
     code, out, _ = run_cli("bench", "--device", "cpu", "--workers", "1", "--suite", "allreduce", "--json")
     assert json.loads(out)["results"] == [] and "needs at least 2 ranks" in json.loads(out)["notes"][0]
+
+
+def test_ctrl_c_keeps_what_finished(monkeypatch):
+    calls = []
+    real = runner._result
+
+    def interrupt_second(label, proc, err, timeout):
+        calls.append(label)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(label, proc, err, timeout)
+
+    monkeypatch.setattr(runner, "_result", interrupt_second)
+    results = runner.run_devices([("A", _args(), {}), ("B", _args(), {}), ("C", _args(), {})], timeout=60)
+    assert [r.label for r in results] == ["A", "B", "C"]
+    assert results[0].measurements and "interrupted" in results[1].errors[0] and "interrupted" in results[2].errors[0]
+
+
+def test_bar_chart_shows_the_laggard():
+    import io
+
+    from envcheck.render import bench as render
+    from envcheck.render.console import Output
+
+    buf = io.StringIO()
+    render._chart([_result("GPU 0", bf16=70.0), _result("GPU 2", bf16=35.0)], Output(buf), width=10)
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "matmul bf16 (TFLOP/s)"
+    assert lines[1].count("█") == 10 and lines[2].count("█") == 5

@@ -60,12 +60,33 @@ def _result(label: str, proc: subprocess.Popen, err_file, timeout: float) -> Dev
     return DeviceResult(label, "", errors=(f"the worker crashed ({how}): {tail}",))
 
 
-def run_devices(jobs: list, timeout: float, sequential: bool = False) -> list:
-    """jobs: (label, worker args, extra environment). Results in the order of jobs."""
-    if sequential:
-        return [_result(label, *_spawn(_command(args), env), timeout) for label, args, env in jobs]
-    started = [(label, *_spawn(_command(args), env)) for label, args, env in jobs]
-    return [_result(label, proc, err, timeout) for label, proc, err in started]
+def run_devices(jobs: list, timeout: float, sequential: bool = False, on_done=None) -> list:
+    """jobs: (label, worker args, extra environment). Results in the order of jobs. Ctrl-C stops
+    the workers still running and keeps what finished (each unfinished one says so)."""
+    results: list = []
+    started: list = []
+    try:
+        if sequential:
+            for label, args, env in jobs:
+                started = [(label, *_spawn(_command(args), env))]
+                results.append(_result(*started[0], timeout))
+                if on_done:
+                    on_done(results[-1])
+            return results
+        started = [(label, *_spawn(_command(args), env)) for label, args, env in jobs]
+        for item in started:
+            results.append(_result(*item, timeout))
+            if on_done:
+                on_done(results[-1])
+        return results
+    except KeyboardInterrupt:
+        done = {r.label for r in results}
+        for label, proc, err in started:
+            if label not in done:
+                proc.kill()
+                err.close()
+        unfinished = [DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it finished",)) for label, _, _ in jobs if label not in done]
+        return results + unfinished
 
 
 def _free_port() -> int:

@@ -24,6 +24,23 @@ def _list(text: Optional[str], allowed: tuple, option: str, later: tuple = ()) -
     return items
 
 
+def _progress(total: int):
+    """A progress line on stderr while devices run (a terminal only: logs stay clean)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+    done = []
+
+    def on_done(result):
+        done.append(result.label)
+        sys.stderr.write(f"\rbench: {len(done)}/{total} device(s) done ({result.label})" + ("\n" if len(done) == total else ""))
+        sys.stderr.flush()
+
+    sys.stderr.write(f"bench: running {total} device(s)…\n")
+    return on_done
+
+
 def bench(
     gpus: Annotated[Optional[str], typer.Option("--gpus", help="GPUs by nvidia-smi index or UUID, e.g. 0,2,3 (default: all).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="cpu to benchmark the CPU instead of GPUs.")] = None,
@@ -103,7 +120,8 @@ def bench(
         ranks = [d.worker_env for d in chosen.devices]
         backend = "nccl"
     per_device = [s for s in suites if s != "allreduce"]
-    results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential) if per_device else []
+    progress = _progress(len(jobs))
+    results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential, progress) if per_device else []
     if "allreduce" in suites:
         if len(ranks) < 2:
             notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
