@@ -166,3 +166,11 @@ def test_bar_chart_shows_the_laggard():
     lines = buf.getvalue().splitlines()
     assert lines[0] == "matmul bf16 (TFLOP/s)"
     assert lines[1].count("█") == 10 and lines[2].count("█") == 5
+
+
+def test_peer_access_query_reports_why_it_cannot_answer():
+    """On a machine without CUDA the query says so instead of inventing a matrix."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the matrix is real here")
+    grid, problem = runner.p2p_matrix("0,1", timeout=120)
+    assert grid is None and "sees no CUDA device" in problem

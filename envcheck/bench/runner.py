@@ -135,3 +135,22 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n // scale} {unit}"
     return f"{n} B"
+
+
+def p2p_matrix(visible: str, timeout: float = 60.0) -> tuple:
+    """(matrix, error): peer access between the GPUs listed in `visible` (UUIDs or indices)."""
+    from envcheck.bench.p2p import MARK as P2P
+
+    proc, err = _spawn([sys.executable, "-m", "envcheck.bench.p2p"], {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": visible})
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        err.close()
+        return None, f"the peer-access query did not finish within {timeout:g} s"
+    for line in (out or "").splitlines():
+        if line.startswith(P2P):
+            err.close()
+            return json.loads(line[len(P2P):])["matrix"], ""
+    return None, f"the peer-access query failed: {_tail(err)}"

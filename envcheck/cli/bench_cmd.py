@@ -119,6 +119,14 @@ def bench(
                                  "megabytes": 1024, "seconds": per, "conv_dtypes": ["fp16", "bf16"], "batch": 64}, d.worker_env))
         ranks = [d.worker_env for d in chosen.devices]
         backend = "nccl"
+        if "allreduce" in suites and len(chosen.devices) >= 2:
+            grid, problem = runner.p2p_matrix(",".join(e["CUDA_VISIBLE_DEVICES"] for e in ranks))
+            labels = [f"GPU {d.nvml_index}" for d in chosen.devices]
+            if grid:
+                notes.append("peer-to-peer access: " + "; ".join(
+                    f"{a}→{b} {'yes' if grid[i][j] else 'NO'}" for i, a in enumerate(labels) for j, b in enumerate(labels) if i != j))
+            else:
+                notes.append(f"peer-to-peer access unknown: {problem}")
     per_device = [s for s in suites if s != "allreduce"]
     progress = _progress(len(jobs))
     results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential, progress) if per_device else []
