@@ -36,13 +36,20 @@ def sweep(args: dict) -> list:
             torch.cuda.synchronize()
         times = []
         deadline = time.perf_counter() + args["seconds"]
-        while len(times) < 5 or (time.perf_counter() < deadline and len(times) < 200):
+        go = torch.ones(1, device=device)
+        while True:
             dist.barrier()
             start = time.perf_counter()
             dist.all_reduce(t)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
+            # Every rank must run the same number of collectives, or the next one deadlocks:
+            # all agree to go on only while every one of them wants to (MIN over the ranks).
+            go.fill_(1.0 if len(times) < 5 or (time.perf_counter() < deadline and len(times) < 200) else 0.0)
+            dist.all_reduce(go, op=dist.ReduceOp.MIN)
+            if go.item() == 0:
+                break
         # every rank must agree how long the slowest took: use rank 0's median of the max over ranks
         med = torch.tensor([statistics.median(times)], device=device)
         dist.all_reduce(med, op=dist.ReduceOp.MAX)

@@ -103,7 +103,11 @@ def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout
 
     world = len(envs)
     args = json.dumps({"backend": backend, "sizes": sizes, "seconds": seconds, "timeout": timeout})
+    # All ranks are on this machine: keep their traffic on loopback (gloo otherwise picks the
+    # interface its host name resolves to, which may be a network address).
     base = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": str(world)}
+    if sys.platform.startswith("linux"):
+        base.update({"GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo"})
     ranks = [_spawn([sys.executable, "-m", "envcheck.bench.allreduce", args], {**base, "RANK": str(r), "LOCAL_RANK": str(r), **env},
                     stdout=subprocess.PIPE if r == 0 else subprocess.DEVNULL) for r, env in enumerate(envs)]
     label = f"all-reduce ({world} ranks, {backend})"
