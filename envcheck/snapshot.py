@@ -53,6 +53,8 @@ class GpuInfo:
     persistence_mode: Union[bool, Unavailable, None] = None
     processes: Union[tuple, Unavailable, None] = None  # tuple[GpuProcess, ...]
     pcie_link: Union[str, Unavailable, None] = None  # "Gen4 x16" (current)
+    sm_clock_mhz: Union[int, Unavailable, None] = None  # current SM clock
+    max_sm_clock_mhz: Union[int, Unavailable, None] = None
 
 
 @dataclass(frozen=True)

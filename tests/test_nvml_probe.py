@@ -310,3 +310,9 @@ def test_no_library_still_reads_the_kernel_module(monkeypatch):
     info = nvml._read()
     assert info.driver_version.code == "library_not_found"
     assert info.kernel_module_version == "550.54.15"
+
+
+def test_sm_clocks_are_read(machine):
+    machine("rtx3090x4_throttled")
+    g = read_driver().gpus[2]
+    assert isinstance(g.sm_clock_mhz, int) and g.max_sm_clock_mhz == 2100 and g.sm_clock_mhz < g.max_sm_clock_mhz

@@ -114,7 +114,9 @@ def bench(
             reasons[label] = tuple(x for x in (g.clocks_event_reasons or ()) if isinstance(g.clocks_event_reasons, tuple) and x != "gpu_idle")
             mapping.append({"device": label, "name": d.name, "uuid": d.uuid, "pci": d.pci_bus_id, "worker": "cuda:0",
                             "pcie": g.pcie_link if isinstance(g.pcie_link, str) else None,
-                            "power limit W": g.power_limit_w if isinstance(g.power_limit_w, (int, float)) else None})
+                            "power limit W": g.power_limit_w if isinstance(g.power_limit_w, (int, float)) else None,
+                            "SM clock MHz": (f"{g.sm_clock_mhz}/{g.max_sm_clock_mhz}"
+                                             if isinstance(g.sm_clock_mhz, int) and isinstance(g.max_sm_clock_mhz, int) else None)})
             jobs.append((label, {"device": "cuda:0", "suites": suites, "dtypes": dtypes, "size": size or (4096 if level == "quick" else 8192),
                                  "megabytes": 1024, "seconds": per, "conv_dtypes": ["fp16", "bf16"], "batch": 64}, d.worker_env))
         ranks = [d.worker_env for d in chosen.devices]

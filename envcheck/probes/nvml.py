@@ -65,6 +65,7 @@ _NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1  # nvmlMemoryErrorType_t
 _NVML_VOLATILE_ECC = 0  # nvmlEccCounterType_t: since the last driver load
 _NVML_DEVICE_MIG_ENABLE = 1
 _NVML_FEATURE_ENABLED = 1
+_NVML_CLOCK_SM = 1  # nvmlClockType_t: NVML_CLOCK_GRAPHICS 0, NVML_CLOCK_SM 1, NVML_CLOCK_MEM 2
 
 # Versioned functions this driver's NVML lacked (NVML_ERROR_FUNCTION_NOT_FOUND): recorded once per
 # nvmlInit, so that eight GPUs do not ask eight times. Cleared by _read() for each new session.
@@ -282,6 +283,8 @@ def _gpu(index: int) -> GpuInfo:
             convert=_processes,
         ),
         pcie_link=_pcie_link(handle),
+        sm_clock_mhz=_call("nvmlDeviceGetClockInfo", handle, _NVML_CLOCK_SM, convert=int),
+        max_sm_clock_mhz=_call("nvmlDeviceGetMaxClockInfo", handle, _NVML_CLOCK_SM, convert=int),
     )
 
 

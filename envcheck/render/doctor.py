@@ -69,6 +69,8 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
             parts.append(f"{g.power_draw_w:.0f}/{g.power_limit_w:.0f} W")
         if isinstance(g.pcie_link, str):
             parts.append(g.pcie_link)
+        if isinstance(g.sm_clock_mhz, int) and isinstance(g.max_sm_clock_mhz, int):
+            parts.append(f"SM {g.sm_clock_mhz}/{g.max_sm_clock_mhz} MHz")
         if not redact:
             parts += [str(x) for x in (g.pci_bus_id, g.uuid) if known(x)]
         out["driver"].append("  ".join(parts))
