@@ -6,15 +6,6 @@ from typing import Optional
 import typer
 
 from envcheck import __version__
-from envcheck.cli import (
-    bench_cmd,
-    compat_cmd,
-    diff_cmd,
-    doctor_cmd,
-    install_cmd,
-    mirror_cmd,
-    onnx_cmd,
-)
 from envcheck.errors import DataError, UserError
 
 # Typer vendors click in recent releases and uses the real one in older: take the classes from
@@ -22,22 +13,51 @@ from envcheck.errors import DataError, UserError
 _USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
-app = typer.Typer(
-    name="envcheck",
-    help="Diagnose a deep-learning GPU stack and print the exact commands that fix it.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,  # our own one-line errors; locals could hold secrets
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.command("doctor")(doctor_cmd.doctor)
-app.command("install-cmd")(install_cmd.install_cmd)
-app.command("diff")(diff_cmd.diff)
-app.command("onnx")(onnx_cmd.onnx)
-app.command("bench")(bench_cmd.bench)
-app.command("compat")(compat_cmd.compat)
-app.add_typer(mirror_cmd.app, name="mirror")
+# name -> (module, attribute); "mirror" is a group of its own.
+COMMANDS = {
+    "doctor": ("doctor_cmd", "doctor"),
+    "install-cmd": ("install_cmd", "install_cmd"),
+    "diff": ("diff_cmd", "diff"),
+    "onnx": ("onnx_cmd", "onnx"),
+    "bench": ("bench_cmd", "bench"),
+    "compat": ("compat_cmd", "compat"),
+    "mirror": ("mirror_cmd", "app"),
+}
+
+
+def build_app(only: Optional[str] = None) -> typer.Typer:
+    """The Typer app with every command, or with just the one being run: Typer builds every
+    registered command's parameters on each start, and install-cmd has 1.5x `import typer, rich`
+    for all of its start-up (DESIGN.md)."""
+    import importlib
+
+    app = typer.Typer(
+        name="envcheck",
+        help="Diagnose a deep-learning GPU stack and print the exact commands that fix it.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,  # our own one-line errors; locals could hold secrets
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    for name, (module, attr) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(f"envcheck.cli.{module}"), attr)
+        if name == "mirror":
+            app.add_typer(target, name="mirror")
+        else:
+            app.command(name)(target)
+    app.callback()(_root)
+    return app
+
+
+def _invoked(args: list) -> Optional[str]:
+    """The command the arguments name, if any (options before it are the root's)."""
+    for a in args:
+        if not a.startswith("-"):
+            return a if a in COMMANDS else None
+    return None
 
 
 def _version(value: bool) -> None:
@@ -46,7 +66,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error."),
@@ -62,7 +81,7 @@ def _fail(message: str, code: int = 2) -> int:
 def main(argv: Optional[list[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(build_app(_invoked(args)))
     try:
         code = command.main(args=args, prog_name="envcheck", standalone_mode=False)
     except UserError as exc:

@@ -8,8 +8,8 @@ import typer
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
+from envcheck.facts import SCHEMA_VERSION, jsonable
 from envcheck.render.console import out, print_json
-from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 app = typer.Typer(help="Show and set the package mirror pip (and conda) use.", no_args_is_help=True)
 

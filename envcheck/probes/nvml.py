@@ -24,9 +24,9 @@ import sys
 from dataclasses import replace
 from typing import Optional
 
+from envcheck.facts import DriverInfo, GpuInfo, GpuProcess, Unavailable
 from envcheck.probes.pci import nvidia_on_pci
 from envcheck.probes.timeout import ProbeTimeout, call_with_timeout
-from envcheck.snapshot import DriverInfo, GpuInfo, GpuProcess, Unavailable
 
 # NVML return codes (nvml.h) -> our reason codes and sentences.
 _REASONS = {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from envcheck.compat_query import CudaAnswer, DriverAnswer, GpuAnswer, TorchAnswer
+from envcheck.facts import SCHEMA_VERSION, jsonable
 from envcheck.render.console import Output
-from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}
 

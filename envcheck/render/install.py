@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from envcheck.facts import SCHEMA_VERSION, jsonable
 from envcheck.install import Plan
 from envcheck.render.console import Output
-from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 
 def as_dict(plan: Plan) -> dict:

@@ -1,0 +1,94 @@
+"""Facts every command reads: a value or the reason it is missing, the host, the NVIDIA driver
+and its GPUs. Kept apart from the full snapshot (envcheck/snapshot.py) so that install-cmd, which
+needs only these, does not pay for defining doctor's classes at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Union
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a fact is missing: a code a program can test and a reason a person can read."""
+
+    code: str  # library_not_found, driver_not_loaded, not_supported, timeout, exit_code=127, ...
+    reason: str
+
+    def __str__(self) -> str:
+        return f"unavailable ({self.reason})"
+
+
+def known(value) -> bool:
+    return not isinstance(value, Unavailable)
+
+
+@dataclass(frozen=True)
+class GpuProcess:
+    pid: int
+    name: str  # process name, "" when NVML could not say
+    used_memory_mib: Union[int, None]
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    index: int  # NVML index: PCI bus order, as nvidia-smi numbers GPUs
+    name: Union[str, Unavailable]
+    uuid: Union[str, Unavailable]
+    pci_bus_id: Union[str, Unavailable]
+    compute_capability: Union[str, Unavailable]  # "8.6"
+    memory_total_mib: Union[int, Unavailable]
+    temperature_c: Union[int, Unavailable, None] = None
+    power_draw_w: Union[float, Unavailable, None] = None
+    power_limit_w: Union[float, Unavailable, None] = None
+    clocks_event_reasons: Union[tuple, Unavailable, None] = None  # ("sw_thermal_slowdown", ...) active now
+    ecc_uncorrected_volatile: Union[int, Unavailable, None] = None
+    mig_mode: Union[bool, Unavailable, None] = None  # current MIG mode enabled
+    persistence_mode: Union[bool, Unavailable, None] = None
+    processes: Union[tuple, Unavailable, None] = None  # tuple[GpuProcess, ...]
+    pcie_link: Union[str, Unavailable, None] = None  # "Gen4 x16" (current)
+    sm_clock_mhz: Union[int, Unavailable, None] = None  # current SM clock
+    max_sm_clock_mhz: Union[int, Unavailable, None] = None
+
+
+@dataclass(frozen=True)
+class DriverInfo:
+    """What the NVIDIA driver says of itself and its GPUs (NVML first, then the fallbacks)."""
+
+    driver_version: Union[str, Unavailable]
+    cuda_driver_version: Union[str, Unavailable]  # the newest CUDA the driver supports, "12.2"
+    gpus: Union[tuple, Unavailable]  # tuple[GpuInfo, ...]
+    nvidia_on_pci: bool = False  # an NVIDIA display/3D device is on the PCI bus
+    kernel_module_version: Union[str, Unavailable, None] = None  # /proc/driver/nvidia/version
+    source: str = "nvml"  # nvml | nvidia-smi | none: where driver_version came from
+
+
+@dataclass(frozen=True)
+class Host:
+    os: str  # linux | windows | macos
+    arch: str  # x86_64 | aarch64 | arm64
+    python: str  # "3.11" of the target interpreter
+
+
+
+def jsonable(obj):
+    """Dataclasses, NamedTuples and Unavailable as plain JSON data, recursively.
+
+    An Unavailable becomes {"unavailable": code, "reason": ...}, so a consumer can tell a missing
+    fact from a value.
+    """
+    if isinstance(obj, Unavailable):
+        return {"unavailable": obj.code, "reason": obj.reason}
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, tuple) and hasattr(obj, "_asdict"):
+        return {k: jsonable(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
