@@ -43,18 +43,29 @@ def _tail(err_file) -> str:
     return lines[-1] if lines else "no output"
 
 
-def _result(label: str, proc: subprocess.Popen, err_file, timeout: float) -> DeviceResult:
+def _answer(proc: subprocess.Popen, err_file, mark: str, timeout: float) -> tuple:
+    """(the child's JSON answer after `mark` or None, whether it timed out). A child past the
+    timeout is killed and reaped; one that gave no answer keeps its stderr file for the caller."""
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         err_file.close()
+        return None, True
+    for line in (out or "").splitlines():
+        if line.startswith(mark):
+            err_file.close()
+            return json.loads(line[len(mark):]), False
+    return None, False
+
+
+def _result(label: str, proc: subprocess.Popen, err_file, timeout: float) -> DeviceResult:
+    data, timed_out = _answer(proc, err_file, MARK, timeout)
+    if data is not None:
+        return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]))
+    if timed_out:
         return DeviceResult(label, "", errors=(f"the worker did not finish within {timeout:g} s: killed",))
-    for line in out.splitlines():
-        if line.startswith(MARK):
-            data = json.loads(line[len(MARK):])
-            return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]))
     tail = _tail(err_file)
     how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
     return DeviceResult(label, "", errors=(f"the worker crashed ({how}): {tail}",))
@@ -146,15 +157,9 @@ def p2p_matrix(visible: str, timeout: float = 60.0) -> tuple:
     from envcheck.bench.p2p import MARK as P2P
 
     proc, err = _spawn([sys.executable, "-m", "envcheck.bench.p2p"], {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": visible})
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        err.close()
+    data, timed_out = _answer(proc, err, P2P, timeout)
+    if data is not None:
+        return data["matrix"], ""
+    if timed_out:
         return None, f"the peer-access query did not finish within {timeout:g} s"
-    for line in (out or "").splitlines():
-        if line.startswith(P2P):
-            err.close()
-            return json.loads(line[len(P2P):])["matrix"], ""
     return None, f"the peer-access query failed: {_tail(err)}"
