@@ -71,6 +71,13 @@ def vtuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("."))
 
 
+def release_of(version: str) -> str:
+    """The release a version string belongs to: '2.1.0+cu121' -> '2.1.0', '0.13.1a0' -> '0.13.1',
+    '2.10.0.dev20250811' (a nightly) -> '2.10.0'."""
+    m = re.match(r"^\d+(?:\.\d+){0,2}", version.strip())
+    return m.group(0) if m else version
+
+
 def pad3(v: tuple[int, ...]) -> tuple[int, ...]:
     """(2, 8) -> (2, 8, 0): '2.8' and '2.8.0' name the same release."""
     return v + (0,) * (3 - len(v))

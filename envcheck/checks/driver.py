@@ -6,7 +6,7 @@ from __future__ import annotations
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import install_fix
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import cuda_tuple, driver_tuple, vtuple
+from envcheck.versions import cuda_tuple, driver_tuple, pad3, release_of, vtuple
 
 # Clock-event reasons that say nothing is wrong (NVML: idle, or clocks set on purpose).
 # Codes that mean "a report did not say", not "the machine has no driver".
@@ -129,7 +129,7 @@ def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
     if isinstance(t, Torch) and t.status == "ok" and t.version and tables.releases:
         base = t.version.split("+")[0]
         newest = tables.releases[0].torch
-        if _release_key(base) > vtuple(newest):
+        if pad3(vtuple(release_of(base))) > pad3(vtuple(newest)):
             out.append(
                 Finding(
                     "compat-table-stale",
@@ -141,14 +141,6 @@ def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
                 )
             )
     return out
-
-
-def _release_key(version: str) -> tuple:
-    parts = []
-    for p in version.split(".")[:3]:
-        digits = "".join(ch for ch in p if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
 
 
 def check_gpu_health(s: Snapshot, tables) -> list[Finding]:

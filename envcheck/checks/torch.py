@@ -3,8 +3,6 @@ companions (torchvision, torchaudio) and the toolkit on PATH belong with it."""
 
 from __future__ import annotations
 
-import re
-
 from envcheck.checks.driver import driver_runs_torch
 from envcheck.checks.environment import visible_gpus
 from envcheck.checks.findings import Finding
@@ -12,7 +10,7 @@ from envcheck.checks.fixes import install_fix, target_python
 from envcheck.compat import WheelArch, wheel_runs_on
 from envcheck.install import official_pip, platform_key
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import arch_cc, cuda_of_variant, cuda_tuple
+from envcheck.versions import arch_cc, cuda_of_variant, cuda_tuple, release_of
 
 KNOWN_OS = ("linux", "windows", "macos")
 _CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libnvJitLink", "libcufft", "libcurand")
@@ -21,13 +19,6 @@ _CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", 
 def _gpus(s: Snapshot) -> tuple:
     g = s.driver.gpus
     return g if known(g) else ()
-
-
-def _base(version: str) -> str:
-    """The release a version belongs to: '2.1.0+cu121' -> '2.1.0', '0.13.1a0' -> '0.13.1',
-    '2.10.0.dev20250811' (a nightly) -> '2.10.0'."""
-    m = re.match(r"^\d+(?:\.\d+){0,2}", version.strip())
-    return m.group(0) if m else version
 
 
 def _variant(t: Torch) -> str:
@@ -68,7 +59,7 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
                 out.append(Finding("device-count-mismatch", "warn", "torch",
                                    f"the driver shows {len(visible)} GPU(s) to CUDA, torch sees {t.device_count}",
                                    {"nvml_visible": len(visible), "torch_device_count": t.device_count}))
-    release = tables.release(_base(t.version or ""))
+    release = tables.release(release_of(t.version or ""))
     if release is not None and s.system.os in KNOWN_OS:
         plat = platform_key(s.system.os, s.system.arch)
         py = target_python(s)
@@ -103,7 +94,7 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
     if sm or ptx:
         arch = WheelArch(_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
     else:  # a report without the arch list: the official wheel's, from envcheck's table
-        release = tables.release(_base(t.version or ""))
+        release = tables.release(release_of(t.version or ""))
         arch = tables.archs(release, _variant(t), s.system.os) if release else None
         if arch is None:
             return _retired(s, t, tables)
@@ -166,7 +157,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
     t = s.torch
     if not isinstance(t, Torch) or t.status != "ok" or not t.version:
         return []
-    release = tables.release(_base(t.version))
+    release = tables.release(release_of(t.version))
     if release is None or s.system.os not in KNOWN_OS:
         return _variant_mismatch(s, t)
     variant = _variant(t)
@@ -178,7 +169,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         if not have or not want:
             continue
         have_local = have.partition("+")[2]
-        wrong_version = _base(have) != want
+        wrong_version = release_of(have) != want
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
             what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"
