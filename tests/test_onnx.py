@@ -119,3 +119,15 @@ def test_a_perturbed_export_is_a_mismatch(run_cli, monkeypatch):
     code, out, _ = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--json")
     run = json.loads(out)["results"][0]["runs"][0]
     assert code == 2 and run["status"] == "mismatch" and "max abs error" in run["reason"]
+
+
+def test_progress_on_a_terminal_only(run_cli, monkeypatch):
+    """The exports take seconds: a terminal is told which one runs, a pipe or log gets nothing."""
+    import sys
+
+    code, _, err = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--json")
+    assert code == 0 and err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--json")
+    assert code == 0 and json.loads(out)["results"][0]["model"] == "cifar_cnn"
+    assert "onnx: 1/1 exporting cifar_cnn with torchscript" in err and err.endswith("\r\033[K")

@@ -20,6 +20,22 @@ def _dims(values: list) -> dict:
     return dims
 
 
+def _progress(total: int):
+    """A status line on stderr while the exports run (a terminal only: logs and --json stay clean).
+    The first dynamo export alone takes seconds (benchmarks/RESULTS.md)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return lambda step, network, exporter: None
+
+    def say(step: int, network: str, exporter: str) -> None:
+        line = f"onnx: {step + 1}/{total} exporting {network} with {exporter}…" if step < total else ""
+        sys.stderr.write(f"\r\033[K{line}")  # the last call only clears the line
+        sys.stderr.flush()
+
+    return say
+
+
 def onnx(
     model: Annotated[Optional[str], typer.Option("--model", help="Check this ONNX file instead of the reference networks.")] = None,
     exporter: Annotated[str, typer.Option("--exporter", help="torchscript, dynamo or both.")] = "both",
@@ -56,7 +72,13 @@ def onnx(
         except ImportError as exc:
             raise UserError("the reference networks need PyTorch: pip install torch (or check a file with --model)") from exc
         exporters = ("torchscript", "dynamo") if exporter == "both" else (exporter,)
-        results = [runner.check_reference(n, e, opset, requested, optimize) for n in networks for e in exporters]
+        jobs = [(n, e) for n in networks for e in exporters]
+        say = _progress(len(jobs))
+        results = []
+        for step, (n, e) in enumerate(jobs):
+            say(step, n, e)
+            results.append(runner.check_reference(n, e, opset, requested, optimize))
+        say(len(jobs), "", "")
     report = runner.OnnxReport(tv, ov, rv, available, tuple(results))
     if chosen_format(fmt, as_json) is Format.json:
         print_json(render.as_dict(report))
