@@ -16,7 +16,7 @@ class Difference:
     b: str
 
 
-def _show(value) -> str:
+def shown(value) -> str:
     if isinstance(value, Unavailable):
         return "unknown" if value.code == "not_in_report" else f"unavailable ({value.code})"
     if value is None:
@@ -61,4 +61,4 @@ def facts(s: Snapshot) -> dict:
 
 def differences(a: Snapshot, b: Snapshot) -> list[Difference]:
     fa, fb = facts(a), facts(b)
-    return [Difference(k, _show(fa[k]), _show(fb[k])) for k in fa if _show(fa[k]) != _show(fb[k])]
+    return [Difference(k, shown(fa[k]), shown(fb[k])) for k in fa if shown(fa[k]) != shown(fb[k])]

@@ -21,38 +21,45 @@ from datetime import timedelta
 MARK = "ENVCHECK-ALLREDUCE "
 
 
-def sweep(args: dict) -> list:
+# Message sizes in bytes per level of `envcheck bench`; `envcheck cluster` uses "quick".
+SWEEPS = {"quick": [1 << 10, 1 << 20, 16 << 20], "standard": [1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26],
+          "long": [1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26, 1 << 28]}
+
+
+def sweep(args: dict, device=None, group=None) -> list:
+    """Every rank of `group` (default: all) calls this with the same args. `device` defaults to
+    cuda:0 for NCCL (a bench worker sees only its own GPU) and the CPU for gloo."""
     import torch
     import torch.distributed as dist
 
-    world = dist.get_world_size()
-    device = torch.device("cuda:0" if args["backend"] == "nccl" else "cpu")
+    world = dist.get_world_size(group)
+    device = device or torch.device("cuda:0" if args["backend"] == "nccl" else "cpu")
     out = []
     for size in args["sizes"]:
         t = torch.ones(max(1, size // 4), device=device)
         for _ in range(2):
-            dist.all_reduce(t)
+            dist.all_reduce(t, group=group)
         if device.type == "cuda":
             torch.cuda.synchronize()
         times = []
         deadline = time.perf_counter() + args["seconds"]
         go = torch.ones(1, device=device)
         while True:
-            dist.barrier()
+            dist.barrier(group=group)
             start = time.perf_counter()
-            dist.all_reduce(t)
+            dist.all_reduce(t, group=group)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
             # Every rank must run the same number of collectives, or the next one deadlocks:
             # all agree to go on only while every one of them wants to (MIN over the ranks).
             go.fill_(1.0 if len(times) < 5 or (time.perf_counter() < deadline and len(times) < 200) else 0.0)
-            dist.all_reduce(go, op=dist.ReduceOp.MIN)
+            dist.all_reduce(go, op=dist.ReduceOp.MIN, group=group)
             if go.item() == 0:
                 break
         # every rank must agree how long the slowest took: use rank 0's median of the max over ranks
         med = torch.tensor([statistics.median(times)], device=device)
-        dist.all_reduce(med, op=dist.ReduceOp.MAX)
+        dist.all_reduce(med, op=dist.ReduceOp.MAX, group=group)
         algbw = size / med.item() / 1e9
         out.append({"bytes": size, "seconds": med.item(), "algbw": algbw, "busbw": algbw * 2 * (world - 1) / world, "runs": len(times)})
     return out

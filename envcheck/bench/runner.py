@@ -138,11 +138,15 @@ def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout
             err.close()
     for line in outputs[0].splitlines() if outputs else ():
         if line.startswith(AR):
-            data = json.loads(line[len(AR):])
-            ms = tuple(Measurement("allreduce", _size(row["bytes"]), row["busbw"], "GB/s", row["busbw"], row["busbw"], row["runs"],
-                                   _size(row["bytes"]), note=f"algbw {row['algbw']:.3g} GB/s") for row in data["rows"])
-            return DeviceResult(label, backend, ms, tuple(errors))
+            return allreduce_result(label, backend, json.loads(line[len(AR):])["rows"], errors)
     return DeviceResult(label, backend, errors=tuple(errors) or ("rank 0 gave no answer",))
+
+
+def allreduce_result(label: str, backend: str, rows: list, errors=()) -> DeviceResult:
+    """A sweep's rows (allreduce.sweep) as figures: busbw per message size, algbw in the note."""
+    ms = tuple(Measurement("allreduce", _size(row["bytes"]), row["busbw"], "GB/s", row["busbw"], row["busbw"], row["runs"],
+                           _size(row["bytes"]), note=f"algbw {row['algbw']:.3g} GB/s") for row in rows)
+    return DeviceResult(label, backend, ms, tuple(errors))
 
 
 def _size(n: int) -> str:

@@ -20,6 +20,7 @@ COMMANDS = {
     "diff": ("diff_cmd", "diff"),
     "onnx": ("onnx_cmd", "onnx"),
     "bench": ("bench_cmd", "bench"),
+    "cluster": ("cluster_cmd", "cluster"),
     "compat": ("compat_cmd", "compat"),
     "mirror": ("mirror_cmd", "app"),
 }

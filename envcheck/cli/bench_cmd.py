@@ -9,8 +9,6 @@ from envcheck.errors import UserError
 
 SUITES = ("matmul", "conv", "memory", "allreduce")
 LATER: tuple = ()
-SWEEP = {"quick": [1 << 10, 1 << 20, 16 << 20], "standard": [1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26],
-         "long": [1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26, 1 << 28]}
 LEVELS = {"quick": 1.0, "standard": 5.0, "long": 30.0}  # seconds per measurement
 
 
@@ -57,6 +55,7 @@ def bench(
 ) -> None:
     """Benchmark matmul and memory bandwidth per device, against the datasheet peak and sibling GPUs."""
     from envcheck.bench import runner
+    from envcheck.bench.allreduce import SWEEPS
     from envcheck.bench.verdicts import judge
     from envcheck.compat import tables
     from envcheck.render import bench as render
@@ -136,7 +135,7 @@ def bench(
         if len(ranks) < 2:
             notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
         else:
-            results.append(runner.run_allreduce(ranks, backend, SWEEP[level], per, min(timeout, 120.0)))
+            results.append(runner.run_allreduce(ranks, backend, SWEEPS[level], per, min(timeout, 120.0)))
     verdicts = judge(results, rows, reasons)
     if chosen_format(fmt, as_json) is Format.json:
         print_json(render.as_dict(mapping, results, verdicts, notes))

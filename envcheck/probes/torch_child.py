@@ -184,16 +184,9 @@ def _probe_onnxruntime(result, distributions):
         result["ort_error"] = _error_text(exc)
 
 
-def main():
-    # Running a script puts its own directory first on sys.path; envcheck's probe modules must
-    # never shadow what torch imports.
-    here = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and os.path.abspath(sys.path[0] or os.curdir) == here:
-        del sys.path[0]
-
-    stdout = sys.stdout
-    sys.stdout = sys.stderr  # keep stdout for the one answer line
-
+def collect():
+    """The whole answer, as a dict. `envcheck cluster` calls this inside each rank, whose
+    interpreter has imported torch already; doctor runs it in a child through main()."""
     result = {
         "status": "import_failed",
         "error": "",
@@ -233,7 +226,19 @@ def main():
     result["loaded_libraries"] = _loaded_libraries()
 
     _probe_onnxruntime(result, installed)
+    return result
 
+
+def main():
+    # Running a script puts its own directory first on sys.path; envcheck's probe modules must
+    # never shadow what torch imports.
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or os.curdir) == here:
+        del sys.path[0]
+
+    stdout = sys.stdout
+    sys.stdout = sys.stderr  # keep stdout for the one answer line
+    result = collect()
     stdout.write(MARKER + json.dumps(result) + "\n")
     stdout.flush()
 

@@ -52,6 +52,17 @@ def read_torch_and_packages(
     return _interpret(outcome, timeout, seconds)
 
 
+def read_torch_here() -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
+    """The same facts from this interpreter, in-process: for a process that has imported torch
+    already and lives through it (a rank of `envcheck cluster`), where a child would only cost an
+    import of torch per rank."""
+    from envcheck.probes import torch_child
+
+    start = time.monotonic()
+    answer = torch_child.collect()
+    return _from_answer(answer, round(time.monotonic() - start, 3))
+
+
 def _interpreter(python: str) -> str:
     """The path to run, or UserError: a bad --python is the user's mistake, not a finding."""
     found = python if os.sep in python or (os.altsep and os.altsep in python) else None

@@ -1,0 +1,49 @@
+"""`envcheck cluster`: under torchrun or srun, what differs between ranks and nodes, and who lags."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.errors import UserError
+
+
+def cluster(
+    seconds: Annotated[float, typer.Option("--seconds", help="Time per measurement: the matmul, each all-reduce size.")] = 1.0,
+    backend: Annotated[Optional[str], typer.Option("--backend", help="nccl or gloo (default: nccl where CUDA is available).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for every rank to join and for each collective.")] = 300.0,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run under torchrun (or srun): every rank takes a snapshot; rank 0 reports drift between ranks and nodes, a matmul per rank and all-reduce bandwidth."""
+    import os
+
+    from envcheck.cluster import launch
+
+    if backend not in (None, "nccl", "gloo"):
+        raise UserError(f"--backend {backend!r} is not one of: nccl, gloo")
+    if not 0 < seconds <= 600:
+        raise UserError(f"--seconds {seconds:g}: choose more than 0 and at most 600")
+    if not 0 < timeout <= 86400:
+        raise UserError(f"--timeout {timeout:g}: choose more than 0 and at most 86400 seconds")
+    where = launch.from_env(os.environ)
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise UserError("envcheck cluster needs PyTorch in this interpreter: pip install torch") from exc
+    if backend == "nccl" and not torch.cuda.is_available():
+        raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: drop --backend, or use gloo")
+
+    from envcheck.bench.allreduce import SWEEPS
+    from envcheck.cluster import job
+    from envcheck.compat import tables
+    from envcheck.render import cluster as render
+    from envcheck.render.console import out, print_json
+
+    report = job.run(where, tables(), seconds, SWEEPS["quick"], timeout, backend)
+    if where.rank == 0:
+        if chosen_format(fmt, as_json) is Format.json:
+            print_json(render.as_dict(report))
+        else:
+            render.text(report, out())
+    raise typer.Exit(job.exit_code(report))

@@ -1,0 +1,69 @@
+"""`envcheck cluster` reports: the job's layout, what differs between ranks and nodes, doctor's
+problems with the ranks that have them, the per-rank matmul and the all-reduce sweeps."""
+
+from __future__ import annotations
+
+from envcheck.cluster.drift import rank_facts, spans
+from envcheck.cluster.job import ClusterReport, exit_code
+from envcheck.render.console import Output
+from envcheck.snapshot import SCHEMA_VERSION, jsonable
+
+STYLE = {"error": "red", "warn": "yellow", "info": "dim"}
+
+
+def _ranks(report: ClusterReport, ranks) -> str:
+    nodes = sorted({r.node for r in report.ranks if r.rank in ranks})
+    where = f"node {nodes[0]}" if len(nodes) == 1 else f"nodes {spans(nodes)}"
+    return f"rank{'s' if len(ranks) > 1 else ''} {spans(ranks)} ({where})"
+
+
+def as_dict(report: ClusterReport) -> dict:
+    """Each rank's compared facts rather than its whole snapshot: the report stays readable at 64
+    ranks, and `envcheck doctor --json` on a node gives the rest."""
+    ranks = [{"rank": r.rank, "node": r.node, "host": r.host, "local_rank": r.local_rank, "device": r.device,
+              "device_name": r.device_name, "facts": rank_facts(r), "matmul": jsonable(r.matmul), "error": r.error}
+             for r in report.ranks]
+    return {"schema_version": SCHEMA_VERSION, "launcher": report.launcher, "world": report.world, "backend": report.backend,
+            "nodes": {str(n): {"host": h, "ranks": list(rs)} for n, (h, rs) in report.nodes.items()},
+            "ranks": ranks, "drift": jsonable(report.drift),
+            "findings": [{**jsonable(f), "ranks": list(rs)} for f, rs in report.findings],
+            "allreduce": jsonable(report.allreduce), "node_allreduce": jsonable(report.node_allreduce),
+            "verdicts": jsonable(report.verdicts), "exit_code": exit_code(report)}
+
+
+def _sweep(title: str, result, c: Output) -> None:
+    c.print(f"{title}: busbw by message size", style="bold")
+    for m in result.measurements:
+        c.print(f"  {m.size:>8}  {m.value:9.3g} GB/s  ({m.note}, {m.runs} runs)")
+
+
+def text(report: ClusterReport, c: Output) -> None:
+    nodes = report.nodes
+    c.print(f"cluster: {report.world} rank{'s' if report.world > 1 else ''} on {len(nodes)} node{'s' if len(nodes) > 1 else ''} "
+            f"({report.launcher}, {report.backend})", style="bold")
+    for n, (host, ranks) in nodes.items():
+        c.print(f"  node {n}  {host}  ranks {spans(ranks)}")
+    c.print(f"{'rank':>4} {'node':>4}  {'device':30} {'torch':16} {'CUDA':6} {'NCCL':8} matmul", style="bold")
+    for r in report.ranks:
+        f = rank_facts(r)
+        mm = f"{r.matmul.name} {r.matmul.value:.3g} {r.matmul.unit}" if r.matmul else r.error or "—"
+        c.print(f"{r.rank:>4} {r.node:>4}  {r.device_name[:30]:30} {f['torch'][:16]:16} {f['torch CUDA build'][:6]:6} {f['NCCL'][:8]:8} {mm}")
+    if report.drift:
+        c.print("differences", style="bold")
+        for d in report.drift:
+            held = "; ".join(f"{value} on {_ranks(report, ranks)}" for value, ranks in d.groups)
+            odd = [f"node {n} differs" for n in d.odd_nodes] + [f"node {n} disagrees within itself" for n in d.split_nodes]
+            c.print(f"  {d.field}: {held}" + (f"  → {', '.join(odd)}" if odd else ""), style="yellow")
+    else:
+        c.print("differences: none; every rank has the same driver, CUDA, torch, NCCL, device model and Python", style="green")
+    for f, ranks in report.findings:
+        c.print(f"{f.severity}: {f.code}: {f.summary} — {_ranks(report, ranks)}", style=STYLE.get(f.severity))
+        if f.fix:
+            c.print(f"  fix: {f.fix}")
+    _sweep(report.allreduce.label, report.allreduce, c)
+    for result in report.node_allreduce:
+        _sweep(f"all-reduce inside {result.label}", result, c)
+    for v in report.verdicts:
+        c.print(f"{v.severity}: {v.label}: {v.text}", style=STYLE.get(v.severity))
+    problems = len(report.drift) + sum(1 for v in report.verdicts if v.severity in ("warn", "error")) + len(report.findings)
+    c.print("verdict: all ranks agree and keep pace" if exit_code(report) == 0 else f"verdict: {problems} problem(s)", style="bold")

@@ -1,0 +1,201 @@
+"""`envcheck cluster`: the launcher's environment, drift between ranks and nodes, the verdicts,
+and the whole job run for real on the CPU with gloo, under torchrun and with ranks started by hand
+as two "nodes" of one machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from envcheck.bench.runner import DeviceResult
+from envcheck.bench.suites import Measurement
+from envcheck.cluster.drift import drift, lagging_nodes, spans
+from envcheck.cluster.job import RankReport, build, exit_code
+from envcheck.cluster.launch import from_env
+from envcheck.compat import tables
+from envcheck.errors import UserError
+from tests.snapshots import cuda_torch, gpu, snapshot
+
+# -- the launcher's environment -------------------------------------------------------------------
+
+
+def test_torchrun_environment():
+    got = from_env({"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "4", "GROUP_RANK": "1",
+                    "MASTER_ADDR": "10.0.0.1", "MASTER_PORT": "29400"})
+    assert (got.launcher, got.rank, got.world, got.local_rank, got.local_world, got.node) == ("torchrun", 5, 8, 1, 4, 1)
+    assert got.env() == {"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1", "MASTER_ADDR": "10.0.0.1", "MASTER_PORT": "29400"}
+
+
+def test_slurm_environment_reads_this_nodes_task_count():
+    got = from_env({"SLURM_PROCID": "9", "SLURM_NTASKS": "11", "SLURM_LOCALID": "1", "SLURM_NODEID": "2",
+                    "SLURM_TASKS_PER_NODE": "4(x2),3", "MASTER_ADDR": "node-a"})
+    assert (got.launcher, got.rank, got.world, got.local_rank, got.local_world, got.node) == ("slurm", 9, 11, 1, 3, 2)
+    assert got.env()["RANK"] == "9" and got.env()["MASTER_PORT"] == "29500"
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({}, "torchrun --nproc-per-node"),
+    ({"RANK": "a", "WORLD_SIZE": "2"}, "RANK='a' is not a whole number"),
+    ({"RANK": "2", "WORLD_SIZE": "2"}, "rank 2 is not below the world size 2"),
+    ({"WORLD_SIZE": "2"}, "RANK is not set"),
+    ({"RANK": "0", "WORLD_SIZE": "2", "MASTER_PORT": "70000"}, "not a TCP port"),
+    ({"SLURM_PROCID": "0", "SLURM_NTASKS": "4"}, "set MASTER_ADDR"),
+])
+def test_a_bad_launch_environment_is_one_clear_error(env, needle):
+    with pytest.raises(UserError, match=".") as exc:
+        from_env(env)
+    assert needle in str(exc.value) and "\n" not in str(exc.value)
+
+
+# -- drift, verdicts, exit code (pure) ------------------------------------------------------------
+
+
+def rank(r, node, torch_version="2.2.1+cu121", gpu_name="NVIDIA GeForce RTX 3090", tflops=60.0, error="", **snap):
+    cuda = "11.8" if "+cu118" in torch_version else "12.1"
+    s = snapshot(torch=cuda_torch(version=torch_version, cuda=cuda), gpus=(gpu(0, gpu_name),), **snap)
+    mm = Measurement("matmul", "fp16", tflops, "TFLOP/s", tflops, tflops, 10, "8192x8192", True) if not error else None
+    return RankReport(r, node, f"host-{node}", r % 2, f"cuda:{r % 2}", f"{gpu_name} (sm_86)", s, (), mm, error)
+
+
+def report(ranks, node_results=()):
+    return build("torchrun", "nccl", ranks, DeviceResult("all-reduce", "nccl"), tuple(node_results), tables())
+
+
+def test_identical_ranks_have_no_drift_and_exit_0():
+    r = report([rank(i, i // 2) for i in range(4)])
+    assert r.drift == () and r.verdicts == () and exit_code(r) == 0
+
+
+def test_the_node_with_another_torch_is_named():
+    ranks = [rank(i, i // 2, torch_version="2.1.0+cu118" if i >= 4 else "2.2.1+cu121") for i in range(6)]
+    found = {d.field: d for d in drift(ranks)}
+    assert set(found) == {"torch", "torch CUDA build"}
+    assert found["torch"].groups == (("2.2.1+cu121", (0, 1, 2, 3)), ("2.1.0+cu118", (4, 5)))
+    assert found["torch"].odd_nodes == (2,) and found["torch"].split_nodes == ()
+    assert exit_code(report(ranks)) == 1
+
+
+def test_a_node_whose_ranks_disagree_and_a_tie_names_no_odd_node():
+    ranks = [rank(0, 0), rank(1, 0), rank(2, 1), rank(3, 1, gpu_name="NVIDIA A100-SXM4-80GB")]
+    device = next(d for d in drift(ranks) if d.field == "device")
+    assert device.split_nodes == (1,) and device.odd_nodes == ()
+    tie = [rank(0, 0), rank(1, 1, driver="550.54.15")]
+    driver = next(d for d in drift(tie) if d.field == "driver")
+    assert driver.odd_nodes == () and [v for v, _ in driver.groups] == ["535.104.05", "550.54.15"]
+
+
+def test_per_rank_cuda_visible_devices_is_not_drift():
+    ranks = [rank(i, 0, cuda_visible=str(i)) for i in range(2)]
+    assert drift(ranks) == []
+
+
+def test_a_slow_node_and_a_failed_rank_are_verdicts():
+    ranks = [rank(i, i // 2, tflops=45.0 if i >= 4 else 60.0) for i in range(6)]
+    got = report(ranks)
+    texts = [(v.label, v.severity, v.text) for v in got.verdicts]
+    assert ("node 2", "warn") in [(label, sev) for label, sev, _ in texts]
+    assert any(label == "rank 4" and "slower than its siblings" in t for label, _, t in texts)
+    assert exit_code(got) == 1
+    failed = report([rank(0, 0), rank(1, 0, error="matmul fp16 8192x8192 failed: RuntimeError: CUDA error")])
+    assert exit_code(failed) == 2 and any(v.label == "rank 1" and v.severity == "error" for v in failed.verdicts)
+
+
+def test_a_node_with_slow_links_is_named():
+    def sweep(label, busbw):
+        return DeviceResult(label, "nccl", (Measurement("allreduce", "16 MiB", busbw, "GB/s", busbw, busbw, 10, "16 MiB"),))
+    got = report([rank(i, i // 2) for i in range(6)], [sweep("node 0", 180.0), sweep("node 1", 178.0), sweep("node 2", 40.0)])
+    assert [v.label for v in got.verdicts] == ["node 2"] and "all-reduce inside the node" in got.verdicts[0].text
+
+
+def test_doctor_problems_carry_their_ranks():
+    ranks = [rank(0, 0), rank(1, 0, driver="450.80.02", cuda_driver="11.0")]
+    got = report(ranks)
+    codes = {f.code: ranks for f, ranks in got.findings}
+    assert codes.get("driver-too-old") == (1,)
+
+
+def test_helpers():
+    assert spans([5, 0, 1, 2]) == "0-2, 5" and spans([3]) == "3"
+    assert lagging_nodes({0: 10.0, 1: 10.2, 2: 8.0}) == [(2, 8.0, 10.1)]
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("--backend", "mpi"), "--backend 'mpi'"),
+    (("--seconds", "0"), "--seconds 0"),
+    (("--timeout", "-1"), "--timeout -1"),
+])
+def test_bad_options_are_one_line(run_cli, args, needle):
+    code, out, err = run_cli("cluster", *args)
+    assert code == 2 and needle in err and err.count("\n") == 1 and out == ""
+
+
+def test_outside_a_launcher_says_how_to_run_it(run_cli, monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "SLURM_PROCID"):
+        monkeypatch.delenv(name, raising=False)
+    code, _, err = run_cli("cluster")
+    assert code == 2 and "torchrun --nproc-per-node" in err and err.count("\n") == 1
+
+
+# -- for real, on the CPU with gloo ---------------------------------------------------------------
+
+torch = pytest.importorskip("torch")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "NCCL_", "GLOO_")) and k not in ("RANK", "WORLD_SIZE")}
+    env.update({"MASTER_ADDR": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}, **extra)
+    return env
+
+
+def test_two_nodes_of_one_machine_one_configured_apart():
+    """Four ranks started by hand as two nodes; node 1 disables InfiniBand: the drift names it,
+    each node gets its own all-reduce sweep, and every rank exits 1."""
+    port = str(_port())
+    procs = []
+    for r in range(4):
+        extra = {"NCCL_IB_DISABLE": "1"} if r >= 2 else {}
+        env = _env(RANK=str(r), WORLD_SIZE="4", LOCAL_RANK=str(r % 2), LOCAL_WORLD_SIZE="2", GROUP_RANK=str(r // 2),
+                   MASTER_PORT=port, **extra)
+        procs.append(subprocess.Popen([sys.executable, "-m", "envcheck", "cluster", "--json", "--seconds", "0.05", "--timeout", "60"],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [1, 1, 1, 1], [e[-500:] for _, e in outs]
+    assert all(o == "" for o, _ in outs[1:])  # only rank 0 reports
+    data = json.loads(outs[0][0])
+    assert data["world"] == 4 and data["nodes"].keys() == {"0", "1"} and data["backend"] == "gloo"
+    (nccl,) = [d for d in data["drift"] if d["field"] == "NCCL settings"]
+    assert nccl["groups"] == [["GLOO_SOCKET_IFNAME=lo", [0, 1]], ["NCCL_IB_DISABLE=1, GLOO_SOCKET_IFNAME=lo", [2, 3]]]
+    assert nccl["split_nodes"] == [] and nccl["odd_nodes"] == []  # two against two: neither is the odd one
+    assert [r["label"] for r in data["node_allreduce"]] == ["node 0", "node 1"]
+    assert len(data["allreduce"]["measurements"]) == 3 and all(m["value"] > 0 for m in data["allreduce"]["measurements"])
+    assert all(r["matmul"]["value"] > 0 and r["device"] == "cpu" for r in data["ranks"])
+    assert {r["facts"]["torch"] for r in data["ranks"]} == {torch.__version__}  # read in each rank's own process
+
+
+def test_under_torchrun():
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", f"--master-port={_port()}",
+                           "-m", "envcheck", "cluster", "--seconds", "0.05", "--timeout", "60"],
+                          env=_env(), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cluster: 2 ranks on 1 node (torchrun, gloo)" in done.stdout
+    assert "differences: none" in done.stdout and "verdict: all ranks agree and keep pace" in done.stdout
+
+
+def test_a_rank_that_never_comes_is_one_line_and_exit_2():
+    done = subprocess.run([sys.executable, "-m", "envcheck", "cluster", "--timeout", "2"],
+                          env=_env(RANK="0", WORLD_SIZE="2", MASTER_PORT=str(_port())), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "could not join the job" in done.stderr and done.stderr.count("\n") == 1
