@@ -188,11 +188,15 @@ def test_two_nodes_of_one_machine_one_configured_apart():
 
 def test_under_torchrun():
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", f"--master-port={_port()}",
-                           "-m", "envcheck", "cluster", "--seconds", "0.05", "--timeout", "60"],
+                           "-m", "envcheck", "cluster", "--seconds", "0.2", "--timeout", "60"],
                           env=_env(), capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "cluster: 2 ranks on 1 node (torchrun, gloo)" in done.stdout
-    assert "differences: none" in done.stdout and "verdict: all ranks agree and keep pace" in done.stdout
+    assert "cluster: 2 ranks on 1 node (torchrun, gloo)" in done.stdout, done.stderr[-2000:]
+    assert "differences: none" in done.stdout and "all-reduce (2 ranks, gloo)" in done.stdout
+    # Two ranks share two CPU cores with the launcher: one may really run a product more slowly
+    # than the other, and that is reported. Nothing else may be.
+    warnings = [line for line in done.stdout.splitlines() if line.startswith(("warn:", "error:"))]
+    assert all("slower than its siblings" in w for w in warnings), warnings
+    assert (done.returncode, "verdict: all ranks agree and keep pace" in done.stdout) == ((1, False) if warnings else (0, True))
 
 
 def test_a_rank_that_never_comes_is_one_line_and_exit_2():
