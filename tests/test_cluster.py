@@ -14,11 +14,12 @@ import pytest
 
 from envcheck.bench.runner import DeviceResult
 from envcheck.bench.suites import Measurement
-from envcheck.cluster.drift import drift, lagging_nodes, spans
-from envcheck.cluster.job import RankReport, build, exit_code
+from envcheck.cluster.drift import drift
 from envcheck.cluster.launch import from_env
+from envcheck.cluster.report import RankReport, build, exit_code, lagging_nodes
 from envcheck.compat import tables
 from envcheck.errors import UserError
+from envcheck.render.cluster import spans
 from tests.snapshots import cuda_torch, gpu, snapshot
 
 # -- the launcher's environment -------------------------------------------------------------------

@@ -40,10 +40,10 @@ def cluster(
     from envcheck.render import cluster as render
     from envcheck.render.console import out, print_json
 
-    report = job.run(where, tables(), seconds, SWEEPS["quick"], timeout, backend)
-    if where.rank == 0:
+    report, code = job.run(where, tables(), seconds, SWEEPS["quick"], timeout, backend)
+    if report is not None:  # rank 0
         if chosen_format(fmt, as_json) is Format.json:
             print_json(render.as_dict(report))
         else:
             render.text(report, out())
-    raise typer.Exit(job.exit_code(report))
+    raise typer.Exit(code)

@@ -4,7 +4,6 @@ NCCL settings."""
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass
 
@@ -12,7 +11,6 @@ from envcheck.diff import facts, shown
 
 # Launchers may give each rank its own CUDA_VISIBLE_DEVICES: a difference there is by design.
 PER_RANK = ("CUDA_VISIBLE_DEVICES",)
-LAG = 0.10  # as bench: a node more than 10% behind the median of the other nodes is flagged
 
 
 @dataclass(frozen=True)
@@ -51,30 +49,3 @@ def drift(reports: list) -> list[Drift]:
         odd = tuple(sorted(n for n, vs in by_node.items() if majority and len(vs) == 1 and order[0] not in vs))
         found.append(Drift(field, groups, odd, split))
     return found
-
-
-def lagging_nodes(values: dict) -> list[tuple[int, float, float]]:
-    """values: node -> figure (higher is better). (node, its figure, the others' median) for each
-    node more than LAG behind the median of the others."""
-    out = []
-    for node, v in sorted(values.items()):
-        others = [x for n, x in values.items() if n != node]
-        if not others:
-            continue
-        median = statistics.median(others)
-        if median > 0 and v < (1 - LAG) * median:
-            out.append((node, v, median))
-    return out
-
-
-def spans(ranks) -> str:
-    """(0, 1, 2, 5) -> '0-2, 5'."""
-    ranks = sorted(ranks)
-    parts, start = [], None
-    for i, r in enumerate(ranks):
-        if start is None:
-            start = r
-        if i + 1 == len(ranks) or ranks[i + 1] != r + 1:
-            parts.append(str(start) if start == r else f"{start}-{r}")
-            start = None
-    return ", ".join(parts)

@@ -3,12 +3,25 @@ problems with the ranks that have them, the per-rank matmul and the all-reduce s
 
 from __future__ import annotations
 
-from envcheck.cluster.drift import rank_facts, spans
-from envcheck.cluster.job import ClusterReport, exit_code
+from envcheck.cluster.drift import rank_facts
+from envcheck.cluster.report import ClusterReport, exit_code
 from envcheck.render.console import Output
 from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim"}
+
+
+def spans(ranks) -> str:
+    """(0, 1, 2, 5) -> '0-2, 5'."""
+    ranks = sorted(ranks)
+    parts, start = [], None
+    for i, r in enumerate(ranks):
+        if start is None:
+            start = r
+        if i + 1 == len(ranks) or ranks[i + 1] != r + 1:
+            parts.append(str(start) if start == r else f"{start}-{r}")
+            start = None
+    return ", ".join(parts)
 
 
 def _ranks(report: ClusterReport, ranks) -> str:
