@@ -60,7 +60,7 @@ def rank(r, node, torch_version="2.2.1+cu121", gpu_name="NVIDIA GeForce RTX 3090
     cuda = "11.8" if "+cu118" in torch_version else "12.1"
     s = snapshot(torch=cuda_torch(version=torch_version, cuda=cuda), gpus=(gpu(0, gpu_name),), **snap)
     mm = Measurement("matmul", "fp16", tflops, "TFLOP/s", tflops, tflops, 10, "8192x8192", True) if not error else None
-    return RankReport(r, node, f"host-{node}", r % 2, f"cuda:{r % 2}", f"{gpu_name} (sm_86)", s, (), mm, error)
+    return RankReport(r, node, f"host-{node}", r % 2, f"cuda:{r % 2}", gpu_name, "8.6", s, (), mm, error)
 
 
 def report(ranks, node_results=()):
@@ -204,3 +204,23 @@ def test_a_rank_that_never_comes_is_one_line_and_exit_2():
     done = subprocess.run([sys.executable, "-m", "envcheck", "cluster", "--timeout", "2"],
                           env=_env(RANK="0", WORLD_SIZE="2", MASTER_PORT=str(_port())), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "could not join the job" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_the_text_report_names_the_odd_node_and_the_ranks_with_a_problem():
+    import io
+
+    from envcheck.render import cluster as render
+    from envcheck.render.console import Output
+
+    ranks = [rank(i, i // 2, torch_version="2.1.0+cu118" if i >= 4 else "2.2.1+cu121",
+                  driver="418.67" if i == 5 else "535.104.05", cuda_driver="10.1" if i == 5 else "12.2") for i in range(6)]
+    buf = io.StringIO()
+    got = report(ranks)
+    render.text(got, Output(buf))
+    text = buf.getvalue()
+    assert "cluster: 6 ranks on 3 nodes (torchrun, nccl)" in text
+    assert "torch: 2.2.1+cu121 on ranks 0-3 (nodes 0-1); 2.1.0+cu118 on ranks 4-5 (node 2)  → node 2 differs" in text
+    assert "driver: 535.104.05 on ranks 0-4 (nodes 0-2); 418.67 on rank 5 (node 2)  → node 2 disagrees within itself" in text
+    assert "driver-too-old" in text and "rank 5 (node 2)" in text
+    assert text.rstrip().endswith(f"verdict: {len(got.drift) + len(got.findings)} problem(s)")
+    assert render.as_dict(got)["exit_code"] == 2  # driver-too-old is an error, as in doctor

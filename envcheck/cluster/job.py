@@ -38,11 +38,12 @@ def _device(torch, launch: Launch, backend: str):
     return torch.device("cpu")
 
 
-def _device_name(torch, device) -> str:
+def _model(torch, device) -> tuple[str, str]:
+    """(name, compute capability) of this rank's device; ("CPU", "") off the GPU."""
     if device.type != "cuda":
-        return "CPU"
+        return "CPU", ""
     major, minor = torch.cuda.get_device_capability(device)
-    return f"{torch.cuda.get_device_name(device)} (sm_{major}{minor})"
+    return torch.cuda.get_device_name(device), f"{major}.{minor}"
 
 
 def _matmul(torch, device, seconds: float):
@@ -102,7 +103,7 @@ def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backe
     snap = _snapshot(tables)
     dist.barrier(group=objects)  # the products run together, as training would load the machine
     matmul, error = _matmul(torch, device, seconds)
-    mine = RankReport(launch.rank, launch.node, socket.gethostname(), launch.local_rank, str(device), _device_name(torch, device),
+    mine = RankReport(launch.rank, launch.node, socket.gethostname(), launch.local_rank, str(device), *_model(torch, device),
                       snap, tuple(f"{k}={os.environ[k]}" for k in TRANSPORT_SETTINGS if k in os.environ), matmul, error)
     # The snapshots go to rank 0 alone: at hundreds of ranks, every rank holding all of them
     # would be megabytes each for nothing. Each rank needs only where the others are.

@@ -19,11 +19,16 @@ class RankReport:
     host: str
     local_rank: int
     device: str  # cuda:N or cpu
-    device_name: str  # the GPU model (with sm_XY) or "CPU"
+    model: str  # the GPU's name as torch gives it, or "CPU"
+    capability: str  # "9.0"; "" for the CPU
     snapshot: Snapshot
     nccl_env: tuple = ()  # "NAME=value" of TRANSPORT_SETTINGS that are set
     matmul: object = None  # bench.suites.Measurement, or None when it failed
     error: str = ""
+
+    @property
+    def device_name(self) -> str:
+        return f"{self.model} (sm_{self.capability.replace('.', '')})" if self.capability else self.model
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
     reports = sorted(reports, key=lambda r: r.rank)
     per_rank = [DeviceResult(f"rank {r.rank}", r.device_name, (r.matmul,) if r.matmul else (), (r.error,) if r.error else ())
                 for r in reports]
-    rows = {f"rank {r.rank}": tables.gpu(r.device_name.rsplit(" (sm_", 1)[0]) if r.device.startswith("cuda") else None for r in reports}
+    rows = {f"rank {r.rank}": tables.gpu(r.model) if r.capability else None for r in reports}
     verdicts = list(judge(per_rank, rows))
     nodes = {r.node for r in reports}
     if len(nodes) > 1:
@@ -87,7 +92,6 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
         for label, v, others in lagging_nodes(largest):
             verdicts.append(Verdict(label, "warn", f"all-reduce inside the node: {v:.3g} GB/s busbw is {1 - v / others:.0%} "
                                                    f"behind the other nodes' {others:.3g}"))
-    verdicts += [Verdict(everyone.label, "error", e) for e in everyone.errors]
     found: dict = {}
     for r in reports:
         for f in run_all(r.snapshot, tables):

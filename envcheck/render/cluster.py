@@ -34,7 +34,7 @@ def as_dict(report: ClusterReport) -> dict:
     """Each rank's compared facts rather than its whole snapshot: the report stays readable at 64
     ranks, and `envcheck doctor --json` on a node gives the rest."""
     ranks = [{"rank": r.rank, "node": r.node, "host": r.host, "local_rank": r.local_rank, "device": r.device,
-              "device_name": r.device_name, "facts": rank_facts(r), "matmul": jsonable(r.matmul), "error": r.error}
+              "model": r.model, "capability": r.capability, "facts": rank_facts(r), "matmul": jsonable(r.matmul), "error": r.error}
              for r in report.ranks]
     return {"schema_version": SCHEMA_VERSION, "launcher": report.launcher, "world": report.world, "backend": report.backend,
             "nodes": {str(n): {"host": h, "ranks": list(rs)} for n, (h, rs) in report.nodes.items()},
@@ -56,11 +56,13 @@ def text(report: ClusterReport, c: Output) -> None:
             f"({report.launcher}, {report.backend})", style="bold")
     for n, (host, ranks) in nodes.items():
         c.print(f"  node {n}  {host}  ranks {spans(ranks)}")
-    c.print(f"{'rank':>4} {'node':>4}  {'device':30} {'torch':16} {'CUDA':6} {'NCCL':8} matmul", style="bold")
-    for r in report.ranks:
-        f = rank_facts(r)
+    rows = [(r, rank_facts(r)) for r in report.ranks]
+    w = [max([len(head)] + [len(f[key]) for _, f in rows]) for head, key in (("device", "device"), ("torch", "torch"),
+                                                                          ("CUDA", "torch CUDA build"), ("NCCL", "NCCL"))]
+    c.print(f"{'rank':>4} {'node':>4}  {'device':{w[0]}} {'torch':{w[1]}} {'CUDA':{w[2]}} {'NCCL':{w[3]}} matmul", style="bold")
+    for r, f in rows:
         mm = f"{r.matmul.name} {r.matmul.value:.3g} {r.matmul.unit}" if r.matmul else r.error or "—"
-        c.print(f"{r.rank:>4} {r.node:>4}  {r.device_name[:30]:30} {f['torch'][:16]:16} {f['torch CUDA build'][:6]:6} {f['NCCL'][:8]:8} {mm}")
+        c.print(f"{r.rank:>4} {r.node:>4}  {f['device']:{w[0]}} {f['torch']:{w[1]}} {f['torch CUDA build']:{w[2]}} {f['NCCL']:{w[3]}} {mm}")
     if report.drift:
         c.print("differences", style="bold")
         for d in report.drift:
