@@ -174,3 +174,17 @@ def test_peer_access_query_reports_why_it_cannot_answer():
         pytest.skip("this machine has CUDA: the matrix is real here")
     grid, problem = runner.p2p_matrix("0,1", timeout=120)
     assert grid is None and "sees no CUDA device" in problem
+
+
+def test_markdown_is_the_report_in_a_code_block(run_cli):
+    code, out, _ = run_cli("bench", *QUICK[:-1], "--format", "markdown")
+    assert code == 0 and out.startswith("## envcheck bench\n\n```text\ndevices\n") and out.endswith("```\n")
+    assert "matmul  fp32" in out
+
+
+def test_markdown_leaves_gpu_and_mig_uuids_out():
+    from envcheck.render.console import fenced
+
+    uuid = "GPU-6f0c1e5a-93d2-4b7e-8a1f-2c3d4e5f6a7b"
+    text = fenced("t", lambda c: c.print(f"GPU 0 uuid {uuid}; MIG-{uuid[4:]} and CUDA_VISIBLE_DEVICES={uuid},1"))
+    assert uuid[4:] not in text and text.count("GPU-…") == 2 and "MIG-…" in text

@@ -224,3 +224,12 @@ def test_the_text_report_names_the_odd_node_and_the_ranks_with_a_problem():
     assert "driver-too-old" in text and "rank 5 (node 2)" in text
     assert text.rstrip().endswith(f"verdict: {len(got.drift) + len(got.findings)} problem(s)")
     assert render.as_dict(got)["exit_code"] == 2  # driver-too-old is an error, as in doctor
+
+
+def test_markdown_leaves_host_names_out():
+    from envcheck.render import cluster as render
+    from envcheck.render.console import fenced
+
+    got = report([rank(i, i // 2) for i in range(4)])
+    text = fenced("envcheck cluster", lambda c: render.text(got, c, hosts=False))
+    assert text.startswith("## envcheck cluster\n\n```text\n") and "node 1  ranks 2-3" in text and "host-" not in text

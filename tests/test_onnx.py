@@ -121,6 +121,12 @@ def test_a_perturbed_export_is_a_mismatch(run_cli, monkeypatch):
     assert code == 2 and run["status"] == "mismatch" and "max abs error" in run["reason"]
 
 
+def test_markdown_is_the_report_in_a_code_block(run_cli):
+    code, out, _ = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--format", "markdown")
+    assert code == 0 and out.startswith("## envcheck onnx\n\n```text\ntorch ") and out.endswith("```\n")
+    assert "cifar_cnn" in out and "verdict: all pass" in out
+
+
 def test_progress_on_a_terminal_only(run_cli, monkeypatch):
     """The exports take seconds: a terminal is told which one runs, a pipe or log gets nothing."""
     import sys

@@ -59,7 +59,7 @@ def bench(
     from envcheck.bench.verdicts import judge
     from envcheck.compat import tables
     from envcheck.render import bench as render
-    from envcheck.render.console import out, print_json
+    from envcheck.render.console import fenced, out, print_json
 
     if level not in LEVELS:
         raise UserError(f"--level {level!r} is not one of: {', '.join(LEVELS)}")
@@ -137,8 +137,11 @@ def bench(
         else:
             results.append(runner.run_allreduce(ranks, backend, SWEEPS[level], per, min(timeout, 120.0)))
     verdicts = judge(results, rows, reasons)
-    if chosen_format(fmt, as_json) is Format.json:
+    chosen = chosen_format(fmt, as_json)
+    if chosen is Format.json:
         print_json(render.as_dict(mapping, results, verdicts, notes))
+    elif chosen is Format.markdown:
+        out().print(fenced("envcheck bench", lambda c: render.text(mapping, results, verdicts, notes, rows, c)), end="")
     else:
         render.text(mapping, results, verdicts, notes, rows, out())
     raise typer.Exit(render.exit_code(verdicts))

@@ -38,12 +38,15 @@ def cluster(
     from envcheck.cluster import job
     from envcheck.compat import tables
     from envcheck.render import cluster as render
-    from envcheck.render.console import out, print_json
+    from envcheck.render.console import fenced, out, print_json
 
     report, code = job.run(where, tables(), seconds, SWEEPS["quick"], timeout, backend)
     if report is not None:  # rank 0
-        if chosen_format(fmt, as_json) is Format.json:
+        chosen = chosen_format(fmt, as_json)
+        if chosen is Format.json:
             print_json(render.as_dict(report))
+        elif chosen is Format.markdown:  # for a public tracker: no host names
+            out().print(fenced("envcheck cluster", lambda c: render.text(report, c, hosts=False)), end="")
         else:
             render.text(report, out())
     raise typer.Exit(code)

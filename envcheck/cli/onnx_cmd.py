@@ -51,7 +51,7 @@ def onnx(
     from envcheck.onnxcheck import runner
     from envcheck.onnxcheck.reference import NETWORKS
     from envcheck.render import onnx as render
-    from envcheck.render.console import out, print_json
+    from envcheck.render.console import fenced, out, print_json
 
     if exporter not in EXPORTERS:
         raise UserError(f"--exporter {exporter!r} is not one of: {', '.join(EXPORTERS)}")
@@ -80,8 +80,11 @@ def onnx(
             results.append(runner.check_reference(n, e, opset, requested, optimize))
         say(len(jobs), "", "")
     report = runner.OnnxReport(tv, ov, rv, available, tuple(results))
-    if chosen_format(fmt, as_json) is Format.json:
+    chosen = chosen_format(fmt, as_json)
+    if chosen is Format.json:
         print_json(render.as_dict(report))
+    elif chosen is Format.markdown:
+        out().print(fenced("envcheck onnx", lambda c: render.text(report, c)), end="")
     else:
         render.text(report, out())
     raise typer.Exit(render.exit_code(report))

@@ -50,12 +50,12 @@ def _sweep(title: str, result, c: Output) -> None:
         c.print(f"  {m.size:>8}  {m.value:9.3g} GB/s  ({m.note}, {m.runs} runs)")
 
 
-def text(report: ClusterReport, c: Output) -> None:
+def text(report: ClusterReport, c: Output, hosts: bool = True) -> None:
     nodes = report.nodes
     c.print(f"cluster: {report.world} rank{'s' if report.world > 1 else ''} on {len(nodes)} node{'s' if len(nodes) > 1 else ''} "
             f"({report.launcher}, {report.backend})", style="bold")
     for n, (host, ranks) in nodes.items():
-        c.print(f"  node {n}  {host}  ranks {spans(ranks)}")
+        c.print(f"  node {n}  {host + '  ' if hosts else ''}ranks {spans(ranks)}")
     rows = [(r, rank_facts(r)) for r in report.ranks]
     w = [max([len(head)] + [len(f[key]) for _, f in rows]) for head, key in (("device", "device"), ("torch", "torch"),
                                                                           ("CUDA", "torch CUDA build"), ("NCCL", "NCCL"))]

@@ -45,3 +45,15 @@ def out() -> Output:
 
 def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def fenced(title: str, draw) -> str:
+    """A text report as markdown for an issue tracker: a heading and a code block, so its columns
+    stay aligned, with GPU and MIG UUIDs cut to their prefix (DESIGN.md: public reports leave them out)."""
+    import io
+    import re
+
+    buf = io.StringIO()
+    draw(Output(buf))
+    text = re.sub(r"\b(GPU|MIG)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b", r"\1-…", buf.getvalue())
+    return f"## {title}\n\n```text\n{text}```\n"
