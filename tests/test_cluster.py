@@ -233,3 +233,9 @@ def test_markdown_leaves_host_names_out():
     got = report([rank(i, i // 2) for i in range(4)])
     text = fenced("envcheck cluster", lambda c: render.text(got, c, hosts=False))
     assert text.startswith("## envcheck cluster\n\n```text\n") and "node 1  ranks 2-3" in text and "host-" not in text
+
+
+def test_two_ranks_on_one_gpu_are_named():
+    ranks = [rank(0, 0), rank(1, 0), rank(2, 0)]  # rank() puts rank r on cuda:(r % 2): ranks 0 and 2 share cuda:0
+    (shared,) = [v for v in report(ranks).verdicts if "share" in v.text]
+    assert shared.label == "node 0" and "ranks 0, 2 share cuda:0" in shared.text

@@ -78,6 +78,14 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
                 for r in reports]
     rows = {f"rank {r.rank}": tables.gpu(r.model) if r.capability else None for r in reports}
     verdicts = list(judge(per_rank, rows))
+    sharing: dict = {}
+    for r in reports:
+        if r.capability:  # a GPU: more ranks than GPUs on a node puts two on one device
+            sharing.setdefault((r.node, r.device), []).append(r.rank)
+    for (node, device), ranks in sorted(sharing.items()):
+        if len(ranks) > 1:
+            verdicts.append(Verdict(f"node {node}", "warn", f"ranks {', '.join(map(str, ranks))} share {device}: more ranks than "
+                                                            "GPUs on this node (--nproc-per-node too high?), so each is slowed"))
     nodes = {r.node for r in reports}
     if len(nodes) > 1:
         by_node: dict = {}
