@@ -28,7 +28,7 @@ def cluster(
         raise UserError(f"--timeout {timeout:g}: choose more than 0 and at most 86400 seconds")
     where = launch.from_env(os.environ)
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError as exc:
         raise UserError("envcheck cluster needs PyTorch in this interpreter: pip install torch") from exc
     if backend == "nccl" and not torch.cuda.is_available():
