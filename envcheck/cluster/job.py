@@ -65,6 +65,12 @@ def _snapshot(tables) -> Snapshot:
     return replace(snap, torch=torch_info, packages=packages, onnxruntime=ort)
 
 
+def _first_line(exc: Exception) -> str:
+    """torch.distributed's errors run to many lines (C++ frames): the first one says what happened."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, backend: str | None = None) -> tuple:
     """(the report on rank 0, None on the others; the exit code, the same on every rank)."""
     import torch
@@ -80,15 +86,13 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
     try:
         dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
     except Exception as exc:
-        raise UserError(f"rank {launch.rank} could not join the job at "
-                        f"{launch.master_addr}:{launch.master_port}: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+        raise UserError(f"rank {launch.rank} could not join the job at {launch.master_addr}:{launch.master_port}: {_first_line(exc)}") from exc
     try:
         return _run(torch, dist, launch, tables, seconds, sizes, backend)
     except UserError:
         raise
     except Exception as exc:  # a collective that failed or timed out: another rank died or is unreachable
-        text = str(exc).strip()
-        raise UserError(f"rank {launch.rank}: the job broke off: {type(exc).__name__}: {text.splitlines()[0] if text else ''} "
+        raise UserError(f"rank {launch.rank}: the job broke off: {_first_line(exc)} "
                         "(another rank failed, or did not answer within --timeout)") from exc
     finally:
         dist.destroy_process_group()

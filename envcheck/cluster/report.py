@@ -4,12 +4,10 @@ and the compat tables, so it is tested without a job."""
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from envcheck.cluster.drift import drift
 from envcheck.snapshot import Snapshot
-
-LAG = 0.10  # as bench: a node more than 10% behind the median of the other nodes is flagged
 
 
 @dataclass(frozen=True)
@@ -53,20 +51,6 @@ class ClusterReport:
         return dict(sorted(out.items()))
 
 
-def lagging_nodes(values: dict) -> list[tuple[int, float, float]]:
-    """values: node -> figure (higher is better). (node, its figure, the others' median) for each
-    node more than LAG behind the median of the others."""
-    out = []
-    for node, v in sorted(values.items()):
-        others = [x for n, x in values.items() if n != node]
-        if not others:
-            continue
-        median = statistics.median(others)
-        if median > 0 and v < (1 - LAG) * median:
-            out.append((node, v, median))
-    return out
-
-
 def build(launcher: str, backend: str, reports: list, everyone, node_results: tuple, tables) -> ClusterReport:
     """The report from what the ranks sent: a pure function, run on rank 0."""
     from envcheck.bench.runner import DeviceResult
@@ -86,20 +70,17 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
         if len(ranks) > 1:
             verdicts.append(Verdict(f"node {node}", "warn", f"ranks {', '.join(map(str, ranks))} share {device}: more ranks than "
                                                             "GPUs on this node (--nproc-per-node too high?), so each is slowed"))
-    nodes = {r.node for r in reports}
-    if len(nodes) > 1:
+    if len({r.node for r in reports}) > 1:
+        # Nodes judged as bench judges sibling GPUs: each node's median matmul, and its own
+        # all-reduce at the largest size (the small ones measure latency, and jitter).
         by_node: dict = {}
         for r in reports:
             if r.matmul:
-                by_node.setdefault(r.node, []).append(r.matmul.value)
-        medians = {n: statistics.median(v) for n, v in by_node.items()}
-        for n, v, others in lagging_nodes(medians):
-            verdicts.append(Verdict(f"node {n}", "warn", f"matmul: its ranks' median {v:.3g} TFLOP/s is {1 - v / others:.0%} "
-                                                         f"behind the other nodes' {others:.3g}"))
-        largest = {n.label: n.measurements[-1].value for n in node_results if n.measurements}
-        for label, v, others in lagging_nodes(largest):
-            verdicts.append(Verdict(label, "warn", f"all-reduce inside the node: {v:.3g} GB/s busbw is {1 - v / others:.0%} "
-                                                   f"behind the other nodes' {others:.3g}"))
+                by_node.setdefault(r.node, []).append(r.matmul)
+        medians = [DeviceResult(f"node {n}", "", (replace(ms[0], value=statistics.median(m.value for m in ms), correct=None, note=""),))
+                   for n, ms in sorted(by_node.items())]
+        largest = [DeviceResult(r.label, r.name, r.measurements[-1:]) for r in node_results if r.measurements]
+        verdicts += judge(medians + largest, {})
     found: dict = {}
     for r in reports:
         for f in run_all(r.snapshot, tables):
