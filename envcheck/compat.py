@@ -159,6 +159,23 @@ class Gpu(NamedTuple):
     source: str
 
 
+class DriverSupport(NamedTuple):
+    """A driver against one CUDA release: `level` is full | minor-version | none | unknown."""
+
+    level: str
+    full: str | None  # the lowest driver with full support
+    mvc: str | None  # the lowest driver that runs it through minor-version compatibility
+
+    @property
+    def runs(self) -> bool | None:
+        return None if self.level == "unknown" else self.level != "none"
+
+    @property
+    def needs(self) -> str | None:
+        """The lowest driver that runs it at all."""
+        return self.mvc or self.full
+
+
 class Mirror(NamedTuple):
     name: str
     title: str
@@ -297,15 +314,41 @@ class Tables:
             return m.windows or m.linux.split(".")[0]
         return m.linux or None
 
+    def driver_support(
+        self, cuda: tuple[int, int], os: str, driver: str | None = None, driver_cuda: tuple[int, int] | None = None
+    ) -> "DriverSupport":
+        """Can this driver load the CUDA runtime of a cu<XY> build: fully, through CUDA minor-version
+        compatibility, or not at all? The one answer that checks, install-cmd and compat share.
+
+        `driver` is the version NVML or nvidia-smi prints; when only the newest CUDA the driver
+        supports is known (`driver_cuda`, e.g. from torch's own warning), that decides instead.
+        Source: NVIDIA's CUDA Compatibility guide, tables 2 and 3 (compat/cuda.toml).
+        """
+        full = self.min_driver(cuda, os)
+        mvc = self.mvc_driver(cuda[0], os)
+        if driver is not None:
+            have = driver_tuple(driver)
+            if full and driver_tuple(full) <= have:
+                level = "full"
+            elif mvc and driver_tuple(mvc) <= have:
+                level = "minor-version"
+            else:
+                level = "none" if (full or mvc) else "unknown"
+        elif driver_cuda is not None:
+            if driver_cuda >= cuda:
+                level = "full"
+            elif driver_cuda[0] == cuda[0] and cuda[0] in self.minor_compat:
+                level = "minor-version"
+            else:
+                level = "none"
+        else:
+            level = "unknown"
+        return DriverSupport(level, full, mvc)
+
     def max_cuda_for_driver(self, driver: str, os: str) -> tuple[int, int] | None:
         """The newest CUDA major.minor whose toolkit this driver fully supports."""
-        have = driver_tuple(driver)
-        best = None
-        for cuda in sorted({t.version[:2] for t in self.toolkits}):
-            need = self.min_driver(cuda, os)
-            if need and driver_tuple(need) <= have:
-                best = cuda
-        return best
+        runs = [c for c in self.known_cuda() if self.driver_support(c, os, driver).level == "full"]
+        return runs[-1] if runs else None
 
     def last_cuda_for(self, cc: str) -> tuple[str, str] | None:
         """(generation, last CUDA that targets it) for a compute capability NVIDIA has retired."""

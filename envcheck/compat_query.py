@@ -29,29 +29,27 @@ class DriverAnswer:
 
 
 def answer_driver(tables: Tables, driver: str, os: str = "linux") -> DriverAnswer:
-    have = driver_tuple(driver)
-    full = [c for c in tables.known_cuda() if (m := tables.min_driver(c, os)) and driver_tuple(m) <= have]
-    full_set = set(full)
+    driver_tuple(driver)  # a malformed version is the user's error, said once
+    support = {c: tables.driver_support(c, os, driver) for c in tables.known_cuda()}
+    full = [c for c, s in support.items() if s.level == "full"]
     mvc = []
     limits = ""
     for major, row in sorted(tables.minor_compat.items()):
-        need = tables.mvc_driver(major, os)
-        if need and driver_tuple(need) <= have:
-            extra = [c for c in tables.known_cuda() if c[0] == major and c not in full_set]
-            if extra:
-                mvc.append((f"{major}.x", f"CUDA {cuda_str(extra[0])}–{cuda_str(extra[-1])} through minor-version compatibility (driver ≥ {need})"))
-                limits = row.notes
+        extra = [c for c, s in support.items() if c[0] == major and s.level == "minor-version"]
+        if extra:
+            need = support[extra[0]].mvc
+            mvc.append((f"{major}.x", f"CUDA {cuda_str(extra[0])}–{cuda_str(extra[-1])} through minor-version compatibility (driver ≥ {need})"))
+            limits = row.notes
     plat = platform_key(os, "x86_64")
+    label = {"full": "full", "minor-version": "minor-version compatibility"}
     best: dict[str, BuildRow] = {}
     for release in tables.releases:  # newest first
         for variant in release.cuda_variants(plat):
             if variant in best:
                 continue
-            cuda = cuda_of_variant(variant)
-            if cuda in full_set:
-                best[variant] = BuildRow(release.torch, variant, "full")
-            elif any(cuda[0] == int(m.split(".")[0]) for m, _ in mvc):
-                best[variant] = BuildRow(release.torch, variant, "minor-version compatibility")
+            level = tables.driver_support(cuda_of_variant(variant), os, driver).level
+            if level in label:
+                best[variant] = BuildRow(release.torch, variant, label[level])
     rows = sorted(best.values(), key=lambda b: cuda_of_variant(b.variant), reverse=True)
     return DriverAnswer(
         driver=driver,

@@ -5,7 +5,7 @@ needs only these, does not pay for defining doctor's classes at start-up."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Union
+from typing import NamedTuple, Union
 
 SCHEMA_VERSION = 1
 
@@ -63,6 +63,20 @@ class DriverInfo:
     nvidia_on_pci: bool = False  # an NVIDIA display/3D device is on the PCI bus
     kernel_module_version: Union[str, Unavailable, None] = None  # /proc/driver/nvidia/version
     source: str = "nvml"  # nvml | nvidia-smi | none: where driver_version came from
+
+
+class Installed(NamedTuple):
+    """What the target environment holds now. An input of the plan: pip and uv count
+    `torch==2.14.1` as met by an installed 2.14.1+cpu (PEP 440 local versions), so a plan that
+    changes the build must pin the local version or remove the old build first."""
+
+    torch: str | None = None  # "2.14.1+cpu"
+    torchvision: str | None = None
+    torchaudio: str | None = None
+    installer: str = ""  # who installed torch (its INSTALLER file): pip, uv, conda, ...
+
+    def version(self, name: str) -> str | None:
+        return getattr(self, name)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from envcheck.compat import Mirror, Release, Tables, wheel_runs_on
 from envcheck.errors import UserError
-from envcheck.facts import DriverInfo, Host, known
+from envcheck.facts import DriverInfo, Host, Installed, known
 from envcheck.versions import (
     cc_tuple,
     cuda_of_variant,
@@ -51,6 +51,15 @@ class Machine(NamedTuple):
     nvidia_on_pci: bool = False  # an NVIDIA device is on the bus even though no driver answered
     local: bool = True  # facts were read from this machine (False: planning for another)
     no_driver_reason: str = ""
+    described: bool = False  # the user described the driver or GPUs (--driver, --gpu)
+    installed: Installed = Installed()
+
+    @property
+    def has_gpu(self) -> bool:
+        """The plan is for NVIDIA GPUs: found here with their driver, or described by the user."""
+        if self.described:
+            return self.driver is not None or bool(self.gpus)
+        return self.local and self.driver is not None and bool(self.gpus)
 
 
 class Request(NamedTuple):
@@ -72,7 +81,7 @@ class Rejection(NamedTuple):
 
 
 class Step(NamedTuple):
-    purpose: str  # mirror | env | install | verify
+    purpose: str  # mirror | env | remove | install | verify
     argv: tuple[str, ...]
     comment: str = ""
 
@@ -97,6 +106,18 @@ class Plan:
     def shell(self, step: Step) -> str:
         return quote(step.argv, self.os)
 
+    def commands(self, *purposes: str) -> list[str]:
+        """The shell lines of the steps with these purposes, in order."""
+        return [self.shell(s) for s in self.steps if s.purpose in purposes]
+
+
+class SolveError(UserError):
+    """No build fits; `rejected` says why each one considered was turned down (--explain)."""
+
+    def __init__(self, message: str, rejected: tuple = ()):
+        super().__init__(message)
+        self.rejected = tuple(rejected)
+
 
 def quote(argv, os: str) -> str:
     """Shell-quote for the target's shell: POSIX sh, or the Windows (MSVCRT) convention."""
@@ -117,30 +138,36 @@ def platform_key(os: str, arch: str) -> str:
     raise UserError(f"unknown operating system {os!r}: use --os linux, windows or macos")
 
 
-def machine_from(host: Host, os: str, arch: str, info: DriverInfo | None, gpus: tuple = (), driver: str | None = None) -> Machine:
+def machine_from(
+    host: Host, os: str, arch: str, info: DriverInfo | None, gpus: tuple = (), driver: str | None = None,
+    installed: Installed = Installed(),
+) -> Machine:
     """The solver's view of a machine: the NVML facts of this one, or what the user described.
 
     `info` is None when the plan is not for this machine's GPUs (another OS or CPU, a --driver given,
-    or --cpu); `gpus` and `driver` are what the user described with --gpu and --driver.
+    or --cpu); `gpus` and `driver` are what the user described with --gpu and --driver. A GPU
+    described without a driver is planned for with the driver it needs named, never as "no driver
+    here, so the CPU build". `installed` is what the target environment holds now.
     """
+    local = (os, arch) == (host.os, host.arch)
     if driver is not None:
-        return Machine(os, arch, host.python, driver=driver, gpus=gpus)
+        return Machine(os, arch, host.python, driver=driver, gpus=gpus, local=local, described=True, installed=installed)
     if os == "macos":
-        return Machine(os, arch, host.python, no_driver_reason="macOS has no CUDA")
-    if (os, arch) != (host.os, host.arch):
-        return Machine(os, arch, host.python, gpus=gpus, local=False)
-    if info is None:
-        return Machine(os, arch, host.python, gpus=gpus)
+        return Machine(os, arch, host.python, no_driver_reason="macOS has no CUDA", installed=installed)
+    if not local:
+        return Machine(os, arch, host.python, gpus=gpus, local=False, described=bool(gpus))
+    if info is None or (gpus and not known(info.driver_version)):
+        return Machine(os, arch, host.python, gpus=gpus, described=bool(gpus), installed=installed)
     if not known(info.driver_version):
         reason = info.driver_version.reason
         if info.nvidia_on_pci:
             reason = f"an NVIDIA GPU is on the PCI bus but its driver does not answer: {reason}"
-        return Machine(os, arch, host.python, gpus=gpus, nvidia_on_pci=info.nvidia_on_pci, no_driver_reason=reason)
+        return Machine(os, arch, host.python, nvidia_on_pci=info.nvidia_on_pci, no_driver_reason=reason, installed=installed)
     found = list(gpus)
     for g in info.gpus if known(info.gpus) else ():
         name = g.name if known(g.name) else f"GPU {g.index}"
         found.append(TargetGpu(name, g.compute_capability if known(g.compute_capability) else None))
-    return Machine(os, arch, host.python, driver=info.driver_version, gpus=tuple(found))
+    return Machine(os, arch, host.python, driver=info.driver_version, gpus=tuple(found), installed=installed)
 
 
 def target_of(host: Host, os: str | None, arch: str | None) -> tuple[str, str]:
@@ -168,21 +195,31 @@ class _Verdict:
 
 def _driver_verdict(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> _Verdict:
     """Can this driver load the CUDA runtime of a cu<XY> wheel? Full support, MVC, or no."""
-    full = tables.min_driver(cuda, machine.os)
-    have = driver_tuple(machine.driver)
-    if full and driver_tuple(full) <= have:
+    support = tables.driver_support(cuda, machine.os, machine.driver)
+    if support.level == "full":
         return _Verdict(True, rank=(2,))
-    mvc = tables.mvc_driver(cuda[0], machine.os)
-    if mvc and driver_tuple(mvc) <= have:
+    if support.level == "minor-version":
         note = (
             f"CUDA {cuda_str(cuda)} runs on driver {machine.driver} through CUDA minor-version "
-            f"compatibility (needs ≥ {mvc}); the driver cannot JIT-compile newer PTX, so "
+            f"compatibility (needs ≥ {support.mvc}); the driver cannot JIT-compile newer PTX, so "
             f"torch.compile/Triton kernels may fail"
-            + (f" — a driver ≥ {full} gives full support" if full else "")
+            + (f" — a driver ≥ {support.full} gives full support" if support.full else "")
         )
         return _Verdict(True, rank=(1,), notes=[note])
-    need = mvc or full or "a newer driver"
+    need = support.needs or "a newer driver"
     return _Verdict(False, f"driver {machine.driver} too old for CUDA {cuda_str(cuda)} (needs ≥ {need})", kind="driver", needs=need)
+
+
+def _driver_needed(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> str:
+    """For a GPU described without a driver: the driver this build needs, as a note."""
+    support = tables.driver_support(cuda, machine.os)
+    label = {"linux": "Linux", "windows": "Windows"}.get(machine.os, machine.os)
+    if support.full and support.mvc and support.full != support.mvc:
+        return (f"CUDA {cuda_str(cuda)} needs an NVIDIA {label} driver ≥ {support.full} "
+                f"(≥ {support.mvc} runs it through minor-version compatibility, with its limits)")
+    if support.needs:
+        return f"CUDA {cuda_str(cuda)} needs an NVIDIA {label} driver ≥ {support.needs}"
+    return f"envcheck's tables do not list the driver CUDA {cuda_str(cuda)} needs"
 
 
 def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: str) -> _Verdict:
@@ -212,11 +249,19 @@ def _judge(tables: Tables, machine: Machine, release: Release, variant: str, pla
     if cuda is None:
         if variant != "cpu":
             return _Verdict(False, f"{variant} is not an NVIDIA build", kind="not-nvidia")
-        gpu_here = machine.local and machine.driver is not None and machine.gpus
-        return _Verdict(True, rank=(0 if gpu_here else 3, 0))
-    if not machine.local:
-        return _Verdict(True, rank=(1, cuda))
+        return _Verdict(True, rank=(0 if machine.has_gpu else 3, 0))
     notes: list[str] = []
+    if machine.driver is None and machine.gpus and (machine.described or not machine.local):
+        # A GPU the user described, with no driver known: its architecture decides, and the
+        # driver it needs is named.
+        arch = _arch_verdict(tables, machine, release, variant)
+        if not arch.ok and not explicit:
+            return arch
+        notes += ([f"{variant}: {arch.reason}"] if not arch.ok else []) + arch.notes
+        notes.append(_driver_needed(tables, machine, cuda))
+        return _Verdict(True, rank=(2 if arch.ok else 0, cuda), notes=notes)
+    if not machine.local and machine.driver is None:
+        return _Verdict(True, rank=(1, cuda))
     if machine.driver is None:
         why = machine.no_driver_reason or "no NVIDIA driver found"
         if not explicit:
@@ -233,6 +278,17 @@ def _judge(tables: Tables, machine: Machine, release: Release, variant: str, pla
             notes.append(f"{variant}: {v.reason}")
         notes.extend(v.notes)
     return _Verdict(True, rank=(drv.rank[0] if drv.ok else 0, cuda), notes=notes)
+
+
+def runs_here(tables: Tables, machine: Machine, release: Release, variant: str) -> bool:
+    """Would this build of this release run on the machine, judged on its own merits (driver,
+    GPU architectures, Python, platform)? A CPU build on a machine with NVIDIA GPUs does not."""
+    plat = platform_key(machine.os, machine.arch)
+    if variant not in release.variants.get(plat, ()):
+        return False
+    if variant == "cpu":
+        return not machine.has_gpu and machine.python in release.python.get(plat, ())
+    return _judge(tables, machine, release, variant, plat, machine.python, explicit=False).ok
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -305,22 +361,61 @@ def solve(tables: Tables, machine: Machine, request: Request) -> Plan:
         if not releases:
             raise UserError(f"PyTorch's last macOS x86_64 wheels are for torch {tables.macos_x86_64_last}")
     explicit = bool(request.cuda or request.cpu)
-    gpu_machine = machine.local and machine.driver is not None and bool(machine.gpus) and not explicit
-    plan = _first_fit(tables, machine, request, releases, plat, python, explicit, gpu_machine)
-    if plan is None and gpu_machine:
-        plan = _first_fit(tables, machine, request, releases, plat, python, explicit, False)
-        if plan is not None:
-            gpus = ", ".join(sorted({g.name for g in machine.gpus}))
-            plan = replace(plan, notes=(f"no CUDA build of any torch release runs on {gpus} with driver {machine.driver}: CPU build", *plan.notes))
+    rejected: list[Rejection] = []
+    plan = _fit(tables, machine, request, releases, plat, python, explicit, rejected)
     if plan is not None:
         return plan
+    if request.python is None and request.env is None:
+        plan = _fit_in_new_env(tables, machine, request, releases, plat, python, explicit)
+        if plan is not None:
+            return plan
     if explicit or request.torch:
-        raise UserError(_explain_empty(tables, releases, plat, request, python))
-    raise UserError(f"no torch build runs on {machine.os} {machine.arch} with Python {python}")
+        message = _explain_empty(tables, releases, plat, request, python)
+    else:
+        message = f"no torch build runs on {machine.os} {machine.arch} with Python {python}"
+    raise SolveError(message + _python_hint(releases, plat, request, python, rejected), rejected)
 
 
-def _first_fit(tables, machine, request, releases, plat, python, explicit, gpu_machine) -> Plan | None:
-    rejected: list[Rejection] = []
+def _fit(tables, machine, request, releases, plat, python, explicit, rejected) -> Plan | None:
+    """The first fitting build, GPU builds first on a GPU machine, then the CPU build."""
+    gpu_machine = machine.has_gpu and not explicit
+    plan = _first_fit(tables, machine, request, releases, plat, python, explicit, gpu_machine, rejected)
+    if plan is None and gpu_machine:
+        plan = _first_fit(tables, machine, request, releases, plat, python, explicit, False, [])
+        if plan is not None:
+            gpus = ", ".join(sorted({g.name for g in machine.gpus})) or "this GPU"
+            with_driver = f" with driver {machine.driver}" if machine.driver else ""
+            plan = replace(plan, notes=(f"no CUDA build of any torch release runs on {gpus}{with_driver}: CPU build", *plan.notes))
+    return plan
+
+
+def _fit_in_new_env(tables, machine, request, releases, plat, python, explicit) -> Plan | None:
+    """When this Python has no wheels for what was asked: the plan in a new environment with a
+    Python that has them (the newest such Python)."""
+    pythons = sorted({py for r in releases for py in r.python.get(plat, ())}, key=py_key, reverse=True)
+    for py in pythons:
+        if py == python:
+            continue
+        env = "torch" if request.manager == "conda" else "torch-env"
+        plan = _fit(tables, machine, request._replace(python=py, env=env), releases, plat, py, explicit, [])
+        if plan is not None:
+            note = (f"Python {python} has no wheels for this build: these commands make a new environment "
+                    f"with Python {py} (`--python {py}` plans for it directly)")
+            return replace(plan, notes=(note, *plan.notes))
+    return None
+
+
+def _python_hint(releases, plat, request, python, rejected) -> str:
+    """For a request that failed on the Python version alone: the Pythons that would work."""
+    if not rejected or any(r.kind != "python" for r in rejected):
+        return ""
+    pythons = sorted({py for r in releases for py in r.python.get(plat, ())}, key=py_key)
+    if not pythons or python in pythons:
+        return ""
+    return f"; plan for Python {pythons[-1]} with --python {pythons[-1]} --env NAME (a new environment)"
+
+
+def _first_fit(tables, machine, request, releases, plat, python, explicit, gpu_machine, rejected) -> Plan | None:
     for release in releases:
         py = _python_for(release, plat, request, machine, python)
         wanted = _wanted(release, plat, request, gpu_machine)
@@ -368,13 +463,16 @@ def _python_for(release: Release, plat: str, request: Request, machine: Machine,
 # -- spelling the commands ----------------------------------------------------------------------
 
 
-def _pins(release: Release, variant: str, local: bool) -> list[str]:
-    suffix = f"+{variant}" if local else ""
+def _pins(release: Release, variant: str, local: bool, all_local: bool = False) -> list[str]:
+    """torch==X, torchvision==Y, torchaudio==Z. `local` pins torch and torchvision as X+cu121, as
+    the official lines of that era do; `all_local` pins torchaudio too, so that no installed
+    build of the same release is taken as meeting the pin."""
+    suffix = f"+{variant}" if local or all_local else ""
     pins = [f"torch=={release.torch}{suffix}"]
     if release.torchvision:
         pins.append(f"torchvision=={release.torchvision}{suffix}")
     if release.torchaudio:
-        pins.append(f"torchaudio=={release.torchaudio}")
+        pins.append(f"torchaudio=={release.torchaudio}" + (suffix if all_local else ""))
     return pins
 
 
@@ -400,15 +498,34 @@ def _is_default(release: Release, variant: str, plat: str) -> bool:
     return release.default.get(plat) == variant
 
 
-def pip_install(release: Release, variant: str, plat: str, mirror: Mirror | None, tool: tuple[str, ...] = ("pip",)) -> tuple[list[str], str]:
+def from_default_index(release: Release, variant: str, plat: str, mirror: Mirror | None) -> bool:
+    """The plan takes this build from the default index (or a mirror of it), where versions carry
+    no local label: `torch==2.14.1` there cannot be pinned to one build."""
+    if variant in release.pip_exceptions:
+        return False
+    if plat == "macos":
+        return True
+    if mirror is not None:
+        return _is_default(release, variant, plat)
+    return release.pip.plain_default and _is_default(release, variant, plat)
+
+
+def pip_install(
+    release: Release, variant: str, plat: str, mirror: Mirror | None, tool: tuple[str, ...] = ("pip",), pin_local: bool = False
+) -> tuple[list[str], str]:
     """The install command for pip (or `uv pip`) and a sentence on where the wheels come from.
 
     With a PyPI mirror: the default index's own build comes straight from the mirror; another
-    build comes from PyPyTorch's index (or the mirror's copy of it, used its own way) with the
+    build comes from PyTorch's index (or the mirror's copy of it, used its own way) with the
     PyPI mirror kept for the dependencies, since a PyPI mirror never carries `+cu121` builds.
+    `pin_local` pins every package with the build's local label (X+cu126): the official line
+    otherwise, which an installed X+cpu would satisfy.
     """
     uv = tool[0] == "uv"
     official = official_pip(release, variant, plat)
+    if pin_local and not from_default_index(release, variant, plat, mirror) and variant not in release.pip_exceptions:
+        n = len(_pins(release, variant, False))
+        official = [official[0], official[1], *_pins(release, variant, True, all_local=True), *official[2 + n:]]
     if mirror is None:
         return [*tool, *official[1:]], ""
     pins_plain = _pins(release, variant, False)
@@ -418,12 +535,12 @@ def pip_install(release: Release, variant: str, plat: str, mirror: Mirror | None
             argv += ["--index-url", mirror.pypi]
         return argv, f"{mirror.name} mirrors the default index, which serves the {variant} build of torch {release.torch} here"
     if mirror.wheels_form == "find-links":
-        argv = [*tool, "install", *_pins(release, variant, True), "-f", mirror.wheel_url(variant)]
+        argv = [*tool, "install", *_pins(release, variant, True, all_local=pin_local), "-f", mirror.wheel_url(variant)]
         if uv:
             argv += ["--index-url", mirror.pypi]
         return argv, f"the {variant} wheels come from {mirror.name}'s flat wheel folder (-f, pinned +{variant}); other packages from its PyPI mirror"
     if mirror.wheels_form == "index":
-        pins = _pins(release, variant, release.pip.local)
+        pins = _pins(release, variant, release.pip.local, all_local=pin_local)
         if uv:
             return [*tool, "install", *pins, "--index-url", mirror.pypi, "--extra-index-url", mirror.wheel_url(variant)], (
                 f"the {variant} wheels come from {mirror.name}'s copy of PyTorch's index; other packages from its PyPI mirror"
@@ -500,8 +617,9 @@ def verify_argv(variant: str, os: str) -> tuple[str, ...]:
     return ("python", "-c", show + check)
 
 
-def _env_steps(request: Request, python: str, os: str) -> list[Step]:
+def _env_steps(request: Request, python: str, machine: Machine) -> list[Step]:
     name = request.env
+    os = machine.os
     if request.manager == "conda":
         name = name or "torch"
         return [
@@ -513,9 +631,65 @@ def _env_steps(request: Request, python: str, os: str) -> list[Step]:
     activate = (f"{name}\\Scripts\\activate",) if os == "windows" else ("source", f"{name}/bin/activate")
     if request.manager == "uv":
         create = ("uv", "venv", name, "--python", python)
+    elif python != machine.python:  # another interpreter than the one envcheck looked at
+        create = ("py", f"-{python}", "-m", "venv", name) if os == "windows" else (f"python{python}", "-m", "venv", name)
     else:
         create = ("python" if os == "windows" else "python3", "-m", "venv", name)
     return [Step("env", create, f"a fresh virtual environment ({python})"), Step("env", activate)]
+
+
+_CONDA_NAMES = {"torch": "pytorch", "torchvision": "torchvision", "torchaudio": "torchaudio"}
+
+
+def _build_of(version: str, release: Release, plat: str) -> str:
+    """The build an installed version is: its local label, or the default index's build."""
+    local = version.partition("+")[2]
+    return local or release.default.get(plat, "cpu")
+
+
+def _kept_builds(installed: Installed, release: Release, variant: str, plat: str) -> list[str]:
+    """Installed packages that pip and uv would keep though they are not the planned build: the
+    same release with another local label meets an unlabelled pin (PEP 440)."""
+    out = []
+    for name in ("torch", "torchvision", "torchaudio"):
+        have, want = installed.version(name), getattr(release, name)
+        if have and want and have.partition("+")[0] == want and _build_of(have, release, plat) != variant:
+            out.append(name)
+    return out
+
+
+def _replace_installed(release: Release, variant: str, plat: str, mirror: Mirror | None, manager: str, installed: Installed) -> tuple[list[Step], bool, list[str]]:
+    """What the installed stack changes in a pip/uv plan for this environment: steps that go
+    first, whether to pin local labels, and notes."""
+    names = [n for n in ("torch", "torchvision", "torchaudio") if installed.version(n)]
+    if not names:
+        return [], False, []
+    steps: list[Step] = []
+    notes: list[str] = []
+    if installed.installer == "conda":
+        conda_names = tuple(_CONDA_NAMES[n] for n in names)
+        steps.append(Step("remove", ("conda", "remove", "-y", *conda_names), "torch came from conda: remove it before pip installs wheels over it"))
+        what = f"torch {installed.torch}" if installed.torch else "the torch stack"
+        notes.append(f"{what} was installed by conda; mixing conda's and pip's copies breaks the environment, so conda removes it first")
+        return steps, False, notes
+    stale = [n for n in names if getattr(release, n) is None]  # no release of it goes with this torch
+    kept = _kept_builds(installed, release, variant, plat)
+    pin_local = bool(kept) and not from_default_index(release, variant, plat, mirror)
+    remove = stale + ([] if pin_local else kept)
+    if pin_local:
+        have = ", ".join(f"{n} {installed.version(n)}" for n in kept)
+        notes.append(f"{have} is installed, and pip counts it as meeting an unlabelled ==pin (PEP 440 local versions): "
+                     f"the pins carry +{variant} so that the build is replaced")
+    if remove:
+        tool = ("uv", "pip", "uninstall") if manager == "uv" else ("pip", "uninstall", "-y")
+        steps.append(Step("remove", (*tool, *remove), "remove what the install would otherwise keep"))
+        for n in kept:
+            if n in remove:
+                notes.append(f"{n} {installed.version(n)} is installed, and pip counts it as meeting {n}=={getattr(release, n)} "
+                             f"(PEP 440 local versions): it is removed first so that the {variant} build goes in")
+        for n in stale:
+            notes.append(f"{n} {installed.version(n)} has no release for torch {release.torch}: it is removed, or it would break on import")
+    return steps, pin_local, notes
 
 
 def _plan(tables: Tables, machine: Machine, request: Request, release: Release, variant: str, python: str, notes: list[str], rejected: list[Rejection]) -> Plan:
@@ -530,7 +704,10 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
     steps: list[Step] = []
     if mirror:
         steps += mirror_setup(mirror, request.manager)
-    steps += _env_steps(request, python, machine.os)
+    env_steps = _env_steps(request, python, machine)
+    steps += env_steps
+    # The environment the commands install into holds the installed stack unless they make a new one.
+    here = machine.local and not env_steps and python == machine.python
     where = ""
     if request.manager == "conda":
         argv = conda_install(release, variant, machine.os)
@@ -552,8 +729,11 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
             steps.append(Step("install", tuple(argv)))
     else:
         tool = ("uv", "pip") if request.manager == "uv" else ("pip",)
-        argv, where = pip_install(release, variant, plat, mirror, tool)
+        first, pin_local, why_first = _replace_installed(release, variant, plat, mirror, request.manager, machine.installed) if here else ([], False, [])
+        argv, where = pip_install(release, variant, plat, mirror, tool, pin_local=pin_local)
+        steps += first
         steps.append(Step("install", tuple(argv)))
+        notes += why_first
     steps.append(Step("verify", verify_argv(variant, machine.os), "check that this build really landed"))
     if where:
         notes.insert(0, where)
@@ -591,12 +771,18 @@ def _why(tables: Tables, machine: Machine, request: Request, release: Release, v
         asked.append("the CPU build")
     if asked:
         return f"{build}: the build you asked for ({', '.join(asked)}), for Python {python} on {machine.os} {machine.arch}."
-    if not machine.local:
+    gpus = ", ".join(sorted({f"{g.name} (sm_{g.cc.replace('.', '')})" if g.cc else g.name for g in machine.gpus})) or "no GPU listed"
+    if machine.driver is None and machine.gpus and variant != "cpu":
+        return f"{build}: the newest release with a build for {gpus}, for Python {python} on {machine.os} {machine.arch} (the driver it needs is noted)."
+    if not machine.local and machine.driver is None:
         return f"{build}: the newest release for Python {python} on {machine.os} {machine.arch}; pass --cuda or --cpu to choose the build."
+    if variant == "cpu" and machine.has_gpu:
+        return f"{build}: the newest release for Python {python}; CPU build because no CUDA build runs on {gpus} (see the note)."
     if variant == "cpu":
         reason = machine.no_driver_reason or "no NVIDIA driver found"
         return f"{build}: the newest release for Python {python}; CPU build because {reason}."
-    gpus = ", ".join(sorted({f"{g.name} (sm_{g.cc.replace('.', '')})" if g.cc else g.name for g in machine.gpus})) or "no GPU listed"
     top = tables.max_cuda_for_driver(machine.driver, machine.os)
     drv = f"driver {machine.driver}" + (f" (CUDA ≤ {cuda_str(top)})" if top else "")
+    if not machine.gpus:
+        return f"{build}: the newest release with a build that {drv} can run, for Python {python}; --gpu checks a GPU's architecture too."
     return f"{build}: the newest release with a build that {drv} and {gpus} can run, for Python {python}."

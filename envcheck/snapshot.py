@@ -95,6 +95,8 @@ class Torch:
     loaded_libraries: tuple = ()  # CUDA library paths the child had mapped (/proc/self/maps)
     min_capability: Optional[str] = None  # old torch's own "minimum cuda capability supported" (reports)
     seconds: float = 0.0  # wall time of the probe
+    dist_version: Optional[str] = None  # the installed distribution's version, even when import fails
+    installer: Optional[str] = None  # who installed it (the INSTALLER file): pip, uv, conda, ...
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ for the installed torch, and are the GPUs healthy."""
 from __future__ import annotations
 
 from envcheck.checks.findings import Finding
-from envcheck.checks.fixes import install_fix
+from envcheck.checks.fixes import stack_fix
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import cuda_tuple, driver_tuple, pad3, release_of, vtuple
+from envcheck.versions import cuda_tuple, pad3, release_of, vtuple
 
 # Clock-event reasons that say nothing is wrong (NVML: idle, or clocks set on purpose).
 # Codes that mean "a report did not say", not "the machine has no driver".
@@ -65,21 +65,27 @@ def check_driver(s: Snapshot, tables) -> list[Finding]:
     return [Finding("no-driver", "error", "driver", summary + place, {"nvml": why.reason, "nvidia_on_pci": d.nvidia_on_pci}, fix=fix)]
 
 
+def torch_driver_support(s: Snapshot, tables):
+    """How the driver runs the installed torch's CUDA (tables.driver_support), or None when the
+    snapshot has no CUDA torch or nothing about the driver."""
+    cuda = _torch_cuda(s)
+    if not cuda:
+        return None
+    drv, drv_cuda = s.driver.driver_version, s.driver.cuda_driver_version
+    support = tables.driver_support(
+        cuda_tuple(cuda),
+        s.system.os,
+        driver=drv if known(drv) else None,
+        driver_cuda=cuda_tuple(drv_cuda) if known(drv_cuda) and not known(drv) else None,
+    )
+    return None if support.level == "unknown" else support
+
+
 def driver_runs_torch(s: Snapshot, tables) -> bool | None:
     """Can this driver load the installed torch's CUDA (minor-version compatibility counts)?
     None when the snapshot cannot tell."""
-    cuda = _torch_cuda(s)
-    drv, drv_cuda = s.driver.driver_version, s.driver.cuda_driver_version
-    if not cuda:
-        return None
-    want = cuda_tuple(cuda)
-    if known(drv):
-        need = [x for x in (tables.min_driver(want, s.system.os), tables.mvc_driver(want[0], s.system.os)) if x]
-        return any(driver_tuple(drv) >= driver_tuple(n) for n in need) if need else None
-    if known(drv_cuda):  # only the driver's CUDA version is known (e.g. from torch's warning)
-        have = cuda_tuple(drv_cuda)
-        return have >= want or (have[0] == want[0] and want[0] >= 11)
-    return None
+    support = torch_driver_support(s, tables)
+    return None if support is None else support.runs
 
 
 def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
@@ -87,21 +93,15 @@ def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
     out: list[Finding] = []
     drv = s.driver.driver_version
     cuda = _torch_cuda(s)
-    if not known(drv) and cuda and known(s.driver.cuda_driver_version) and driver_runs_torch(s, tables) is False:
+    support = torch_driver_support(s, tables)
+    if support is not None and not known(drv) and support.level == "none":
         have = s.driver.cuda_driver_version
         out.append(Finding("driver-too-old", "error", "driver", f"the driver supports CUDA {have}, torch is built for CUDA {cuda}",
-                           {"driver_cuda": have, "torch_cuda": cuda}, fix=install_fix(s, tables),
-                           why="install a torch build for this driver (the fix), or upgrade the driver"))
-    if known(drv) and cuda:
-        want = cuda_tuple(cuda)
-        os = s.system.os
-        full = tables.min_driver(want, os)
-        mvc = tables.mvc_driver(want[0], os)
-        have = driver_tuple(drv)
-        facts = {"driver": drv, "torch_cuda": cuda, "needs": full, "minor_version_compat_from": mvc}
-        if full and have >= driver_tuple(full):
-            pass
-        elif mvc and have >= driver_tuple(mvc):
+                           {"driver_cuda": have, "torch_cuda": cuda}, why="install a torch build for this driver (the fix), or upgrade the driver",
+                           **stack_fix(s, tables)))
+    if support is not None and known(drv):
+        facts = {"driver": drv, "torch_cuda": cuda, "needs": support.full, "minor_version_compat_from": support.mvc}
+        if support.level == "minor-version":
             out.append(
                 Finding(
                     "driver-too-old",
@@ -110,19 +110,19 @@ def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
                     f"driver {drv} runs torch's CUDA {cuda} only through minor-version compatibility",
                     facts,
                     why="the driver cannot JIT-compile newer PTX: torch.compile/Triton kernels may fail"
-                    + (f"; a driver ≥ {full} gives full support" if full else ""),
+                    + (f"; a driver ≥ {support.full} gives full support" if support.full else ""),
                 )
             )
-        elif full or mvc:
+        elif support.level == "none":
             out.append(
                 Finding(
                     "driver-too-old",
                     "error",
                     "driver",
-                    f"driver {drv} is too old for torch's CUDA {cuda} (needs ≥ {mvc or full})",
+                    f"driver {drv} is too old for torch's CUDA {cuda} (needs ≥ {support.needs})",
                     facts,
-                    fix=install_fix(s, tables),
                     why="install a torch build for this driver (the fix), or upgrade the driver",
+                    **stack_fix(s, tables),
                 )
             )
     t = s.torch

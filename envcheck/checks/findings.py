@@ -17,6 +17,9 @@ class Finding:
     facts: dict = field(default_factory=dict)
     fix: str | None = None  # a runnable command, where one exists
     why: str = ""  # one line of cause, where the summary does not say it
+    fix_notes: tuple = ()  # what the fix's own planner says of it (limits, a Python to change)
+    verify: str | None = None  # a line that proves the fix worked
+    alternative: str | None = None  # another fix (e.g. the newest release where the fix keeps yours)
 
 
 def order(findings: list[Finding]) -> list[Finding]:

@@ -1,27 +1,109 @@
-"""Fix commands for findings, from install-cmd's own solver: one source of truth for commands."""
+"""The one fix for the torch stack, from install-cmd's own solver.
+
+Every finding about torch, torchvision, torchaudio and the Python they run on carries the same
+plan, so no two findings can send the user different ways. What is installed is an input of the
+plan: the user's torch release is kept when a build of it runs here, and the newest release is
+offered beside it.
+"""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from envcheck.errors import UserError
-from envcheck.install import Request, machine_from, solve
-from envcheck.snapshot import Host, Snapshot
+from envcheck.install import Installed, Plan, Request, machine_from, runs_here, solve
+from envcheck.snapshot import Host, Snapshot, Torch
+from envcheck.versions import cuda_of_variant, cuda_tuple, release_of
+
+KNOWN_OS = ("linux", "windows", "macos")
 
 
 def target_python(snapshot: Snapshot) -> str:
     return ".".join(snapshot.python.version.split(".")[:2])
 
 
-def install_fix(snapshot: Snapshot, tables, request: Request | None = None) -> str | None:
-    """The install command of the build install-cmd would choose for this machine, or None."""
-    if snapshot.system.os not in ("linux", "windows", "macos") or target_python(snapshot).count(".") != 1:
+def installed_variant(t: Torch) -> str:
+    """The build of an installed torch: its local label, else cuXY from torch.version.cuda, else cpu."""
+    if t.version and "+" in t.version:
+        return t.version.split("+", 1)[1]
+    if t.cuda:
+        major, minor = cuda_tuple(t.cuda)
+        return f"cu{major}{minor}"
+    return "cpu"
+
+
+def installed_stack(s: Snapshot) -> Installed:
+    """torch and its companions as pip sees them in the target environment."""
+    t = s.torch
+    torch_version = installer = None
+    if isinstance(t, Torch):
+        torch_version = t.version if t.status == "ok" and t.version else t.dist_version
+        installer = t.installer
+    pkgs = {p.name: p.version for p in s.packages}
+    return Installed(torch_version, pkgs.get("torchvision"), pkgs.get("torchaudio"), installer or "")
+
+
+class StackPlan(NamedTuple):
+    plan: Plan
+    alternative: Plan | None  # the newest release, when the plan keeps an older one
+
+
+def stack_plan(s: Snapshot, tables) -> StackPlan | None:
+    """The plan every torch finding shares, or None when the snapshot cannot say the platform."""
+    py = target_python(s)
+    if s.system.os not in KNOWN_OS or py.count(".") != 1:
         return None  # a report that does not say which platform or Python: no command to give
-    host = Host(snapshot.system.os, snapshot.system.arch, target_python(snapshot))
-    machine = machine_from(host, host.os, host.arch, snapshot.driver)
-    mirror = snapshot.python.mirror
-    req = (request or Request())._replace(mirror=mirror, python=target_python(snapshot))
-    try:
-        plan = solve(tables, machine, req)
-    except UserError:
+    host = Host(s.system.os, s.system.arch, py)
+    installed = installed_stack(s)
+    machine = machine_from(host, host.os, host.arch, s.driver, installed=installed)
+    base = Request(mirror=s.python.mirror)
+    here = base._replace(python=py)  # in this environment, with this Python
+    keep = []
+    release = tables.release(release_of(installed.torch)) if installed.torch else None
+    t = s.torch
+    if release is not None and isinstance(t, Torch) and t.status == "ok":
+        variant = installed_variant(t)
+        if runs_here(tables, machine, release, variant):  # torch itself is fine: keep it exactly
+            keep.append(here._replace(torch=release.torch, cuda=cuda_of_variant(variant), cpu=variant == "cpu"))
+    if release is not None:
+        keep.append(here._replace(torch=release.torch))
+    # The user's release only where a build of it runs here (not its CPU build on a GPU machine);
+    # else the newest release here; else in a new environment with another Python.
+    plan = _first(tables, machine, keep, strict=True) or _first(tables, machine, [here, base])
+    if plan is None:
         return None
-    install = [plan.shell(s) for s in plan.steps if s.purpose == "install"]
-    return " && ".join(install) or None
+    newest = _first(tables, machine, [here]) if release is not None else None
+    alternative = newest if newest is not None and newest.torch != plan.torch else None
+    return StackPlan(plan, alternative)
+
+
+def _first(tables, machine, requests, strict: bool = False) -> Plan | None:
+    """The first request the solver can plan; `strict`: only a build that runs here."""
+    for request in requests:
+        try:
+            plan = solve(tables, machine, request)
+        except UserError:
+            continue
+        if strict and not runs_here(tables, machine, tables.release(plan.torch), plan.variant):
+            continue
+        return plan
+    return None
+
+
+def _commands(plan: Plan) -> str:
+    return " && ".join(plan.commands("env", "remove", "install"))
+
+
+def stack_fix(s: Snapshot, tables) -> dict:
+    """The fix fields of a Finding about the torch stack: the commands, the notes that travel with
+    them, the line that verifies the result, and the newest release as an alternative."""
+    found = stack_plan(s, tables)
+    if found is None:
+        return {}
+    plan = found.plan
+    return {
+        "fix": _commands(plan),
+        "fix_notes": plan.notes,
+        "verify": (plan.commands("verify") or [None])[0],
+        "alternative": _commands(found.alternative) if found.alternative else None,
+    }

@@ -6,11 +6,11 @@ from __future__ import annotations
 from envcheck.checks.driver import driver_runs_torch
 from envcheck.checks.environment import visible_gpus
 from envcheck.checks.findings import Finding
-from envcheck.checks.fixes import install_fix, target_python
+from envcheck.checks.fixes import installed_variant, stack_fix, target_python
 from envcheck.compat import WheelArch, wheel_runs_on
-from envcheck.install import official_pip, platform_key
+from envcheck.install import platform_key
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import arch_cc, cuda_of_variant, cuda_tuple, release_of
+from envcheck.versions import arch_cc, cuda_tuple, release_of
 
 KNOWN_OS = ("linux", "windows", "macos")
 _CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libnvJitLink", "libcufft", "libcurand")
@@ -19,15 +19,6 @@ _CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", 
 def _gpus(s: Snapshot) -> tuple:
     g = s.driver.gpus
     return g if known(g) else ()
-
-
-def _variant(t: Torch) -> str:
-    if t.version and "+" in t.version:
-        return t.version.split("+", 1)[1]
-    if t.cuda:
-        major, minor = cuda_tuple(t.cuda)
-        return f"cu{major}{minor}"
-    return "cpu"
 
 
 def check_torch(s: Snapshot, tables) -> list[Finding]:
@@ -39,14 +30,14 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
     gpus = _gpus(s)
     if t.status == "missing":
         return [Finding("torch-missing", "warn", "torch", f"no torch in {s.python.executable}", {"python": s.python.executable},
-                        fix=install_fix(s, tables))]
+                        **stack_fix(s, tables))]
     if t.status != "ok":
         return [_import_failed(s, t, tables)]
     out: list[Finding] = []
     has_driver = known(s.driver.driver_version)
     if not t.cuda and not t.hip and gpus and has_driver:
         out.append(Finding("cpu-only-build", "error", "torch", f"torch {t.version} is a CPU build, but this machine has {len(gpus)} NVIDIA GPU(s)",
-                           {"torch": t.version, "gpus": len(gpus)}, fix=install_fix(s, tables)))
+                           {"torch": t.version, "gpus": len(gpus)}, **stack_fix(s, tables)))
     if t.cuda:
         out += _arch(s, t, tables)
         if has_driver and t.cuda_available is False and driver_runs_torch(s, tables) is not False:
@@ -66,7 +57,7 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
         pys = release.python.get(plat, ())
         if pys and py not in pys:
             out.append(Finding("python-unsupported", "warn", "python", f"torch {release.torch} has no wheels for Python {py} (it supports {', '.join(pys)})",
-                               {"python": py, "torch": release.torch}, fix=install_fix(s, tables)))
+                               {"python": py, "torch": release.torch}, **stack_fix(s, tables)))
     return out
 
 
@@ -79,8 +70,8 @@ def _import_failed(s: Snapshot, t: Torch, tables) -> Finding:
         if s.toolkit.ld_library_path_cuda:
             why += f"; LD_LIBRARY_PATH puts other CUDA libraries first ({', '.join(s.toolkit.ld_library_path_cuda)}), which shadows torch's bundled ones"
     facts = {"status": t.status, "error": text}
-    fix = "unset LD_LIBRARY_PATH" if s.toolkit.ld_library_path_cuda and why else install_fix(s, tables)
-    return Finding("torch-import-failed", "error", "torch", f"{cause}: {text.splitlines()[-1] if text else t.status}", facts, fix=fix, why=why)
+    fix = {"fix": "unset LD_LIBRARY_PATH"} if s.toolkit.ld_library_path_cuda and why else stack_fix(s, tables)
+    return Finding("torch-import-failed", "error", "torch", f"{cause}: {text.splitlines()[-1] if text else t.status}", facts, why=why, **fix)
 
 
 def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
@@ -92,10 +83,10 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
         sm, listed = (t.min_capability,), f"from sm_{t.min_capability.replace('.', '')} up (torch's own warning)"
         ptx = (t.min_capability,)
     if sm or ptx:
-        arch = WheelArch(_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
+        arch = WheelArch(installed_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
     else:  # a report without the arch list: the official wheel's, from envcheck's table
         release = tables.release(release_of(t.version or ""))
-        arch = tables.archs(release, _variant(t), s.system.os) if release else None
+        arch = tables.archs(release, installed_variant(t), s.system.os) if release else None
         if arch is None:
             return _retired(s, t, tables)
         listed = " ".join("sm_" + x.replace(".", "") for x in arch.sm) + " (the official wheel's)"
@@ -110,7 +101,7 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
         if not wheel_runs_on(arch, cc):
             out.append(Finding("arch-unsupported", "error", "torch",
                                f"torch {t.version} has no kernels for {name} (sm_{cc.replace('.', '')}): its arch list is {listed}",
-                               {"gpu": name, "capability": cc, "arch_list": list(t.arch_list)}, fix=install_fix(s, tables)))
+                               {"gpu": name, "capability": cc, "arch_list": list(t.arch_list)}, **stack_fix(s, tables)))
     return out
 
 
@@ -160,8 +151,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
     release = tables.release(release_of(t.version))
     if release is None or s.system.os not in KNOWN_OS:
         return _variant_mismatch(s, t)
-    variant = _variant(t)
-    plat = platform_key(s.system.os, s.system.arch)
+    variant = installed_variant(t)
     out = []
     installed = {p.name: p.version for p in s.packages}
     for name, want in (("torchvision", release.torchvision), ("torchaudio", release.torchaudio)):
@@ -173,17 +163,13 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
             what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"
-            fix = None
-            if variant == "cpu" or cuda_of_variant(variant):
-                argv = official_pip(release, variant if variant in release.variants.get(plat, ()) else release.default.get(plat, "cpu"), plat)
-                fix = " ".join(argv)
-            out.append(Finding(f"{name}-mismatch", "error", "torch", what, {"torch": t.version, name: have, "expected": want}, fix=fix))
+            out.append(Finding(f"{name}-mismatch", "error", "torch", what, {"torch": t.version, name: have, "expected": want}, **stack_fix(s, tables)))
     return out
 
 
 def _variant_mismatch(s: Snapshot, t: Torch) -> list[Finding]:
     """For a torch older than the tables: a companion built for another CUDA is still visible."""
-    variant = _variant(t)
+    variant = installed_variant(t)
     out = []
     for p in s.packages:
         local = (p.version or "").partition("+")[2]

@@ -1,6 +1,7 @@
 """`envcheck install-cmd`: the commands for a PyTorch stack that runs on this (or another) machine."""
 
 import re
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -8,11 +9,13 @@ import typer
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, PythonVer, QuietOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
+from envcheck.facts import Installed
 from envcheck.install import (
     ARCHES,
     MANAGERS,
     OSES,
     Request,
+    SolveError,
     TargetGpu,
     machine_from,
     solve,
@@ -88,10 +91,21 @@ def install_cmd(
 
         probe = Background(read_driver)  # NVML answers while the tables are read
     t = tables().warm()
-    machine = machine_from(host, target_os, target_arch, probe.result() if probe else None, given, driver)
-    plan = solve(t, machine, request)
+    installed = Installed()
+    if (target_os, target_arch) == (host.os, host.arch) and request.python in (None, host.python):
+        from envcheck.probes.installed import read_installed
+
+        installed = read_installed()  # the commands install into this environment
+    machine = machine_from(host, target_os, target_arch, probe.result() if probe else None, given, driver, installed)
     from envcheck.render import install as render
-    from envcheck.render.console import out, print_json
+    from envcheck.render.console import Output, out, print_json
+
+    try:
+        plan = solve(t, machine, request)
+    except SolveError as exc:
+        if explain:
+            render.rejections_to(exc.rejected, Output(sys.stderr))
+        raise
 
     f = chosen_format(fmt, as_json)
     if f is Format.json:

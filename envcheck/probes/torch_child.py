@@ -71,6 +71,17 @@ def _version_reader():
     return read_legacy
 
 
+def _installer_of(name):
+    """Who installed a distribution (its INSTALLER file: pip, uv, conda), or None."""
+    try:
+        from importlib import metadata
+
+        text = metadata.distribution(name).read_text("INSTALLER")
+    except Exception:
+        return None
+    return text.strip() or None if text else None
+
+
 def _error_text(exc):
     return f"{type(exc).__name__}: {exc}"
 
@@ -205,6 +216,9 @@ def collect():
     }
     version_of = _version_reader()
     result["packages"] = dict((name, version_of(name)) for name in PACKAGES)
+    # What pip sees installed, even if the import below fails: an input of doctor's fix.
+    result["dist_version"] = version_of("torch")
+    result["installer"] = _installer_of("torch")
     installed = [name for name in ORT_DISTRIBUTIONS if version_of(name) is not None]
     result["ort_distributions"] = installed
     result["ort_version"] = next((version_of(name) for name in installed), None)

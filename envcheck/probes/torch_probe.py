@@ -223,6 +223,8 @@ def _from_answer(answer: dict, seconds: float) -> tuple[Torch, tuple, OnnxRuntim
         warnings=tuple(str(w) for w in _list(answer.get("warnings"))),
         loaded_libraries=tuple(str(p) for p in _list(answer.get("loaded_libraries"))),
         seconds=seconds,
+        dist_version=_text(answer.get("dist_version")),
+        installer=_text(answer.get("installer")),
     )
     reported = answer.get("packages") if isinstance(answer.get("packages"), dict) else {}
     packages = tuple(Package(name, _text(reported.get(name))) for name in PACKAGES)

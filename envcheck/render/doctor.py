@@ -152,6 +152,12 @@ def _finding(f: Finding, c: Output) -> None:
         c.print(f"      why: {f.why}")
     if f.fix:
         c.print(f"      fix: {f.fix}")
+        for note in f.fix_notes:
+            c.print(f"      note: {note}")
+        if f.verify:
+            c.print(f"      check: {f.verify}")
+        if f.alternative:
+            c.print(f"      or: {f.alternative}")
 
 
 def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
@@ -164,6 +170,11 @@ def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
             lines.append(f"- **{f.severity} `{f.code}`**: {f.summary}" + (f" — {f.why}" if f.why else ""))
             if f.fix:
                 lines.append(f"  - fix: `{f.fix}`")
+                lines += [f"  - note: {note}" for note in f.fix_notes]
+                if f.verify:
+                    lines.append(f"  - check: `{f.verify}`")
+                if f.alternative:
+                    lines.append(f"  - or: `{f.alternative}`")
         lines.append("")
     lines.append(f"**{_verdict(findings)}**")
     return "\n".join(lines) + "\n"

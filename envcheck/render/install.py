@@ -31,12 +31,22 @@ def text(plan: Plan, console: Output, explain: bool = False, quiet: bool = False
         console.print(plan.shell(step), markup=False)
 
 
-def grouped_rejections(plan: Plan) -> list[tuple[str, str, list[str]]]:
+def grouped_rejections(rejected) -> list[tuple[str, str, list[str]]]:
     """(variant, reason, [torch releases]) in first-seen order: one line per distinct reason."""
     groups: dict = {}
-    for r in plan.rejected:
+    for r in rejected:
         groups.setdefault((r.variant, r.reason), []).append(r.torch)
     return [(v, reason, releases) for (v, reason), releases in groups.items()]
+
+
+def rejections_to(rejected, console: Output) -> None:
+    """Why each build was turned down, for --explain (on stderr when nothing fits)."""
+    if not rejected:
+        console.print("# rejected: nothing — no build matched the request at all", markup=False)
+        return
+    console.print("# rejected builds:", markup=False)
+    for variant, reason, releases in grouped_rejections(rejected):
+        console.print(f"#   {variant} (torch {_span(releases)}): {reason}", markup=False)
 
 
 def _span(releases: list[str]) -> str:
@@ -48,7 +58,7 @@ def _explain(plan: Plan, console: Output) -> None:
         console.print("# rejected: nothing — every build considered fits", style="dim", markup=False)
         return
     console.print("# rejected builds:", style="dim", markup=False)
-    for variant, reason, releases in grouped_rejections(plan):
+    for variant, reason, releases in grouped_rejections(plan.rejected):
         console.print(f"#   {variant} (torch {_span(releases)}): {reason}", style="dim", markup=False)
 
 
@@ -62,5 +72,5 @@ def markdown(plan: Plan, explain: bool = False) -> str:
     lines.append("```")
     if explain and plan.rejected:
         lines += ["", "| build | torch | rejected because |", "|---|---|---|"]
-        lines += [f"| {v} | {_span(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan)]
+        lines += [f"| {v} | {_span(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan.rejected)]
     return "\n".join(lines) + "\n"
