@@ -1,0 +1,313 @@
+"""Every install command envcheck prints, run for real: pip and uv against replicas of the indexes.
+
+A scenario is a machine, a starting state of the environment, a mirror, an installer and where the
+commands come from (install-cmd's plan, or doctor's fix). Its commands run as printed in an isolated
+virtual environment (tests/replicas: stub wheels generated from compat/, served on 127.0.0.1, every
+URL rewritten to its replica), and afterwards the environment must hold exactly the planned
+versions and builds, the torch wheel must have come from where the plan says, and the plan's
+verification line must pass.
+
+The matrix is built from the tables below and from compat/: a new release, mirror or starting state
+is a new row, not new code. conda lines are checked for form only (tests/test_official_commands.py):
+no conda channel is reachable here.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from envcheck.checks import run_all
+from envcheck.checks.fixes import stack_plan
+from envcheck.compat import Tables
+from envcheck.facts import Installed
+from envcheck.install import (
+    Machine,
+    Plan,
+    Request,
+    TargetGpu,
+    from_default_index,
+    runs_here,
+    solve,
+)
+from envcheck.snapshot import Torch
+from envcheck.versions import vtuple
+from tests.replicas import Replicas, Sandbox, find_uv
+from tests.snapshots import gpu, pkgs, replace, snapshot
+
+T = Tables()
+PY = "3.11"  # the Python of the tests' own interpreter, from which sandboxes are made
+PYTORCH = "https://download.pytorch.org/whl/{variant}"
+STACK = ("torch", "torchvision", "torchaudio")
+
+
+class Box(NamedTuple):
+    """A machine as NVML would describe it."""
+
+    driver: str | None
+    gpu: tuple[str, str] | None  # (NVML name, compute capability)
+
+
+MACHINES = {
+    # cu126 through minor-version compatibility; Pascal rules out the newer CUDA lines.
+    "gtx1080ti-driver535": Box("535.104.05", ("NVIDIA GeForce GTX 1080 Ti", "6.1")),
+    # The newest CUDA line in full: the default index's own build of the newest release.
+    "h100-newest-driver": Box(T.min_driver((13, 2), "linux"), ("NVIDIA H100 80GB HBM3", "9.0")),
+    "no-driver": Box(None, None),
+}
+# What is in the environment before the commands run, relative to the planned release R and build V.
+STATES = ("empty", "cpu-same-release", "older-release", "mismatched-torchvision")
+# The mirrors whose forms differ (none: PyTorch's index; a default-index mirror; a find-links folder;
+# a PEP 503 copy of PyTorch's index) run every state; every other mirror of compat/mirrors.toml runs
+# the state that breaks naive commands.
+FORMS = {"none": None, "none-form": "tuna", "find-links": "aliyun", "index": "sjtu"}
+MIRRORS = (None, *(m.name for m in T.mirrors))
+# install-cmd requests beyond "the best build for this machine", with the Python they run on:
+# older command forms (X+cu117 with --extra-index-url; -f torch_stable.html on Python 3.9).
+REQUESTS = {
+    "best": (Request(), PY),
+    "torch-2.11-with-torchaudio": (Request(torch="2.11.0"), PY),
+    "torch-1.13.1-cu117-extra-index": (Request(torch="1.13.1", cuda=(11, 7)), PY),
+    "torch-1.10.1-cu111-find-links": (Request(torch="1.10.1", cuda=(11, 1)), "3.9"),
+}
+
+
+def _installers():
+    return ("pip", "uv") if find_uv() else ("pip",)
+
+
+class Scenario(NamedTuple):
+    source: str  # install-cmd | doctor
+    machine: str
+    request: str
+    state: str
+    mirror: str | None
+    manager: str
+
+    @property
+    def id(self) -> str:
+        return "-".join([self.source, self.machine, self.request, self.state, self.mirror or "no-mirror", self.manager])
+
+
+def scenarios() -> list[Scenario]:
+    out = []
+    representative = set(FORMS.values())
+    for machine in MACHINES:
+        for mirror in MIRRORS:
+            states = STATES if mirror in representative else ("cpu-same-release",)
+            for state in states:
+                for manager in _installers():
+                    if mirror in representative or manager == "pip":
+                        out.append(Scenario("install-cmd", machine, "best", state, mirror, manager))
+                if mirror in representative:
+                    out.append(Scenario("doctor", machine, "best", state, mirror, "pip"))
+    for request in REQUESTS:
+        if request != "best":
+            for mirror in representative:
+                for manager in _installers():
+                    out.append(Scenario("install-cmd", "gtx1080ti-driver535", request, "cpu-same-release", mirror, manager))
+    return out
+
+
+# -- the machine and its starting state ------------------------------------------------------------
+
+
+def machine_of(name: str, installed: Installed = Installed(), python: str = PY) -> Machine:
+    box = MACHINES[name]
+    gpus = (TargetGpu(*box.gpu),) if box.gpu else ()
+    if box.driver is None:
+        return Machine("linux", "x86_64", python, no_driver_reason="no NVIDIA driver found", installed=installed)
+    return Machine("linux", "x86_64", python, driver=box.driver, gpus=gpus, installed=installed)
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter of this Python version that runs (pyenv's shims exist for versions that
+    are not selected, and fail)."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates = [shutil.which(f"python{version}"), *sorted(map(str, root.glob(f"versions/{version}.*/bin/python{version}")))]
+    for path in filter(None, candidates):
+        if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+def request_of(s: Scenario) -> tuple[Request, str]:
+    request, python = REQUESTS[s.request]
+    return request._replace(manager=s.manager, mirror=s.mirror), python
+
+
+def older_release(release: str, variant: str, python: str = PY):
+    """The release before `release` that has this build (or a CPU one) for this Python."""
+    for r in T.releases:
+        if vtuple(r.torch) < vtuple(release) and python in r.python["linux"]:
+            return r, variant if variant in r.variants["linux"] else "cpu"
+    raise AssertionError(f"no release before {release} for Python {python}")
+
+
+def seed(sandbox: Sandbox, state: str, plan: Plan) -> None:
+    """Put the starting state in the sandbox, from PyTorch's index."""
+    r = T.release(plan.torch)
+    if state == "empty":
+        return
+    if state == "cpu-same-release":
+        reqs, variant = _stack(r, "cpu"), "cpu"
+    elif state == "older-release":
+        old, variant = older_release(r.torch, plan.variant)
+        reqs = _stack(old, variant)
+    else:  # mismatched-torchvision: the planned torch build beside last release's torchvision
+        old, _ = older_release(r.torch, plan.variant)
+        variant = plan.variant
+        reqs = ["--no-deps", f"torch=={r.torch}+{variant}", f"torchvision=={old.torchvision}+{variant}", "filelock"]
+    index = PYTORCH.format(variant=variant)
+    if sandbox.uv:  # uv seeds in a third of pip's time; what it installs is the same
+        sandbox.run(["uv", "pip", "install", *reqs, "--index-url", index])
+    else:
+        sandbox.install_state(reqs, index)
+
+
+def _stack(release, variant: str) -> list[str]:
+    return [f"{name}=={getattr(release, name)}+{variant}" for name in STACK if getattr(release, name)]
+
+
+def installed_of(sandbox: Sandbox) -> Installed:
+    have = sandbox.installed()
+    torch = have.get("torch")
+    return Installed(
+        torch.version if torch else None,
+        have["torchvision"].version if "torchvision" in have else None,
+        have["torchaudio"].version if "torchaudio" in have else None,
+        (torch.installer or "") if torch else "",
+    )
+
+
+# -- where the commands come from -------------------------------------------------------------------
+
+
+def install_cmd_commands(s: Scenario, sandbox: Sandbox) -> tuple[Plan, list[list[str]]]:
+    """install-cmd's plan for this environment, as it reads it: every step but the environment's."""
+    request, python = request_of(s)
+    plan = solve(T, machine_of(s.machine, installed_of(sandbox), python), request)
+    assert not plan.commands("env"), "a plan for this environment makes no new one"
+    return plan, [list(step.argv) for step in plan.steps]
+
+
+ARCHS = ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90")
+
+
+def doctor_snapshot(s: Scenario, inst: Installed, cuda: str | None):
+    """doctor's snapshot of this machine and environment, as its probes would fill it."""
+    box = MACHINES[s.machine]
+    if inst.torch:
+        torch = Torch("ok", version=inst.torch, cuda=cuda, cuda_available=bool(cuda and box.driver), device_count=1 if cuda and box.driver else 0,
+                      arch_list=ARCHS if cuda else (), dist_version=inst.torch, installer=inst.installer)
+    else:
+        torch = Torch("missing", error="ModuleNotFoundError: No module named 'torch'")
+    gpus = (gpu(name=box.gpu[0], cc=box.gpu[1]),) if box.gpu else ()
+    companions = {n: inst.version(n) for n in ("torchvision", "torchaudio") if inst.version(n)}
+    snap = snapshot(driver=box.driver, gpus=gpus, torch=torch, python="3.11.7", packages=pkgs(**companions))
+    return replace(snap, python=replace(snap.python, mirror=s.mirror))
+
+
+def doctor_commands(s: Scenario, sandbox: Sandbox) -> tuple[Plan | None, list[list[str]]]:
+    """doctor's one fix for the torch stack, split into commands as a shell runs `a && b`."""
+    inst = installed_of(sandbox)
+    snap = doctor_snapshot(s, inst, sandbox.torch_cuda() if inst.torch else None)
+    findings = [f for f in run_all(snap, T) if f.fix and f.code != "compat-table-stale"]
+    fixes = {f.fix for f in findings}
+    assert len(fixes) <= 1, f"the torch findings disagree: {fixes}"
+    if not fixes:
+        return None, []
+    f = findings[0]
+    return stack_plan(snap, T).plan, [*(shlex.split(part) for part in f.fix.split(" && ")), shlex.split(f.verify)]
+
+
+# -- running and judging ------------------------------------------------------------------------------
+
+
+def build(version: str | None) -> tuple[str, str] | None:
+    """(release, build) of an installed version: the local label, or the default index's build."""
+    if version is None:
+        return None
+    public, _, label = version.partition("+")
+    release = T.release(public) or next(r for r in T.releases if public in (r.torchvision, r.torchaudio))
+    return public, label or release.default["linux"]
+
+
+def expected(plan: Plan, name: str) -> tuple[str, str] | None:
+    version = getattr(plan, name)
+    return None if version is None else (version, plan.variant)
+
+
+def expected_source(plan: Plan, mirror: str | None) -> str:
+    """The replica the torch wheel must come from: a mirror's links stay on the mirror."""
+    m = T.mirror(mirror) if mirror else None
+    release = T.release(plan.torch)
+    if from_default_index(release, plan.variant, "linux", m):
+        return f"/mirror/{m.name}/pypi/" if m else "/pypi/"
+    if m and m.wheels_form in ("find-links", "index"):
+        return f"/mirror/{m.name}/wheels/"
+    return "/pytorch/whl/"
+
+
+@pytest.fixture(scope="module")
+def replicas():
+    with Replicas(T) as r:
+        yield r
+
+
+def _plan_for(s: Scenario) -> Plan:
+    """The plan for an empty environment: it names R and V, which the starting states refer to."""
+    request, python = request_of(s)
+    return solve(T, machine_of(s.machine, python=python), request)
+
+
+@pytest.mark.parametrize("s", scenarios(), ids=lambda s: s.id)
+def test_printed_commands_leave_the_planned_build(s: Scenario, replicas, tmp_path):
+    python = REQUESTS[s.request][1]
+    interpreter = None
+    if python != PY:
+        interpreter = find_python(python)
+        if interpreter is None:
+            pytest.skip(f"no Python {python} interpreter on this machine for the {s.request} scenario")
+    sandbox = Sandbox(tmp_path / "sb", replicas, interpreter)
+    seed(sandbox, s.state, _plan_for(s))
+    if s.source == "doctor" and s.mirror:  # the user's pip already points at the mirror
+        sandbox.run(["pip", "config", "set", "global.index-url", T.mirror(s.mirror).pypi])
+    before = installed_of(sandbox)
+    if s.source == "install-cmd":
+        plan, argvs = install_cmd_commands(s, sandbox)
+    else:
+        plan, argvs = doctor_commands(s, sandbox)
+        if plan is None:
+            # No fix offered: then the environment must already hold a build that runs here.
+            release = T.release(before.torch.partition("+")[0])
+            variant = before.torch.partition("+")[2] or release.default["linux"]
+            assert runs_here(T, machine_of(s.machine, before), release, variant), f"no fix, yet {before.torch} does not run here"
+            return
+    mark = replicas.mark()
+    for argv in argvs:
+        sandbox.run(argv)  # the verification line is the last: it raises if the build is wrong
+    after = installed_of(sandbox)
+    for name in STACK:
+        assert build(after.version(name)) == expected(plan, name), f"{name}: {before.version(name)} -> {after.version(name)}"
+    assert sandbox.torch_cuda() == plan.cuda
+    torch_wheels = [r.path for r in replicas.requests_since(mark) if r.path.endswith(".whl") and "/torch-" in r.path]
+    if torch_wheels:  # none when the installed torch already was the planned build
+        assert all(expected_source(plan, s.mirror) in p for p in torch_wheels), torch_wheels
+    else:
+        assert before.torch == after.torch
+
+
+def test_the_matrix_covers_every_form_state_installer_and_source():
+    got = scenarios()
+    assert {s.state for s in got} == set(STATES)
+    assert {s.mirror for s in got} == set(MIRRORS)
+    assert {s.source for s in got} == {"install-cmd", "doctor"}
+    assert {s.manager for s in got} == set(_installers())
+    assert shutil.which("python3") is not None
