@@ -448,12 +448,41 @@ class Tables:
                 return m
         return None
 
+    # -- error signatures -------------------------------------------------------------------
+    @cached_property
+    def signatures(self) -> tuple[Signature, ...]:
+        """In the table's order: a line takes the first row that matches it."""
+        return tuple(
+            Signature(r["id"], r["needle"], r["pattern"], r["code"], r["severity"], r["area"], r["summary"],
+                      r.get("cause", ""), r.get("fix", ""), r.get("hint", ""), r["source"])
+            for r in self.raw("error_signatures.toml")["signature"]
+        )
+
+    def signature(self, id: str) -> Signature | None:
+        return next((s for s in self.signatures if s.id == id), None)
+
     def mirror_by_url(self, url: str) -> Mirror | None:
         url = url.rstrip("/")
         for m in self.mirrors:
             if url == m.pypi.rstrip("/") or url.split("/")[2:3] == [m.host]:
                 return m
         return None
+
+
+class Signature(NamedTuple):
+    """A known error message (compat/error_signatures.toml): what it means and what fixes it."""
+
+    id: str
+    needle: str
+    pattern: str
+    code: str
+    severity: str
+    area: str
+    summary: str
+    cause: str
+    fix: str
+    hint: str
+    source: str
 
 
 _OPS = {">=": "__ge__", "<=": "__le__", "==": "__eq__", ">": "__gt__", "<": "__lt__"}

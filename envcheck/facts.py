@@ -63,6 +63,7 @@ class DriverInfo:
     nvidia_on_pci: bool = False  # an NVIDIA display/3D device is on the PCI bus
     kernel_module_version: Union[str, Unavailable, None] = None  # /proc/driver/nvidia/version
     source: str = "nvml"  # nvml | nvidia-smi | none: where driver_version came from
+    cuda_driver_inferred: bool = False  # cuda_driver_version came from envcheck's tables, not the driver
 
 
 class Installed(NamedTuple):

@@ -113,6 +113,16 @@ class OnnxRuntime:
 
 
 @dataclass(frozen=True)
+class Pasted:
+    """An error line found in a pasted text (`doctor --from`): the signature it matched
+    (compat/error_signatures.toml; "" when none did) and the facts its pattern captured."""
+
+    signature: str
+    text: str  # the line, cut to a few hundred characters
+    groups: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     schema_version: int
     system: System
@@ -123,3 +133,4 @@ class Snapshot:
     torch: Union[Torch, Unavailable]  # Unavailable("skipped", ...) with --no-torch
     packages: tuple = ()  # tuple[Package, ...]: torchvision, torchaudio, onnx
     onnxruntime: OnnxRuntime = field(default_factory=OnnxRuntime)
+    pasted: tuple = ()  # tuple[Pasted, ...]: error lines of a pasted text (doctor --from)

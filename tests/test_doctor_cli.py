@@ -218,6 +218,10 @@ def test_text_report_groups_facts_and_fixes(machine, run_cli, monkeypatch):
     for title in ("System", "Python", "Driver & GPUs", "CUDA toolkit", "PyTorch", "ONNX Runtime"):
         assert f"\n{title}\n" in f"\n{out}"
     assert "✗ error cpu-only-build" in out and "fix: pip install torch==" in out
+    # torch 2.13.0+cpu: the fix keeps the release, names the newest beside it and says how to check.
+    assert "fix: pip install torch==2.13.0+cu126 torchvision==0.28.0+cu126 --index-url https://download.pytorch.org/whl/cu126" in out
+    assert "      or: pip install torch==2.14.1 torchvision==0.29.1 --index-url https://download.pytorch.org/whl/cu126" in out
+    assert "      check: python -c " in out and "minor-version compatibility" in out
     assert "the three CUDA versions: driver supports ≤ 12.2" in out
 
 

@@ -206,3 +206,27 @@ def test_doctor_on_a_conda_torch_removes_it_with_conda():
     s = snapshot(gpus=(gpu(name="NVIDIA GeForce GTX 1080 Ti", cc="6.1"),), torch=t)
     f = next(f for f in run_all(s, T) if f.code == "cpu-only-build")
     assert f.fix.startswith("conda remove -y pytorch && pip install torch==2.14.1 ")
+
+
+# -- reading what is installed (install-cmd's probe) ----------------------------------------------
+
+
+def test_read_installed_takes_the_first_copy_on_the_path_and_its_installer(tmp_path):
+    from envcheck.probes.installed import read_installed
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder, name in ((first, "torch-2.14.1+cpu.dist-info"), (second, "torch-2.13.0.dist-info"),
+                         (second, "torchvision-0.29.1+cpu.dist-info"), (first, "torchaudio-2.11.0-py3.11.egg-info")):
+        (folder / name).mkdir(parents=True)
+    (first / "torch-2.14.1+cpu.dist-info" / "INSTALLER").write_text("conda\n")
+    got = read_installed([str(first), str(tmp_path / "missing"), str(second)])
+    assert got == Installed("2.14.1+cpu", "0.29.1+cpu", "2.11.0", "conda")
+
+
+def test_install_cmd_reads_this_environment(run_cli, monkeypatch):
+    from envcheck.probes import installed as probe
+
+    monkeypatch.setattr(probe, "read_installed", lambda: Installed("2.14.1+cpu", "0.29.1+cpu", None, "pip"))
+    code, out, err = run_cli("install-cmd", "--driver", "535.104.05", "--gpu", "6.1", "--quiet")
+    assert code == 0, err
+    assert "pip install torch==2.14.1+cu126 torchvision==0.29.1+cu126 --index-url https://download.pytorch.org/whl/cu126" in out

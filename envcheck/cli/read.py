@@ -8,14 +8,17 @@ def read_snapshot(path: str, tables):
     from envcheck.errors import UserError
     from envcheck.reports import read_report
 
+    from envcheck.reports.paste import decode
+
     if path == "-":
-        text = sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        text = decode(stream.read()) if stream is not None else sys.stdin.read()
     else:
         p = Path(path)
         if not p.is_file():
             raise UserError(f"{path}: no such file")
         try:
-            text = p.read_text(encoding="utf-8-sig", errors="replace")
+            text = decode(p.read_bytes())  # UTF-16 from PowerShell's `>`, GBK from a Chinese Windows
         except OSError as exc:
             raise UserError(f"{path}: {exc.strerror}") from exc
     try:

@@ -52,7 +52,8 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
         else:
             out["python"].append("pip check: no broken requirements")
     if known(d.driver_version):
-        out["driver"].append(f"driver {d.driver_version}; the newest CUDA it supports: {_v(d.cuda_driver_version)}")
+        inferred = " (inferred from the driver version by envcheck's tables)" if d.cuda_driver_inferred else ""
+        out["driver"].append(f"driver {d.driver_version}; the newest CUDA it supports: {_v(d.cuda_driver_version)}{inferred}")
     else:
         out["driver"].append(f"driver: {_v(d.driver_version)}" + ("; an NVIDIA device is on the PCI bus" if d.nvidia_on_pci else ""))
     if d.kernel_module_version is not None and known(d.kernel_module_version):

@@ -35,7 +35,8 @@ _LOOSE_KEYS = ("PyTorch version", "CUDA used to build PyTorch", "OS", "Python ve
 
 
 def looks_like(text: str) -> bool:
-    return bool(re.search(r"(?im)^\s*PyTorch version\s*[:：]?\s*\S", text)) or "Collecting environment information" in text
+    # [ \t]*, not \s*: \s would run across newlines and backtrack quadratically on long blank runs.
+    return bool(re.search(r"(?im)^[ \t]*PyTorch version[ \t]*[:：]?[ \t]*\S", text)) or "Collecting environment information" in text
 
 
 def _fields(text: str) -> tuple[dict, list[str], list[str]]:
@@ -76,7 +77,7 @@ def _fields(text: str) -> tuple[dict, list[str], list[str]]:
     return values, gpus, libs
 
 
-def _warnings(text: str) -> dict:
+def warned_facts(text: str) -> dict:
     """Facts in the warnings torch printed while collect_env ran (they are often pasted along)."""
     facts: dict = {}
     if "Found no NVIDIA driver on your system" in text:
@@ -85,8 +86,9 @@ def _warnings(text: str) -> dict:
     if m:
         n = int(m.group(1))
         facts["cuda_driver"] = f"{n // 1000}.{(n % 1000) // 10}"
-    for name, sm in re.findall(r"^\s*(.+?) with CUDA capability sm_(\d+) is not compatible", text, re.MULTILINE):
-        facts.setdefault("capabilities", {})[name.strip()] = f"{sm[:-1]}.{sm[-1]}"
+    for name, sm in re.findall(r"^[ \t]*(.+?) with CUDA capability sm_(\d+) is not compatible", text, re.MULTILINE):
+        name = name.strip().rsplit(": ", 1)[-1]  # "...: UserWarning: NVIDIA GeForce RTX 5090"
+        facts.setdefault("capabilities", {})[name] = f"{sm[:-1]}.{sm[-1]}"
     m = re.search(r"supports CUDA capabilities ((?:sm_\d+[a-z]?\s*)+)", text)
     if m:
         facts["arch_list"] = tuple(m.group(1).split())
@@ -155,7 +157,7 @@ def parse(text: str, tables=None) -> Snapshot:
     if not looks_like(text):
         raise ReportError("not collect_env output: it has no 'PyTorch version:' line")
     v, gpu_lines, libs = _fields(text)
-    warned = _warnings(text)
+    warned = warned_facts(text)
     pkgs = _packages(libs)
     system = _system(v)
     py = re.match(r"^(\d+\.\d+(?:\.\d+)?)", v.get("Python version", ""))

@@ -153,6 +153,11 @@ def _processes(lines: list, start: int):
     return {k: tuple(v) for k, v in found.items()}
 
 
+def has_header(text: str) -> bool:
+    """The text holds the table's "NVIDIA-SMI ... Driver Version:" header line."""
+    return "NVIDIA-SMI" in text and any(_HEADER.search(line) for line in text.splitlines() if "NVIDIA-SMI" in line)
+
+
 def parse(text: str) -> DriverInfo:
     """DriverInfo from the default nvidia-smi table. Raises ReportError when the text is not one."""
     if not text.strip():
