@@ -51,7 +51,7 @@ def check_pasted(s: Snapshot, tables) -> list[Finding]:
     for p in s.pasted:
         sig = tables.signature(p.signature) if p.signature else None
         if sig is None:
-            unknown.append(p.text)
+            unknown.append(p)
             continue
         if sig.id in seen:
             continue
@@ -60,7 +60,11 @@ def check_pasted(s: Snapshot, tables) -> list[Finding]:
         summary = sig.summary.format_map(_Facts(facts))
         out.append(Finding(sig.code, sig.severity, sig.area, summary, {"pasted": p.text, **facts, "source": sig.source},
                            why=sig.cause, **_fix(sig, s, tables, facts)))
-    if unknown and not out:
-        out.append(Finding("pasted-error", "info", "torch", f"envcheck does not know this error: {unknown[-1][:200]}",
-                           {"pasted": unknown[-1]}, why="nothing in the paste matches an environment problem envcheck knows"))
+    errors = [p for p in unknown if not p.groups.get("warning")]
+    if errors and not out:
+        out.append(Finding("pasted-error", "info", "torch", f"envcheck does not know this error: {errors[-1].text[:200]}",
+                           {"pasted": errors[-1].text}, why="nothing in the paste matches an environment problem envcheck knows"))
+    elif unknown and not out:
+        out.append(Finding("pasted-error", "info", "torch", f"the paste shows warnings only ({len(unknown)}), none about the environment",
+                           {"pasted": unknown[0].text}))
     return out

@@ -13,7 +13,7 @@ from envcheck.errors import UserError
 
 
 def doctor(
-    from_: Annotated[Optional[str], typer.Option("--from", help="Diagnose a saved report instead of this machine: envcheck JSON, collect_env text, nvidia-smi output; - for stdin.")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Diagnose a saved or pasted text instead of this machine: envcheck JSON, collect_env, nvidia-smi output, error messages and tracebacks; - for stdin.")] = None,
     python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter (default: the one running envcheck).")] = None,
     no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the PyTorch probe may take.")] = 60.0,

@@ -7,7 +7,6 @@ from pathlib import Path
 def read_snapshot(path: str, tables):
     from envcheck.errors import UserError
     from envcheck.reports import read_report
-
     from envcheck.reports.paste import decode
 
     if path == "-":

@@ -62,7 +62,7 @@ def read_report(text: str, tables=None):
     body = text.lstrip("\ufeff").strip()
     if not body:
         raise ReportError("the report is empty")
-    if body.startswith("{"):
+    if body.startswith("{") and body.endswith("}"):
         return _json(body)
     if body.startswith("<") and "nvidia_smi_log" in body[:2000]:
         from envcheck.reports import nvidia_smi_xml
@@ -121,9 +121,8 @@ def _csv(body: str):
     start = next((i for i, line in enumerate(lines[:20]) if _csv_header(line)), None)
     if start is None:
         return None
-    commas = lines[start].count(",")
     end = start + 1
-    while end < len(lines) and lines[end].count(",") >= commas:
+    while end < len(lines) and "," in lines[end]:
         end += 1
     from envcheck.reports import nvidia_smi_csv
     from envcheck.snapshot import DriverInfo, Unavailable

@@ -22,8 +22,10 @@ _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _BULLET = re.compile(r"^([ \t]*)[-*+•][ \t]+(?=\S)")
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")  # not __x__: that is __init__.py in a traceback
 _TAG = re.compile(r"^\s*(?:</?(?:details|summary|pre|code|br|p|div)\b[^>]{0,200}>\s*|<summary>[^\n]{0,300}</summary>\s*)$", re.IGNORECASE)
+_WARNING_LINE = re.compile(r"^\s*(?:\S{1,300}:\d+: )?[A-Z]\w{0,40}Warning\b[^\n]{0,5}:")
 _ERROR_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]{0,80}\.)?[A-Z]\w{0,60}(?:Error|Exception)\b[^\n]{0,5}:")
 _TRACEBACK = "Traceback (most recent call last)"
+_CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\uff1a": ":"})
 
 
 def decode(data: bytes) -> str:
@@ -47,18 +49,29 @@ def decode(data: bytes) -> str:
 
 def clean(text: str) -> str:
     """The paste without its wrapping: line endings, BOM, code fences, HTML wrappers, quote markers,
-    list bullets, bold markers, full-width colons, non-breaking spaces and a common indentation."""
+    list bullets, bold markers, HTML entities, curly quotes, full-width colons, non-breaking spaces and a common indentation."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\ufeff", "")
+    if any(chr(q) in text for q in _CURLY):  # an editor's (or a Chinese IME's) quotes: couldn‘t
+        text = text.translate(_CURLY)
     lines = []
     for raw in text.split("\n"):
-        line = _QUOTE.sub("", raw[:MAX_LINE].expandtabs(4))
-        if _FENCE.match(line) or _TAG.match(line):
+        if not raw or raw.isspace():  # most of a long paste: keep it cheap
+            lines.append("")
             continue
-        if not line.lstrip().startswith(("|", "+")):  # never touch the rows of an nvidia-smi table
+        line = raw[:MAX_LINE]
+        if "\t" in line:
+            line = line.expandtabs(4)
+        first = line.lstrip()[:1]
+        if first == ">":
+            line = _QUOTE.sub("", line)
+            first = line.lstrip()[:1]
+        if first in ("`", "~", "<") and (_FENCE.match(line) or _TAG.match(line)):
+            continue
+        if first in ("-", "*", "+", "•"):
             line = _BULLET.sub(r"\1", line)
-            if "**" in line:
-                line = _BOLD.sub(r"\1", line)
+        if "**" in line and first not in ("|", "+"):  # never touch the rows of an nvidia-smi table
+            line = _BOLD.sub(r"\1", line)
         if "&" in line:
             line = html.unescape(line)
         lines.append(line.rstrip())
@@ -73,18 +86,19 @@ def _dedent(lines: list[str]) -> list[str]:
 
 
 def scan(text: str, signatures) -> list[tuple[str, str, dict]]:
-    """(signature id, line, captured groups) for each line that matches a signature, and
-    ("", line, {}) for an error line none matches. A line takes the first row that matches it."""
+    """(signature id, line, captured groups) for each line that matches a signature, ("", line, {})
+    for an error line none matches and ("", line, {"warning": "yes"}) for a Python warning. A line
+    takes the first row that matches it."""
     low = text.lower()
     active = [(s, re.compile(s.pattern, re.IGNORECASE)) for s in signatures if s.needle in low]
     found: list[tuple[str, str, dict]] = []
     seen: set = set()
     for line in text.split("\n"):
+        if not line or line.isspace():
+            continue
         if len(found) >= MAX_PASTED:
             break
         stripped = line.strip()[:MAX_LINE]
-        if not stripped:
-            continue
         lowered = stripped.lower()
         hit = None
         for sig, rx in active:
@@ -95,6 +109,8 @@ def scan(text: str, signatures) -> list[tuple[str, str, dict]]:
                     break
         if hit is None and _ERROR_LINE.match(stripped):
             hit = ("", stripped, {})
+        elif hit is None and _WARNING_LINE.match(stripped):
+            hit = ("", stripped, {"warning": "yes"})
         if hit is not None and (hit[0], hit[1]) not in seen:
             seen.add((hit[0], hit[1]))
             found.append(hit)
