@@ -62,8 +62,14 @@ def read_report(text: str, tables=None):
     body = text.lstrip("\ufeff").strip()
     if not body:
         raise ReportError("the report is empty")
-    if body.startswith("{") and body.endswith("}"):
-        return _json(body)
+    not_json = None
+    if body.startswith("{"):
+        try:
+            return _json(body)
+        except ReportError as exc:  # a cut-off JSON file, or a paste that starts with a brace
+            if "does not parse" not in str(exc):
+                raise
+            not_json = exc
     if body.startswith("<") and "nvidia_smi_log" in body[:2000]:
         from envcheck.reports import nvidia_smi_xml
 
@@ -90,7 +96,7 @@ def read_report(text: str, tables=None):
         snapshot = _csv(body)
     found = paste.scan(body, tables.signatures)
     if snapshot is None and not found:
-        raise ReportError(f"not a report envcheck reads: expected {FORMATS}")
+        raise not_json or ReportError(f"not a report envcheck reads: expected {FORMATS}")
     if snapshot is None:
         snapshot = _from_error_lines(body, tables)
     if found:
