@@ -226,7 +226,7 @@ def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: s
     archs = tables.archs(release, variant, machine.os)
     if archs is None:
         return _Verdict(True, notes=[f"envcheck's tables do not list the GPU architectures of torch {release.torch} {variant}"])
-    for gpu in machine.gpus:
+    for gpu in {g.cc: g for g in machine.gpus}.values():  # one judgement per architecture
         if gpu.cc and not wheel_runs_on(archs, gpu.cc):
             sm = "sm_" + gpu.cc.replace(".", "")
             lowest, highest = min(archs.sm, key=cc_tuple), max(archs.sm, key=cc_tuple)

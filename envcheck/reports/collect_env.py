@@ -32,6 +32,7 @@ _PACKAGES = ("torch", "torchvision", "torchaudio", "onnx", "onnxruntime", "onnxr
 
 _LOOSE_KEYS = ("PyTorch version", "CUDA used to build PyTorch", "OS", "Python version", "Is CUDA available",
                "Nvidia driver version", "GPU models and configuration", "CUDA runtime version")
+_LOOSE_LOWER = tuple((key, key.lower()) for key in _LOOSE_KEYS)
 
 
 def looks_like(text: str) -> bool:
@@ -47,11 +48,14 @@ def _fields(text: str) -> tuple[dict, list[str], list[str]]:
     in_gpus = False
     for raw in text.replace("：", ":").splitlines():
         line = raw.strip().strip("`")
-        for key in _LOOSE_KEYS:  # hand-typed pastes: "PyTorch version 1.5.0", "Os: ..."
-            if line.lower().startswith(key.lower()) and not line[len(key):].startswith(":"):
+        low = line[:40].lower()
+        for key, key_low in _LOOSE_LOWER:  # hand-typed pastes: "PyTorch version 1.5.0", "Os: ..."
+            if not low.startswith(key_low):
+                continue
+            if not line[len(key):].startswith(":"):
                 if line[len(key):][:1] == " ":
                     line = key + ":" + line[len(key):]
-            elif line.lower().startswith(key.lower() + ":"):
+            else:
                 line = key + line[len(key):]
         if not line:
             in_gpus = False
