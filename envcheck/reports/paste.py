@@ -22,8 +22,10 @@ _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _BULLET = re.compile(r"^([ \t]*)[-*+•][ \t]+(?=\S)")
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")  # not __x__: that is __init__.py in a traceback
 _TAG = re.compile(r"^\s*(?:</?(?:details|summary|pre|code|br|p|div)\b[^>]{0,200}>\s*|<summary>[^\n]{0,300}</summary>\s*)$", re.IGNORECASE)
-_WARNING_LINE = re.compile(r"^\s*(?:\S{1,300}:\d+: )?[A-Z]\w{0,40}Warning\b[^\n]{0,5}:")
-_ERROR_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]{0,80}\.)?[A-Z]\w{0,60}(?:Error|Exception)\b[^\n]{0,5}:")
+# An exception or warning name followed by a colon, anywhere in the line: pastes put them after a
+# prompt, in backticks, or inside a sentence ("出现ValueError: ..."). No letter may precede the name.
+_WARNING_LINE = re.compile(r"(?<![A-Za-z0-9_])[A-Z]\w{0,40}Warning:")
+_ERROR_LINE = re.compile(r"(?<![A-Za-z0-9_])(?:[A-Za-z_][\w]{0,40}\.){0,4}[A-Z]\w{0,60}(?:Error|Exception):")
 _TRACEBACK = "Traceback (most recent call last)"
 _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\uff1a": ":"})
 
@@ -107,9 +109,9 @@ def scan(text: str, signatures) -> list[tuple[str, str, dict]]:
                 if m:
                     hit = (sig.id, stripped, {k: v for k, v in m.groupdict().items() if v})
                     break
-        if hit is None and _ERROR_LINE.match(stripped):
+        if hit is None and ("Error" in stripped or "Exception" in stripped) and _ERROR_LINE.search(stripped):
             hit = ("", stripped, {})
-        elif hit is None and _WARNING_LINE.match(stripped):
+        elif hit is None and "Warning" in stripped and _WARNING_LINE.search(stripped):
             hit = ("", stripped, {"warning": "yes"})
         if hit is not None and (hit[0], hit[1]) not in seen:
             seen.add((hit[0], hit[1]))
