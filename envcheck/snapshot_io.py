@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
+from functools import lru_cache
+from typing import Union, get_args, get_origin, get_type_hints
 
 from envcheck.errors import UserError
 from envcheck.snapshot import (
@@ -62,12 +64,67 @@ def _build(cls: type, raw: dict):
 
 
 def load(data: dict) -> Snapshot:
-    """A Snapshot from its JSON form; a wrong schema is a user error (a file from elsewhere)."""
+    """A Snapshot from its JSON form; a wrong schema or shape is a user error (a file from elsewhere,
+    or edited by hand), named by the path of the first wrong value."""
     if not isinstance(data, dict) or "schema_version" not in data or "system" not in data:
         raise UserError("not an envcheck snapshot: it has no schema_version/system keys")
-    if data["schema_version"] > SCHEMA_VERSION:
-        raise UserError(f"snapshot schema {data['schema_version']} is newer than this envcheck reads ({SCHEMA_VERSION}): upgrade envcheck")
+    version = data["schema_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UserError(f"not an envcheck snapshot: schema_version is {version!r}, not a number")
+    if version > SCHEMA_VERSION:
+        raise UserError(f"snapshot schema {version} is newer than this envcheck reads ({SCHEMA_VERSION}): upgrade envcheck")
     try:
-        return _build(Snapshot, data)
-    except TypeError as exc:
+        snapshot = _build(Snapshot, data)
+    except (TypeError, AttributeError) as exc:
         raise UserError(f"not a complete envcheck snapshot: {exc}") from exc
+    problem = _shape(snapshot, "snapshot")
+    if problem:
+        raise UserError(f"not an envcheck snapshot: {problem}")
+    return snapshot
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@lru_cache(maxsize=None)
+def _allowed(cls: type) -> dict:
+    """field -> the runtime types its annotation allows (Union[str, Unavailable] -> (str, Unavailable))."""
+    out = {}
+    for name, hint in get_type_hints(cls).items():
+        args = get_args(hint) if get_origin(hint) is Union else (hint,)
+        types = tuple(get_origin(a) or a for a in args)
+        if float in types:
+            types += (int,)
+        out[name] = types
+    return out
+
+
+def _shape(obj, where: str) -> str:
+    """'' when every field holds a value of its declared type, else the first that does not."""
+    for name, types in _allowed(type(obj)).items():
+        value = getattr(obj, name)
+        path = f"{where}.{name}"
+        if isinstance(value, bool) and bool not in types:
+            return f"{path} is {value!r}"
+        if not isinstance(value, types):
+            return f"{path} is {type(value).__name__} {str(value)[:40]!r}, not {' or '.join(t.__name__ for t in types)}"
+        if is_dataclass(value):
+            problem = _shape(value, path)
+            if problem:
+                return problem
+        elif isinstance(value, tuple):
+            inner = _NESTED.get((type(obj), name))
+            for i, item in enumerate(value):
+                if inner is not None and not isinstance(item, inner):
+                    return f"{path}[{i}] is not an object"
+                if inner is not None:
+                    problem = _shape(item, f"{path}[{i}]")
+                elif not isinstance(item, _SCALARS):
+                    problem = f"{path}[{i}] is not a plain value"
+                else:
+                    problem = ""
+                if problem:
+                    return problem
+        elif isinstance(value, dict) and not all(isinstance(v, _SCALARS) for v in value.values()):
+            return f"{path} holds more than plain values"
+    return ""

@@ -10,17 +10,25 @@ _DRIVER = re.compile(r"^\d{2,4}(?:\.\d{1,3}){0,2}$")
 _TORCH = re.compile(r"^\d+\.\d+(?:\.\d+)?$")
 
 
-def cuda_tuple(text: str) -> tuple[int, int]:
-    """'12.1', 'cu121', '121' -> (12, 1). Raises UserError on anything else."""
+def cuda_version(text: str) -> tuple[int, int] | None:
+    """'12.1', 'cu121', '121' -> (12, 1); None for anything else (what a tool printed may be odd)."""
     t = text.strip()
-    m = re.match(r"^(?:cuda|cu)?\s*(\d{1,2})\.(\d)(?:\.\d+)?$", t, re.IGNORECASE)
+    m = re.match(r"^(?:cuda|cu)?[ \t]*([0-9]{1,2})\.([0-9])(?:\.[0-9]+)?$", t, re.IGNORECASE)
     if m:
         return int(m.group(1)), int(m.group(2))
-    m = re.match(r"^(?:cu)?(\d{2,3})$", t, re.IGNORECASE)
+    m = re.match(r"^(?:cu)?([0-9]{2,3})$", t, re.IGNORECASE)
     if m:
         digits = m.group(1)
         return int(digits[:-1]), int(digits[-1])
-    raise UserError(f"--cuda {text!r} is not a CUDA version: write it as 12.1 (or cu121)")
+    return None
+
+
+def cuda_tuple(text: str) -> tuple[int, int]:
+    """--cuda as the user typed it -> (12, 1). Raises UserError on anything else."""
+    found = cuda_version(text)
+    if found is None:
+        raise UserError(f"--cuda {text!r} is not a CUDA version: write it as 12.1 (or cu121)")
+    return found
 
 
 def cuda_str(cuda: tuple[int, int]) -> str:
@@ -73,9 +81,9 @@ def vtuple(text: str) -> tuple[int, ...]:
 
 def release_of(version: str) -> str:
     """The release a version string belongs to: '2.1.0+cu121' -> '2.1.0', '0.13.1a0' -> '0.13.1',
-    '2.10.0.dev20250811' (a nightly) -> '2.10.0'."""
-    m = re.match(r"^\d+(?:\.\d+){0,2}", version.strip())
-    return m.group(0) if m else version
+    '2.10.0.dev20250811' (a nightly) -> '2.10.0'; '' for a string that names none ('unknown')."""
+    m = re.match(r"^[0-9]+(?:\.[0-9]+){0,2}", version.strip())
+    return m.group(0) if m else ""  # "unknown", "": no release to compare
 
 
 def pad3(v: tuple[int, ...]) -> tuple[int, ...]:

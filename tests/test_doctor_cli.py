@@ -257,7 +257,7 @@ def test_no_torch_skips_the_child(machine, run_cli):
     assert json.loads(out)["snapshot"]["torch"] == {"unavailable": "skipped", "reason": "--no-torch"}
 
 
-@pytest.mark.parametrize("args,needle", [(["--python", "/nonexistent/python3"], "no such file"), (["--timeout", "0"], "positive"),
+@pytest.mark.parametrize("args,needle", [(["--python", "/nonexistent/python3"], "no such file"), (["--timeout", "0"], "above 0"),
                                          (["--save", "/nonexistent/dir/x.json", "--no-torch"], "--save")])
 def test_bad_doctor_input_is_one_line(machine, run_cli, args, needle):
     machine("no_driver")

@@ -3,10 +3,14 @@ for the installed torch, and are the GPUs healthy."""
 
 from __future__ import annotations
 
+import re
+
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import stack_fix
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import cuda_tuple, pad3, release_of, vtuple
+from envcheck.versions import cuda_version, pad3, release_of, vtuple
+
+_DRIVER = re.compile(r"^[0-9]{2,4}(?:\.[0-9]{1,3}){0,2}$")
 
 # Clock-event reasons that say nothing is wrong (NVML: idle, or clocks set on purpose).
 # Codes that mean "a report did not say", not "the machine has no driver".
@@ -68,15 +72,17 @@ def check_driver(s: Snapshot, tables) -> list[Finding]:
 def torch_driver_support(s: Snapshot, tables):
     """How the driver runs the installed torch's CUDA (tables.driver_support), or None when the
     snapshot has no CUDA torch or nothing about the driver."""
-    cuda = _torch_cuda(s)
+    cuda = cuda_version(_torch_cuda(s) or "")
     if not cuda:
         return None
     drv, drv_cuda = s.driver.driver_version, s.driver.cuda_driver_version
+    if known(drv) and not _DRIVER.match(drv):
+        drv = None  # not a version envcheck can compare (a report's "N/A")
     support = tables.driver_support(
-        cuda_tuple(cuda),
+        cuda,
         s.system.os,
-        driver=drv if known(drv) else None,
-        driver_cuda=cuda_tuple(drv_cuda) if known(drv_cuda) and not known(drv) else None,
+        driver=drv if drv and known(drv) else None,
+        driver_cuda=cuda_version(drv_cuda) if known(drv_cuda) and not (drv and known(drv)) else None,
     )
     return None if support.level == "unknown" else support
 
@@ -129,7 +135,7 @@ def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
     if isinstance(t, Torch) and t.status == "ok" and t.version and tables.releases:
         base = t.version.split("+")[0]
         newest = tables.releases[0].torch
-        if pad3(vtuple(release_of(base))) > pad3(vtuple(newest)):
+        if release_of(base) and pad3(vtuple(release_of(base))) > pad3(vtuple(newest)):
             out.append(
                 Finding(
                     "compat-table-stale",

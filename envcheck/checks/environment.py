@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from envcheck.checks.findings import Finding
+from envcheck.numbers import ascii_int
 from envcheck.snapshot import Snapshot, known
 
 _UUID = re.compile(r"^(GPU|MIG)-[0-9a-fA-F-]+$")
@@ -24,8 +25,9 @@ def visible_gpus(value: str | None, count: int, uuids: tuple = ()) -> tuple[list
     out: list[int] = []
     for raw in value.split(","):
         token = raw.strip()
-        if token.isdigit() or (token.startswith("-") and token[1:].isdigit()):
-            i = int(token)
+        number = ascii_int(token.lstrip("-"))
+        if number is not None:
+            i = -number if token.startswith("-") else number
             if i < 0 or i >= count:
                 return out, f"entry {token!r} is not a GPU index (0–{count - 1}): CUDA ignores it and everything after it"
             if i in out:

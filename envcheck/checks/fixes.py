@@ -13,7 +13,7 @@ from typing import NamedTuple
 from envcheck.errors import UserError
 from envcheck.install import Installed, Plan, Request, machine_from, runs_here, solve
 from envcheck.snapshot import Host, Snapshot, Torch
-from envcheck.versions import cuda_of_variant, cuda_tuple, release_of
+from envcheck.versions import cuda_of_variant, cuda_version, release_of
 
 KNOWN_OS = ("linux", "windows", "macos")
 
@@ -26,10 +26,10 @@ def installed_variant(t: Torch) -> str:
     """The build of an installed torch: its local label, else cuXY from torch.version.cuda, else cpu."""
     if t.version and "+" in t.version:
         return t.version.split("+", 1)[1]
-    if t.cuda:
-        major, minor = cuda_tuple(t.cuda)
-        return f"cu{major}{minor}"
-    return "cpu"
+    cuda = cuda_version(t.cuda) if t.cuda else None
+    if cuda:
+        return f"cu{cuda[0]}{cuda[1]}"
+    return "cpu" if not t.cuda else "unknown"
 
 
 def installed_stack(s: Snapshot) -> Installed:

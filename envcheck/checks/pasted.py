@@ -22,7 +22,7 @@ class _Facts(dict):
 def _facts(groups: dict) -> dict:
     facts = dict(groups)
     found = groups.get("found", "")
-    if found.isdigit():  # torch's "found version 10010": CUDA 10.1, as the driver reports it
+    if found.isdecimal():  # torch's "found version 10010": CUDA 10.1, as the driver reports it
         n = int(found)
         facts["driver_cuda"] = f"{n // 1000}.{(n % 1000) // 10}"
     return facts

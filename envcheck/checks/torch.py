@@ -10,7 +10,7 @@ from envcheck.checks.fixes import installed_variant, stack_fix, target_python
 from envcheck.compat import WheelArch, wheel_runs_on
 from envcheck.install import platform_key
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import arch_cc, cuda_tuple, release_of
+from envcheck.versions import arch_cc, cuda_version, release_of
 
 KNOWN_OS = ("linux", "windows", "macos")
 _CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libnvJitLink", "libcufft", "libcurand")
@@ -115,8 +115,8 @@ def _retired(s: Snapshot, t: Torch, tables) -> list[Finding]:
         if not retired:
             continue
         generation, last = retired
-        last_t = cuda_tuple(last.replace(".x", ".9"))
-        if cuda_tuple(t.cuda) > last_t:
+        last_t, have = cuda_version(last.replace(".x", ".9")), cuda_version(t.cuda)
+        if last_t and have and have > last_t:
             name = g.name if known(g.name) else f"GPU {g.index}"
             out.append(Finding("arch-unsupported", "error", "torch",
                                f"torch {t.version} is built with CUDA {t.cuda}, which cannot target {name} (sm_{g.compute_capability.replace('.', '')}): "
@@ -186,8 +186,8 @@ def check_nvcc(s: Snapshot, tables) -> list[Finding]:
     nvcc = s.toolkit.nvcc_version
     if not isinstance(t, Torch) or t.status != "ok" or not t.cuda or not known(nvcc):
         return []
-    a, b = cuda_tuple(nvcc), cuda_tuple(t.cuda)
-    if a == b:
+    a, b = cuda_version(nvcc), cuda_version(t.cuda)
+    if a is None or b is None or a == b:
         return []
     severity = "warn" if a[0] != b[0] else "info"
     return [Finding("nvcc-mismatch", severity, "toolkit",

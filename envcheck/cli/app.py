@@ -79,6 +79,15 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _no_command(ctx) -> str:
+    """The message for a bare `envcheck` or `envcheck mirror` (click's own is empty; its help went
+    to stdout)."""
+    group = getattr(ctx, "command", None)
+    names = group.list_commands(ctx) if group is not None and hasattr(group, "list_commands") else []
+    where = ctx.command_path if ctx is not None else "envcheck"
+    return f"{where} needs a command: {', '.join(names)}" if names else f"{where} needs a command"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
@@ -93,7 +102,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         if debug:
             raise
         hint = f" (see: envcheck {exc.ctx.command_path.split(' ', 1)[1]} --help)" if exc.ctx and " " in exc.ctx.command_path else " (see: envcheck --help)"
-        code = _fail(exc.format_message() + hint)
+        code = _fail((exc.format_message() or _no_command(exc.ctx)) + hint)
     except _CLICK_EXCEPTION as exc:
         if debug:
             raise

@@ -6,6 +6,7 @@ import typer
 
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.errors import UserError
+from envcheck.numbers import seconds as check_seconds
 
 SUITES = ("matmul", "conv", "memory", "allreduce")
 LATER: tuple = ()
@@ -69,8 +70,8 @@ def bench(
         raise UserError("--device cpu and --gpus contradict each other: choose one")
     if size is not None and not 64 <= size <= 65536:
         raise UserError(f"--size {size}: choose a matrix size from 64 to 65536")
-    if seconds is not None and seconds <= 0:
-        raise UserError("--seconds must be a positive number")
+    check_seconds(seconds, "--seconds", 3600)
+    check_seconds(timeout, "--timeout")
     if not 1 <= workers <= 64:
         raise UserError(f"--workers {workers}: choose 1 to 64 processes")
     suites = _list(suite, SUITES, "--suite", LATER) or list(SUITES)

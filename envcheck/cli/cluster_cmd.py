@@ -6,6 +6,7 @@ import typer
 
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.errors import UserError
+from envcheck.numbers import seconds as check_seconds
 
 
 def cluster(
@@ -22,10 +23,8 @@ def cluster(
 
     if backend not in (None, "nccl", "gloo"):
         raise UserError(f"--backend {backend!r} is not one of: nccl, gloo")
-    if not 0 < seconds <= 600:
-        raise UserError(f"--seconds {seconds:g}: choose more than 0 and at most 600")
-    if not 0 < timeout <= 86400:
-        raise UserError(f"--timeout {timeout:g}: choose more than 0 and at most 86400 seconds")
+    check_seconds(seconds, "--seconds", 600)
+    check_seconds(timeout, "--timeout")
     where = launch.from_env(os.environ)
     try:
         import torch

@@ -10,6 +10,7 @@ import typer
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
+from envcheck.numbers import seconds as check_seconds
 
 
 def doctor(
@@ -31,8 +32,7 @@ def doctor(
     from envcheck.render.console import out, print_json
     from envcheck.snapshot_io import dump
 
-    if timeout <= 0:
-        raise UserError("--timeout must be a positive number of seconds")
+    check_seconds(timeout, "--timeout")
     target = python or sys.executable
     if python is not None and not Path(python).exists():
         raise UserError(f"--python {python}: no such file")

@@ -6,17 +6,20 @@ import typer
 
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.errors import UserError
+from envcheck.numbers import ascii_int
 
 EXPORTERS = ("torchscript", "dynamo", "both")
+MAX_DIM = 65536  # one symbolic dimension; the inputs built from it must fit in memory
 
 
 def _dims(values: list) -> dict:
     dims = {}
     for v in values:
         name, sep, number = v.partition("=")
-        if not sep or not name or not number.isdigit() or int(number) < 1:
-            raise UserError(f"--dim {v!r}: write it as NAME=VALUE with a positive integer, e.g. --dim batch=8")
-        dims[name] = int(number)
+        value = ascii_int(number)
+        if not sep or not name or value is None or not 1 <= value <= MAX_DIM:
+            raise UserError(f"--dim {v!r}: write it as NAME=VALUE with an integer from 1 to {MAX_DIM}, e.g. --dim batch=8")
+        dims[name] = value
     return dims
 
 

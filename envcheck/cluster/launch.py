@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from envcheck.errors import UserError
+from envcheck.numbers import ascii_int
 
 HOW = "run it under a launcher, e.g. torchrun --nproc-per-node=2 -m envcheck cluster (or srun python -m envcheck cluster)"
 
@@ -47,17 +48,18 @@ def _number(env: Mapping[str, str], name: str, default: int | None = None, low: 
 
 def _slurm_local_world(env: Mapping[str, str]) -> int | None:
     """SLURM_NTASKS_PER_NODE, or this node's share of SLURM_TASKS_PER_NODE ('4(x2),3')."""
-    per_node = env.get("SLURM_NTASKS_PER_NODE", "").strip()
-    if per_node.isdigit():
-        return int(per_node)
+    per_node = ascii_int(env.get("SLURM_NTASKS_PER_NODE", ""))
+    if per_node is not None:
+        return per_node
     spec = env.get("SLURM_TASKS_PER_NODE", "").strip()
     node = _number(env, "SLURM_NODEID", 0)
     counts: list = []
     for part in filter(None, spec.split(",")):
         count, _, times = part.partition("(x")
-        if not count.isdigit() or (times and not times.rstrip(")").isdigit()):
+        n, repeat = ascii_int(count), ascii_int(times.rstrip(")")) if times else 1
+        if n is None or repeat is None:
             return None
-        counts += [int(count)] * (int(times.rstrip(")")) if times else 1)
+        counts += [n] * repeat
     return counts[node] if node < len(counts) else None
 
 

@@ -115,6 +115,8 @@ def _json(body: str):
         data = json.loads(body)
     except ValueError as exc:
         raise ReportError(f"envcheck JSON that does not parse: {exc}") from exc
+    except RecursionError:
+        raise ReportError("envcheck JSON that does not parse: it is nested too deeply") from None
     if isinstance(data, dict) and "snapshot" in data and "findings" in data:
         data = data["snapshot"]  # the output of `doctor --json`
     return load(data)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from envcheck.numbers import ascii_int
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_values import NOT_AVAILABLE
 from envcheck.snapshot import DriverInfo, GpuInfo, GpuProcess, Unavailable
@@ -93,7 +94,7 @@ def _gpu(rows: list, has_mig_row: bool, processes) -> GpuInfo:
     name, persistence = (p.group(1), _on_off(p.group(2))) if p else (rest, _cut_short("persistence mode"))
     bus = _BUS_ID.search(first[1])
     ecc_text = first[2]
-    ecc = int(ecc_text) if ecc_text.isdigit() else (
+    ecc = ascii_int(ecc_text) if ascii_int(ecc_text) is not None else (
         Unavailable("not_available", f"nvidia-smi shows {ecc_text!r} for ECC") if ecc_text else _cut_short("ECC column")
     )
 

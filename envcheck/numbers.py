@@ -1,0 +1,35 @@
+"""Numbers users type and tools print, parsed once with the checks every caller needs.
+
+`str.isdigit()` is true for "²" and "١", which `int()` then refuses or reads; NaN compares false
+with every bound, so `seconds <= 0` lets it through; infinity runs forever. Every number a user
+gives goes through here, and every digit string a tool prints is read as ASCII digits.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from envcheck.errors import UserError
+
+_ASCII_INT = re.compile(r"[0-9]+")
+
+
+def ascii_int(text: str) -> int | None:
+    """'12' -> 12; anything but ASCII digits (signs, '²', '١', '') -> None."""
+    t = text.strip()
+    return int(t) if _ASCII_INT.fullmatch(t) else None
+
+
+def seconds(value: float | None, option: str, most: float = 86400.0) -> float | None:
+    """A finite time of more than 0 and at most `most` seconds, or a one-line UserError."""
+    if value is None:
+        return None
+    if not math.isfinite(value) or not 0 < value <= most:
+        raise UserError(f"{option} {value:g}: choose a number of seconds above 0 and at most {most:g}")
+    return value
+
+
+def finite(value):
+    """A float that JSON can hold: NaN and infinity (an nvidia-smi reading of 'nan W') become None."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
