@@ -39,21 +39,38 @@ def _cache_path(path: Path) -> Path | None:
     """
     try:
         st = path.stat()
-    except OSError:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envcheck"
+    except (OSError, RuntimeError, KeyError):  # no home directory to cache in
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envcheck"
     where = zlib.crc32(str(path).encode())
     return base / f"{path.stem}-{where:08x}-{st.st_size}-{st.st_mtime_ns}.json"
+
+
+# The list of rows each table has; a cached copy without it is not used.
+_ROWS = {"torch.toml": "release", "cuda.toml": "toolkit", "wheel_archs.toml": "wheel_arch", "gpus.toml": "gpu",
+         "mirrors.toml": "mirror", "error_signatures.toml": "signature"}
+
+
+def _cached(cache: Path, name: str) -> dict | None:
+    """The cached copy when it reads back as the table it stands for; a corrupt or foreign file
+    (truncated, emptied, edited) is ignored, and rewritten from the TOML below."""
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    rows = data.get(_ROWS.get(name, "")) if isinstance(data, dict) else None
+    if name in _ROWS and not (isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows)):
+        return None
+    return data
 
 
 def _load(name: str, directory: Path | None = None) -> dict:
     path = (directory or data_dir()) / name
     cache = _cache_path(path)
     if cache is not None:
-        try:
-            return json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
+        data = _cached(cache, name)
+        if data is not None:
+            return data
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python < 3.11 only

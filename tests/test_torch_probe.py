@@ -221,3 +221,46 @@ def test_real_cpu_torch():
     assert torch.status == "ok", torch.error
     assert torch.version.startswith("2.13")
     assert torch.cuda is None and torch.cuda_available is False
+
+
+def test_ctrl_c_in_doctor_leaves_no_torch_child_behind():
+    """The probe runs in a thread and in a session of its own: the terminal's SIGINT reaches neither,
+    so envcheck itself must stop the child (envcheck/probes/children.py)."""
+    import signal
+    import subprocess
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(FAKES), "FAKE_TORCH_SPEC": str(SPECS / "hang.json")}
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", "doctor", "--timeout", "120"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    children = []
+    for _ in range(100):  # wait for the probe child to start
+        time.sleep(0.1)
+        children = [int(p) for p in os.listdir("/proc") if p.isdecimal() and _child_of(int(p), proc.pid)]
+        if children:
+            break
+    assert children, "the torch probe child never started"
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err
+    time.sleep(0.2)
+    assert not any(os.path.exists(f"/proc/{pid}") and _alive(pid) for pid in children), "the torch child outlived envcheck"
+
+
+def _child_of(pid: int, parent: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmd = fh.read()
+    except OSError:
+        return False
+    return int(fields[1]) == parent and b"torch_child" in cmd
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -71,7 +71,7 @@ def apply(commands: list[tuple], dry_run: bool, conda: bool = False) -> list[Cha
             changes.append(Change(argv, False))
             continue
         try:
-            done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60)
+            done = subprocess.run(list(argv), capture_output=True, text=True, errors="replace", timeout=60)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise UserError(f"could not run {' '.join(argv[:4])}: {exc}") from exc
         if done.returncode != 0 and "No such key" in done.stderr + done.stdout:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -32,7 +33,7 @@ def _spawn(argv: list, env: dict, stdout=subprocess.PIPE) -> tuple:
     """A child whose stderr goes to a file: a pipe nobody reads while it runs could fill up and
     block the child (for a collective, every rank with it)."""
     err = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=err, text=True, env={**os.environ, **env})
+    proc = subprocess.Popen(argv, stdout=stdout, stderr=err, text=True, errors="replace", env={**os.environ, **env})
     return proc, err
 
 
@@ -71,9 +72,18 @@ def _result(label: str, proc: subprocess.Popen, err_file, timeout: float) -> Dev
     return DeviceResult(label, "", errors=(f"the worker crashed ({how}): {tail}",))
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a run: `results` holds every measurement that finished (DESIGN.md)."""
+
+    def __init__(self, results: list):
+        super().__init__("interrupted")
+        self.results = results
+
+
 def run_devices(jobs: list, timeout: float, sequential: bool = False, on_done=None) -> list:
-    """jobs: (label, worker args, extra environment). Results in the order of jobs. Ctrl-C stops
-    the workers still running and keeps what finished (each unfinished one says so)."""
+    """jobs: (label, worker args, extra environment). Results in the order of jobs. Ctrl-C asks the
+    workers still running for what they measured so far, stops them, and raises Interrupted with
+    every finished measurement."""
     results: list = []
     started: list = []
     try:
@@ -94,10 +104,24 @@ def run_devices(jobs: list, timeout: float, sequential: bool = False, on_done=No
         done = {r.label for r in results}
         for label, proc, err in started:
             if label not in done:
-                proc.kill()
-                err.close()
-        unfinished = [DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it finished",)) for label, _, _ in jobs if label not in done]
-        return results + unfinished
+                results.append(_partial(label, proc, err))
+        done = {r.label for r in results}
+        results += [DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it started",)) for label, _, _ in jobs if label not in done]
+        raise Interrupted(results) from None
+
+
+def _partial(label: str, proc: subprocess.Popen, err_file, grace: float = 10.0) -> DeviceResult:
+    """A worker's answer after Ctrl-C: it stops at its current measurement and prints the finished
+    ones (the terminal sent it SIGINT too; a signal sent to envcheck alone is passed on)."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGINT)
+        except OSError:
+            pass
+    data, _ = _answer(proc, err_file, MARK, grace)
+    if data is None:
+        return DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it finished",))
+    return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]))
 
 
 def _free_port() -> int:
@@ -127,10 +151,11 @@ def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout
         try:
             out, _ = proc.communicate(timeout=timeout + 30 * len(sizes))
         except subprocess.TimeoutExpired:
-            for p, e in ranks:
-                p.kill()
-                e.close()
+            _stop(ranks)
             return DeviceResult(label, backend, errors=(f"rank {r} did not finish: killed (a collective that hangs: no P2P between these GPUs?)",))
+        except KeyboardInterrupt:
+            _stop(ranks)
+            raise Interrupted([DeviceResult(label, backend, errors=("interrupted (Ctrl-C) before the sweep finished",))]) from None
         outputs.append(out or "")
         if proc.returncode != 0:
             errors.append(f"rank {r} failed (exit code {proc.returncode}): {_tail(err)}")
@@ -140,6 +165,13 @@ def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout
         if line.startswith(AR):
             return allreduce_result(label, backend, json.loads(line[len(AR):])["rows"], errors)
     return DeviceResult(label, backend, errors=tuple(errors) or ("rank 0 gave no answer",))
+
+
+def _stop(procs: list) -> None:
+    for p, e in procs:
+        p.kill()
+        p.wait()
+        e.close()
 
 
 def allreduce_result(label: str, backend: str, rows: list, errors=()) -> DeviceResult:

@@ -33,15 +33,28 @@ def _shrinking(torch, fn, size: int, floor: int):
 
 
 def run(args: dict) -> dict:
+    """Every suite asked for; Ctrl-C ends the run with the measurements that finished."""
+    measurements: list = []
+    errors: list = []
+    answer = {"name": "", "measurements": measurements, "errors": errors, "torch": ""}
+    try:
+        _run(args, answer)
+    except KeyboardInterrupt:
+        errors.append("interrupted (Ctrl-C): the measurements after these did not run")
+    return answer
+
+
+def _run(args: dict, answer: dict) -> None:
     import torch
 
     from envcheck.bench import suites
 
+    answer["torch"] = torch.__version__
     device = torch.device(args["device"])
     if device.type == "cpu" and args.get("threads"):
         torch.set_num_threads(args["threads"])
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    measurements, errors = [], []
+    name = answer["name"] = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    measurements, errors = answer["measurements"], answer["errors"]
     seconds = args["seconds"]
     if "matmul" in args["suites"]:
         for dt in args["dtypes"]:
@@ -65,7 +78,7 @@ def run(args: dict) -> dict:
                 measurements += [asdict(x) for x in suites.memory_host(torch, device, args["megabytes"], seconds)]
         except Exception as exc:
             errors.append(f"memory: {type(exc).__name__}: {exc}")
-    return {"name": name, "measurements": measurements, "errors": errors, "torch": torch.__version__}
+    del name
 
 
 if __name__ == "__main__":

@@ -79,6 +79,13 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _stop_children() -> None:
+    """Ctrl-C: no child process (the torch probe above all) outlives envcheck."""
+    from envcheck.probes.children import stop_all
+
+    stop_all()
+
+
 def _no_command(ctx) -> str:
     """The message for a bare `envcheck` or `envcheck mirror` (click's own is empty; its help went
     to stdout)."""
@@ -108,17 +115,20 @@ def main(argv: Optional[list[str]] = None) -> None:
             raise
         code = _fail(exc.format_message())
     except typer.Abort:
-        code = _fail("interrupted", 130)
+        code = 130
     except DataError as exc:
         if debug:
             raise
         code = _fail(f"envcheck's own compat tables are broken ({exc}); please report this")
     except KeyboardInterrupt:
-        code = _fail("interrupted", 130)
+        code = 130
     except Exception as exc:  # a bug of envcheck's: still one line, the traceback only with --debug
         if debug:
             raise
         code = _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)")
+    if code == 130:  # typer turns Ctrl-C into this exit code; children must not outlive us
+        _stop_children()
+        sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
     sys.exit(code if isinstance(code, int) else 0)
 
 

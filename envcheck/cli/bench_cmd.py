@@ -76,10 +76,9 @@ def bench(
         raise UserError(f"--workers {workers}: choose 1 to 64 processes")
     suites = _list(suite, SUITES, "--suite", LATER) or list(SUITES)
     per = seconds or LEVELS[level]
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise UserError("envcheck bench needs PyTorch in this interpreter: pip install torch") from exc
+    from envcheck.cli.precheck import torch_importable
+
+    torch_importable("envcheck bench", timeout=min(timeout, 300.0))  # the workers import it for real
     t = tables()
     rows: dict = {}
     reasons: dict = {}
@@ -131,12 +130,20 @@ def bench(
                 notes.append(f"peer-to-peer access unknown: {problem}")
     per_device = [s for s in suites if s != "allreduce"]
     progress = _progress(len(jobs))
-    results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential, progress) if per_device else []
-    if "allreduce" in suites:
-        if len(ranks) < 2:
-            notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
-        else:
-            results.append(runner.run_allreduce(ranks, backend, SWEEPS[level], per, min(timeout, 120.0)))
+    results: list = []
+    interrupted = False
+    try:
+        if per_device:
+            results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential, progress)
+        if "allreduce" in suites:
+            if len(ranks) < 2:
+                notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
+            else:
+                results.append(runner.run_allreduce(ranks, backend, SWEEPS[level], per, min(timeout, 120.0)))
+    except runner.Interrupted as stop:  # Ctrl-C: report every measurement that finished, exit 130
+        results += stop.results
+        interrupted = True
+        notes.append("interrupted (Ctrl-C): these are the measurements that finished")
     verdicts = judge(results, rows, reasons)
     chosen = chosen_format(fmt, as_json)
     if chosen is Format.json:
@@ -145,4 +152,4 @@ def bench(
         out().print(fenced("envcheck bench", lambda c: render.text(mapping, results, verdicts, notes, rows, c)), end="")
     else:
         render.text(mapping, results, verdicts, notes, rows, out())
-    raise typer.Exit(render.exit_code(verdicts))
+    raise typer.Exit(130 if interrupted else render.exit_code(verdicts))

@@ -66,14 +66,14 @@ def onnx(
             raise UserError(f"--network {n!r} is not one of: {', '.join(NETWORKS)}")
     requested = tuple(provider or ())
     dims = _dims(dim or [])
-    tv, ov, rv, available = runner.versions()
+    from envcheck.cli.precheck import torch_importable
+
+    purpose = "envcheck onnx" if model is None else "envcheck onnx --model"
+    probed = torch_importable(purpose, required=model is None)  # before this process imports it
+    tv, ov, rv, available = runner.versions(with_torch=probed.status == "ok")
     if model is not None:
         results = [runner.check_file(model, dims, requested)]
     else:
-        try:
-            import torch  # noqa: F401
-        except ImportError as exc:
-            raise UserError("the reference networks need PyTorch: pip install torch (or check a file with --model)") from exc
         exporters = ("torchscript", "dynamo") if exporter == "both" else (exporter,)
         jobs = [(n, e) for n in networks for e in exporters]
         say = _progress(len(jobs))

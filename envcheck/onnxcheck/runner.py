@@ -293,12 +293,16 @@ def check_file(path: str, dims: dict, requested: tuple = ()) -> ModelResult:
     return ModelResult(path, "file", "ok", inputs=inputs, runs=tuple(runs))
 
 
-def versions() -> tuple:
+def versions(with_torch: bool = True) -> tuple:
+    """torch's, onnx's and ONNX Runtime's versions and the providers; torch is imported only when
+    a child showed that it imports cleanly (`with_torch`)."""
     onnx, ort = _modules()
-    try:
-        import torch
+    tv = None
+    if with_torch:
+        try:
+            import torch
 
-        tv = torch.__version__
-    except ImportError:
-        tv = None
+            tv = torch.__version__
+        except ImportError:
+            tv = None
     return tv, onnx.__version__, ort.__version__, tuple(p for p in ort.get_available_providers() if p not in SKIP_PROVIDERS)

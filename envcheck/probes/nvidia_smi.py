@@ -26,7 +26,7 @@ def read_nvidia_smi(timeout: float = 10.0) -> DriverInfo | None:
         return None
     for query in (QUERY, QUERY.replace(",compute_cap", "")):
         try:
-            done = subprocess.run([exe, f"--query-gpu={query}", "--format=csv"], capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run([exe, f"--query-gpu={query}", "--format=csv"], capture_output=True, text=True, errors="replace", timeout=timeout)
         except (OSError, subprocess.TimeoutExpired):
             return None
         if done.returncode == 0:

@@ -31,7 +31,7 @@ def _facts(python: str, timeout: float) -> dict:
             "conda_env": os.environ.get("CONDA_DEFAULT_ENV"),
         }
     try:
-        done = subprocess.run([python, "-c", _SCRIPT], capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run([python, "-c", _SCRIPT], capture_output=True, text=True, errors="replace", timeout=timeout)
         return json.loads(done.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise UserError(f"--python {python}: not a working Python interpreter ({exc.__class__.__name__})") from exc
@@ -40,7 +40,7 @@ def _facts(python: str, timeout: float) -> dict:
 def pip_check(python: str, timeout: float = 120.0):
     """`python -m pip check`: () when nothing is broken, else its problem lines (asked for only: pip is slow to start)."""
     try:
-        done = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True, errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired:
         return Unavailable("timeout", f"`pip check` gave no answer within {timeout:g} s")
     except OSError as exc:

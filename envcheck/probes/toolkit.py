@@ -27,7 +27,7 @@ def _nvcc(timeout: float) -> tuple:
         else:
             return Unavailable("not_found", "no nvcc on PATH (needed only to build CUDA extensions)"), None
     try:
-        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired:
         return Unavailable("timeout", f"`nvcc --version` gave no answer within {timeout:g} s"), path
     except OSError as exc:

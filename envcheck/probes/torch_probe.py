@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from envcheck.errors import UserError
+from envcheck.probes import children
 from envcheck.snapshot import OnnxRuntime, Package, Torch, TorchDevice, Unavailable
 
 CHILD = Path(__file__).with_name("torch_child.py")
@@ -99,6 +100,7 @@ def _run(executable: str, timeout: float, env: dict) -> _Outcome:
         )
     except OSError as exc:  # not found, not executable, not a program (ENOEXEC)
         raise UserError(f"--python {executable}: not an executable Python interpreter ({exc.strerror or exc})") from None
+    children.started(proc, group=posix)  # Ctrl-C reaches the main thread, not this one
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -110,6 +112,8 @@ def _run(executable: str, timeout: float, env: dict) -> _Outcome:
         _kill(proc, posix)
         _drain(proc)
         raise
+    finally:
+        children.ended(proc)
     return _Outcome(
         proc.returncode,
         (out or b"").decode("utf-8", errors="replace"),

@@ -1,0 +1,32 @@
+"""Import torch in a child process before a command imports it for real.
+
+A torch that raises, aborts or hangs on import must cost bench and onnx one line of error, as it
+costs doctor a finding, never the whole process or an endless wait (DESIGN.md, "Reliability").
+The child is doctor's own torch probe, with its timeout.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from envcheck.errors import UserError
+
+_HOW = {"crashed": "crashed the interpreter", "import_failed": "failed"}
+
+
+def torch_importable(purpose: str, timeout: float = 120.0, required: bool = True):
+    """The child's view of torch (snapshot.Torch). A torch that is missing (when `required`) or
+    cannot be imported is a UserError naming why; `envcheck doctor` has the details."""
+    from envcheck.probes.torch_probe import read_torch
+
+    t = read_torch(sys.executable, timeout=timeout)
+    if t.status == "missing":
+        if required:
+            raise UserError(f"{purpose} needs PyTorch in this interpreter: pip install torch")
+        return t
+    if t.status == "timeout":
+        raise UserError(f"{purpose}: importing torch did not finish within {timeout:g} s (envcheck doctor says why)")
+    if t.status != "ok":
+        first = ((t.error or "").strip().splitlines() or [""])[0]
+        raise UserError(f"{purpose}: importing torch {_HOW.get(t.status, t.status)}: {first[:200]} (envcheck doctor says why)")
+    return t

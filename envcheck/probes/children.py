@@ -1,0 +1,46 @@
+"""The child processes envcheck has running, so that Ctrl-C stops every one of them.
+
+The torch probe runs in a thread and in a session of its own (a hung import must be killable
+with its whole group): the terminal's SIGINT reaches neither, so without this list a Ctrl-C left
+the child importing torch after envcheck had exited.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+_LIVE: dict = {}  # pid -> (Popen, whether it leads its own process group)
+_LOCK = threading.Lock()
+
+
+def started(proc, group: bool = False):
+    with _LOCK:
+        _LIVE[proc.pid] = (proc, group)
+    return proc
+
+
+def ended(proc) -> None:
+    with _LOCK:
+        _LIVE.pop(proc.pid, None)
+
+
+def stop_all() -> None:
+    """Kill every child still running (its whole group where it leads one) and reap it."""
+    with _LOCK:
+        live = list(_LIVE.values())
+        _LIVE.clear()
+    for proc, group in live:
+        try:
+            if group and os.name == "posix":
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+        except OSError:  # gone already
+            pass
+    for proc, _ in live:
+        try:
+            proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - a child that will not die must not keep envcheck alive
+            pass
