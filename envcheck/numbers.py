@@ -33,3 +33,14 @@ def seconds(value: float | None, option: str, most: float = 86400.0) -> float | 
 def finite(value):
     """A float that JSON can hold: NaN and infinity (an nvidia-smi reading of 'nan W') become None."""
     return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def finite_data(obj):
+    """finite() over JSON-like data: what strict JSON (allow_nan=False) can hold."""
+    if isinstance(obj, float):
+        return finite(obj)
+    if isinstance(obj, dict):
+        return {k: finite_data(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_data(v) for v in obj]
+    return obj

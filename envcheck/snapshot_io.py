@@ -44,7 +44,11 @@ _NESTED = {
 
 
 def dump(snapshot: Snapshot) -> dict:
-    return jsonable(snapshot)
+    """The snapshot as JSON data for --save: secrets masked, no NaN (strict JSON)."""
+    from envcheck.numbers import finite_data
+    from envcheck.redact import redact_data
+
+    return finite_data(redact_data(jsonable(snapshot)))
 
 
 def _value(owner: type, name: str, raw):

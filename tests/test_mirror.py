@@ -159,3 +159,29 @@ def test_conda_mirror_without_a_conda_tree_is_refused(pip_conf, fake_conda, run_
     code, _, err = run_cli("mirror", "set", "huawei", "--conda")
     assert code == 2 and "has no conda mirror" in err
     assert not fake_conda.exists()
+
+
+def test_unset_restores_the_index_that_set_replaced(pip_conf, run_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    mine = "https://me:p@ss@my.private.example/simple"
+    subprocess.run([sys.executable, "-m", "pip", "config", "set", "global.index-url", mine], check=True, capture_output=True)
+    assert run_cli("mirror", "set", "tuna")[0] == 0
+    state = tmp_path / "state" / "envcheck" / "mirror.json"
+    assert oct(state.stat().st_mode)[-3:] == "600", "the record may hold credentials"
+    assert run_cli("mirror", "set", "ustc")[0] == 0  # a second set keeps the first one's record
+    code, out, err = run_cli("mirror", "unset")
+    assert code == 0, err
+    assert _pip_index() == mine
+    assert "p@ss" not in out and "me:" not in out  # the restored URL is shown redacted
+    assert run_cli("mirror", "unset")[0] == 0 and _pip_index() == ""
+
+
+def test_two_conda_backups_in_one_second_are_both_kept(tmp_path, monkeypatch):
+    from envcheck.actions import mirror as action
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".condarc").write_text("channels: [a]\n")
+    first = action.backup_condarc(now=1_700_000_000)
+    (tmp_path / ".condarc").write_text("channels: [b]\n")
+    second = action.backup_condarc(now=1_700_000_000)
+    assert first != second and first.read_text() == "channels: [a]\n" and second.read_text() == "channels: [b]\n"

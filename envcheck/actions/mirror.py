@@ -6,6 +6,8 @@ pip is configured with `pip config set/unset` (pip picks the file and the format
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,16 +35,79 @@ def pip_unset_argv(python: str = sys.executable) -> list[tuple]:
     return [(python, "-m", "pip", "config", "unset", "global.index-url")]
 
 
+def pip_current(python: str = sys.executable) -> str | None:
+    """global.index-url as pip's own configuration gives it now, or None when none is set.
+    Command line equivalent: `pip config get global.index-url`."""
+    try:
+        done = subprocess.run([python, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True,
+                              errors="replace", timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = done.stdout.strip()
+    return value if done.returncode == 0 and value else None
+
+
+def state_path() -> Path:
+    """Where `mirror set` remembers the index it replaced, so that `mirror unset` can put it back."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "envcheck" / "mirror.json"
+
+
+def remember(previous: str | None, set_to: str) -> None:
+    """Record the index-url a `mirror set` replaces. A second `set` keeps the first one's record:
+    what `unset` restores is what the user had before envcheck changed anything. The file may hold
+    credentials from that URL, as pip.conf did: it is readable by its owner only."""
+    path = state_path()
+    state = recall()
+    if state is not None and state.get("set_to") and previous == state.get("set_to"):
+        previous = state.get("previous")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"previous": previous, "set_to": set_to}, fh)
+
+
+def recall() -> dict | None:
+    try:
+        data = json.loads(state_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def forget() -> None:
+    try:
+        state_path().unlink()
+    except OSError:
+        pass
+
+
+def pip_restore_argv(python: str = sys.executable) -> tuple[list[tuple], str | None]:
+    """The commands `mirror unset` runs: back to the index-url `mirror set` replaced (kept by
+    remember()), or pip's default index when there was none; and that previous value."""
+    state = recall()
+    previous = state.get("previous") if state else None
+    if isinstance(previous, str) and previous:
+        return [(python, "-m", "pip", "config", "set", "global.index-url", previous)], previous
+    return pip_unset_argv(python), None
+
+
 def condarc_path() -> Path:
     return Path.home() / ".condarc"
 
 
 def backup_condarc(now: float | None = None) -> Path | None:
+    """Copy ~/.condarc to a new backup file; never over an earlier backup (two changes in one
+    second get -1, -2, ...)."""
     rc = condarc_path()
     if not rc.exists():
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     dest = rc.with_name(f".condarc.envcheck-backup-{stamp}")
+    n = 0
+    while dest.exists():
+        n += 1
+        dest = rc.with_name(f".condarc.envcheck-backup-{stamp}-{n}")
     shutil.copy2(rc, dest)
     return dest
 

@@ -75,7 +75,9 @@ def _root(
 
 
 def _fail(message: str, code: int = 2) -> int:
-    sys.stderr.write(f"envcheck: error: {message}\n")
+    from envcheck.render.console import clean_text
+
+    sys.stderr.write(f"envcheck: error: {clean_text(message)}\n")
     return code
 
 

@@ -46,7 +46,7 @@ def doctor(
     findings = run_all(snapshot, t)
     if save is not None:
         try:
-            save.write_text(json.dumps(dump(snapshot), indent=2) + "\n", encoding="utf-8")
+            save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--save {save}: {exc.strerror}") from exc
     f = chosen_format(fmt, as_json)

@@ -56,16 +56,23 @@ def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: 
     commands = action.pip_set_argv(m, sys.executable)
     if conda:
         commands += action.conda_set_argv(m)
-    render.changes(action.apply(commands, dry_run, conda=conda), out())
+    previous = None if dry_run else action.pip_current(sys.executable)
+    changes = action.apply(commands, dry_run, conda=conda)
+    if not dry_run:
+        action.remember(previous, m.pypi)
+    render.changes(changes, out())
 
 
 @app.command("unset")
 def unset(conda: Conda = False, dry_run: DryRun = False) -> None:
-    """Go back to pip's default index (`pip config unset global.index-url`)."""
+    """Undo `mirror set`: pip goes back to the index it used before (its default index when none)."""
     from envcheck.actions import mirror as action
     from envcheck.render import mirror as render
 
-    commands = action.pip_unset_argv(sys.executable)
+    commands, _ = action.pip_restore_argv(sys.executable)
     if conda:
         commands += action.conda_unset_argv()
-    render.changes(action.apply(commands, dry_run, conda=conda), out())
+    changes = action.apply(commands, dry_run, conda=conda)
+    if not dry_run:
+        action.forget()
+    render.changes(changes, out())

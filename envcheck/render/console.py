@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+
+from envcheck.numbers import finite_data
+from envcheck.redact import hide_uuids, redact, redact_data
 
 # The few styles the renderers use, as ANSI SGR codes: colouring a POSIX terminal needs no rich.
 _SGR = {"bold": "1", "dim": "2", "yellow": "33", "red": "31", "green": "32"}
@@ -31,6 +35,8 @@ class Output:
         return self._rich
 
     def print(self, obj="", style: str | None = None, markup: bool = False, end: str = "\n") -> None:
+        if isinstance(obj, str):
+            obj = clean_text(obj)
         if isinstance(obj, str) and not (style and self.colour):
             self.file.write(obj + end)
         elif isinstance(obj, str) and style in _SGR and os.name == "posix":
@@ -44,16 +50,26 @@ def out() -> Output:
 
 
 def print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Strict JSON (no NaN or Infinity: an nvidia-smi reading of 'nan W' becomes null), secrets masked."""
+    sys.stdout.write(json.dumps(finite_data(redact_data(data)), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+# C0 controls but tab and newline, DEL and C1: a child's stderr may carry escape sequences that would
+# drive the user's terminal (move the cursor, rewrite the report). Shown as visible escapes instead.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """What every line envcheck writes goes through: secrets masked, control characters made visible."""
+    text = redact(text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if _CONTROL.search(text) else text
 
 
 def fenced(title: str, draw) -> str:
     """A text report as markdown for an issue tracker: a heading and a code block, so its columns
     stay aligned, with GPU and MIG UUIDs cut to their prefix (DESIGN.md: public reports leave them out)."""
     import io
-    import re
 
     buf = io.StringIO()
     draw(Output(buf))
-    text = re.sub(r"\b(GPU|MIG)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b", r"\1-…", buf.getvalue())
-    return f"## {title}\n\n```text\n{text}```\n"
+    return f"## {title}\n\n```text\n{hide_uuids(buf.getvalue())}```\n"

@@ -5,6 +5,7 @@ asked), JSON for programs."""
 from __future__ import annotations
 
 from envcheck.checks.findings import Finding, exit_code
+from envcheck.redact import hide_uuids
 from envcheck.render.console import Output
 from envcheck.snapshot import SCHEMA_VERSION, Snapshot, Unavailable, jsonable, known
 
@@ -178,7 +179,8 @@ def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
                     lines.append(f"  - or: `{f.alternative}`")
         lines.append("")
     lines.append(f"**{_verdict(findings)}**")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return hide_uuids(text) if redact else text  # CUDA_VISIBLE_DEVICES may name GPUs by UUID
 
 
 def as_dict(s: Snapshot, findings: list[Finding]) -> dict:
