@@ -71,7 +71,7 @@ def _import_failed(s: Snapshot, t: Torch, tables) -> Finding:
             why += f"; LD_LIBRARY_PATH puts other CUDA libraries first ({', '.join(s.toolkit.ld_library_path_cuda)}), which shadows torch's bundled ones"
     facts = {"status": t.status, "error": text}
     fix = {"fix": "unset LD_LIBRARY_PATH"} if s.toolkit.ld_library_path_cuda and why else stack_fix(s, tables)
-    return Finding("torch-import-failed", "error", "torch", f"{cause}: {text.splitlines()[-1] if text else t.status}", facts, why=why, **fix)
+    return Finding("torch-import-failed", "error", "torch", f"{cause}: {text.strip().splitlines()[0] if text.strip() else t.status}", facts, why=why, **fix)
 
 
 def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:

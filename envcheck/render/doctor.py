@@ -101,7 +101,7 @@ def _torch_facts(s: Snapshot) -> list[str]:
     if t.status == "missing":
         return ["not installed in the target interpreter"]
     if t.status != "ok":
-        return [f"import {t.status}: {(t.error or '').strip().splitlines()[-1] if t.error else ''}"]
+        return [f"import {t.status}: {(t.error or '').strip().splitlines()[0] if (t.error or '').strip() else ''}"]
     build = f"CUDA {t.cuda}" if t.cuda else (f"ROCm {t.hip}" if t.hip else "CPU")
     lines = [f"torch {t.version} ({build} build); cuDNN {t.cudnn or '—'}; NCCL {t.nccl or '—'}"]
     count = f"; device_count(): {t.device_count}" if t.device_count is not None else ""
