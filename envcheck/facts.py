@@ -75,6 +75,7 @@ class Installed(NamedTuple):
     torchvision: str | None = None
     torchaudio: str | None = None
     installer: str = ""  # who installed torch (its INSTALLER file): pip, uv, conda, ...
+    broken: bool = False  # torch is installed but does not import: reinstalling its own build must replace it
 
     def version(self, name: str) -> str | None:
         return getattr(self, name)

@@ -674,7 +674,9 @@ def _replace_installed(release: Release, variant: str, plat: str, mirror: Mirror
         return steps, False, notes
     stale = [n for n in names if getattr(release, n) is None]  # no release of it goes with this torch
     kept = _kept_builds(installed, release, variant, plat)
-    pin_local = bool(kept) and not from_default_index(release, variant, plat, mirror)
+    if installed.broken and installed.torch and "torch" not in kept:
+        kept = ["torch", *kept]  # the same build, but it does not import: pip would keep it as it is
+    pin_local = bool(kept) and not from_default_index(release, variant, plat, mirror) and not installed.broken
     remove = stale + ([] if pin_local else kept)
     if pin_local:
         have = ", ".join(f"{n} {installed.version(n)}" for n in kept)
@@ -684,7 +686,10 @@ def _replace_installed(release: Release, variant: str, plat: str, mirror: Mirror
         tool = ("uv", "pip", "uninstall") if manager == "uv" else ("pip", "uninstall", "-y")
         steps.append(Step("remove", (*tool, *remove), "remove what the install would otherwise keep"))
         for n in kept:
-            if n in remove:
+            if n in remove and n == "torch" and installed.broken:
+                notes.append(f"torch {installed.torch} is installed but does not import: it is removed first, "
+                             "or pip would call the requirement met and keep it as it is")
+            elif n in remove:
                 notes.append(f"{n} {installed.version(n)} is installed, and pip counts it as meeting {n}=={getattr(release, n)} "
                              f"(PEP 440 local versions): it is removed first so that the {variant} build goes in")
         for n in stale:

@@ -230,3 +230,12 @@ def test_install_cmd_reads_this_environment(run_cli, monkeypatch):
     code, out, err = run_cli("install-cmd", "--driver", "535.104.05", "--gpu", "6.1", "--quiet")
     assert code == 0, err
     assert "pip install torch==2.14.1+cu126 torchvision==0.29.1+cu126 --index-url https://download.pytorch.org/whl/cu126" in out
+
+
+def test_a_torch_that_does_not_import_is_removed_before_its_own_build_goes_back():
+    t = replace(cpu_torch("2.14.1+cu126"), status="import_failed", version=None, error="ImportError: libcudnn.so.9",
+                dist_version="2.14.1+cu126")
+    s = snapshot(gpus=(gpu(name="NVIDIA GeForce GTX 1080 Ti", cc="6.1"),), torch=t)
+    f = next(f for f in run_all(s, T) if f.code == "torch-import-failed")
+    assert f.fix.startswith("pip uninstall -y torch && pip install torch==2.14.1 ")
+    assert any("does not import" in n for n in f.fix_notes)

@@ -63,6 +63,9 @@ MACHINES = {
 }
 # What is in the environment before the commands run, relative to the planned release R and build V.
 STATES = ("empty", "cpu-same-release", "older-release", "mismatched-torchvision")
+# doctor also sees whether torch imports: the planned build itself, installed but broken, must be
+# replaced too (pip calls torch==R+V met by a broken R+V).
+DOCTOR_STATES = (*STATES, "broken-planned-build")
 # The mirrors whose forms differ (none: PyTorch's index; a default-index mirror; a find-links folder;
 # a PEP 503 copy of PyTorch's index) run every state; every other mirror of compat/mirrors.toml runs
 # the state that breaks naive commands.
@@ -107,6 +110,8 @@ def scenarios() -> list[Scenario]:
                         out.append(Scenario("install-cmd", machine, "best", state, mirror, manager))
                 if mirror in representative:
                     out.append(Scenario("doctor", machine, "best", state, mirror, "pip"))
+            if mirror in representative:
+                out.append(Scenario("doctor", machine, "best", "broken-planned-build", mirror, "pip"))
     for request in REQUESTS:
         if request != "best":
             for mirror in representative:
@@ -160,6 +165,9 @@ def seed(sandbox: Sandbox, state: str, plan: Plan) -> None:
     elif state == "older-release":
         old, variant = older_release(r.torch, plan.variant)
         reqs = _stack(old, variant)
+    elif state == "broken-planned-build":  # installed, then damaged as a failed partial upgrade leaves it
+        variant = plan.variant
+        reqs = _stack(r, variant)
     else:  # mismatched-torchvision: the planned torch build beside last release's torchvision
         old, _ = older_release(r.torch, plan.variant)
         variant = plan.variant
@@ -169,6 +177,9 @@ def seed(sandbox: Sandbox, state: str, plan: Plan) -> None:
         sandbox.run(["uv", "pip", "install", *reqs, "--index-url", index])
     else:
         sandbox.install_state(reqs, index)
+    if state == "broken-planned-build":
+        init = sandbox.python_eval("import importlib.util as u; print(u.find_spec('torch').origin)")
+        Path(init).write_text("raise ImportError('libcudnn.so.9: cannot open shared object file: No such file or directory')\n")
 
 
 def _stack(release, variant: str) -> list[str]:
@@ -200,10 +211,13 @@ def install_cmd_commands(s: Scenario, sandbox: Sandbox) -> tuple[Plan, list[list
 ARCHS = ("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90")
 
 
-def doctor_snapshot(s: Scenario, inst: Installed, cuda: str | None):
+def doctor_snapshot(s: Scenario, inst: Installed, cuda: str | None, imports: bool = True):
     """doctor's snapshot of this machine and environment, as its probes would fill it."""
     box = MACHINES[s.machine]
-    if inst.torch:
+    if inst.torch and not imports:
+        torch = Torch("import_failed", error="ImportError: libcudnn.so.9: cannot open shared object file", dist_version=inst.torch,
+                      installer=inst.installer)
+    elif inst.torch:
         torch = Torch("ok", version=inst.torch, cuda=cuda, cuda_available=bool(cuda and box.driver), device_count=1 if cuda and box.driver else 0,
                       arch_list=ARCHS if cuda else (), dist_version=inst.torch, installer=inst.installer)
     else:
@@ -217,7 +231,8 @@ def doctor_snapshot(s: Scenario, inst: Installed, cuda: str | None):
 def doctor_commands(s: Scenario, sandbox: Sandbox) -> tuple[Plan | None, list[list[str]]]:
     """doctor's one fix for the torch stack, split into commands as a shell runs `a && b`."""
     inst = installed_of(sandbox)
-    snap = doctor_snapshot(s, inst, sandbox.torch_cuda() if inst.torch else None)
+    imports = sandbox.run(["python", "-c", "import torch"], check=False).returncode == 0
+    snap = doctor_snapshot(s, inst, sandbox.torch_cuda() if inst.torch and imports else None, imports)
     findings = [f for f in run_all(snap, T) if f.fix and f.code != "compat-table-stale"]
     fixes = {f.fix for f in findings}
     assert len(fixes) <= 1, f"the torch findings disagree: {fixes}"
@@ -306,7 +321,7 @@ def test_printed_commands_leave_the_planned_build(s: Scenario, replicas, tmp_pat
 
 def test_the_matrix_covers_every_form_state_installer_and_source():
     got = scenarios()
-    assert {s.state for s in got} == set(STATES)
+    assert {s.state for s in got} == set(DOCTOR_STATES)
     assert {s.mirror for s in got} == set(MIRRORS)
     assert {s.source for s in got} == {"install-cmd", "doctor"}
     assert {s.manager for s in got} == set(_installers())

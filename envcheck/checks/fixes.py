@@ -40,7 +40,8 @@ def installed_stack(s: Snapshot) -> Installed:
         torch_version = t.version if t.status == "ok" and t.version else t.dist_version
         installer = t.installer
     pkgs = {p.name: p.version for p in s.packages}
-    return Installed(torch_version, pkgs.get("torchvision"), pkgs.get("torchaudio"), installer or "")
+    broken = isinstance(t, Torch) and t.status in ("import_failed", "crashed") and bool(torch_version)
+    return Installed(torch_version, pkgs.get("torchvision"), pkgs.get("torchaudio"), installer or "", broken)
 
 
 class StackPlan(NamedTuple):
