@@ -5,6 +5,7 @@ a provider this onnxruntime does not have)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -42,12 +43,34 @@ def test_user_model_passes_on_cpu(run_cli, tmp_path):
     assert result["runs"][0]["provider"] == "CPUExecutionProvider" and result["runs"][0]["status"] == "pass"
 
 
-def test_corrupted_file_fails_the_check(run_cli, tmp_path):
+@pytest.mark.parametrize("content", [b"", b"\x08\x07this is not a protobuf model" * 3, b"\x8f\x12" * 50],
+                         ids=["empty", "not-protobuf", "random"])
+def test_a_file_that_is_not_a_model_is_one_line(run_cli, tmp_path, content):
     path = tmp_path / "bad.onnx"
-    path.write_bytes(b"\x08\x07this is not a protobuf model" * 3)
-    code, out, _ = run_cli("onnx", "--model", str(path), "--json")
-    result = json.loads(out)["results"][0]
-    assert code == 2 and result["status"] == "check_failed" and result["error"]
+    path.write_bytes(content)
+    code, out, err = run_cli("onnx", "--model", str(path), "--json")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and str(path) in err
+
+
+def test_a_cut_off_model_is_one_line(run_cli, tmp_path):
+    whole = Path(user_model(tmp_path / "m.onnx")).read_bytes()
+    (tmp_path / "cut.onnx").write_bytes(whole[: len(whole) // 3])
+    code, out, err = run_cli("onnx", "--model", str(tmp_path / "cut.onnx"))
+    assert code == 2 and out == "" and "not an ONNX model" in err
+
+
+def test_inputs_too_large_to_generate_are_refused_before_allocation(run_cli, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [100000, 100000, 100000])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [100000, 100000, 100000])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "huge.onnx"))
+    code, out, err = run_cli("onnx", "--model", str(tmp_path / "huge.onnx"))
+    assert code == 2 and "GiB" in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_op_onnxruntime_cannot_run_is_named(run_cli, tmp_path):

@@ -304,3 +304,23 @@ def test_any_value_in_any_option_is_a_result_or_one_line(run_cli, command, data)
     if code == 2 and err:
         assert len(err.strip().splitlines()) == 1, (args, err)
     assert sys.stdout is not None
+
+
+def test_no_color_on_a_terminal_turns_off_colour_and_live_progress(monkeypatch):
+    from envcheck.render.console import Output, live
+
+    class Tty:
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            self.text = getattr(self, "text", "") + text
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert live(Tty())
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = Tty()
+    assert not live(tty)
+    Output(tty).print("verdict", style="bold")
+    assert tty.text == "verdict\n"

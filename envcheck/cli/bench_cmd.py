@@ -27,7 +27,9 @@ def _progress(total: int):
     """A progress line on stderr while devices run (a terminal only: logs stay clean)."""
     import sys
 
-    if not sys.stderr.isatty():
+    from envcheck.render.console import live
+
+    if not live(sys.stderr):
         return None
     done = []
 

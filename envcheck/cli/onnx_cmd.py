@@ -28,7 +28,9 @@ def _progress(total: int):
     The first dynamo export alone takes seconds (benchmarks/RESULTS.md)."""
     import sys
 
-    if not sys.stderr.isatty():
+    from envcheck.render.console import live
+
+    if not live(sys.stderr):
         return lambda step, network, exporter: None
 
     def say(step: int, network: str, exporter: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import statistics
 import time
@@ -226,8 +227,26 @@ def check_reference(name: str, exporter: str, opset: int | None, requested: tupl
 _DTYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64", 9: "bool", 10: "float16", 11: "float64", 16: "bfloat16"}
 
 
+MAX_MODEL_BYTES = 2 << 30  # protobuf's limit for one message
+MAX_INPUT_BYTES = 1 << 30  # all generated inputs of one run together
+
+
+def _parse_or_fail(onnx, data: bytes, path: str) -> None:
+    """A file that is not an ONNX model at all (empty, cut off, another format) is the user's error,
+    one line; a model that parses but fails onnx.checker is a result."""
+    if not data:
+        raise UserError(f"--model {path}: the file is empty")
+    try:
+        model = onnx.load_from_string(data)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise UserError(f"--model {path}: not an ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not model.HasField("graph") or not model.graph.node:
+        raise UserError(f"--model {path}: not an ONNX model (no graph in it)")
+
+
 def _inputs(onnx, model, dims: dict) -> list:
-    """(name, shape, numpy dtype) of each graph input that is not an initializer."""
+    """(name, shape, numpy dtype) of each graph input that is not an initializer; inputs that would
+    not fit in memory are refused before anything is allocated."""
     init = {i.name for i in model.graph.initializer}
     out = []
     for inp in model.graph.input:
@@ -246,7 +265,16 @@ def _inputs(onnx, model, dims: dict) -> list:
             else:
                 shape.append(dims.get(d.dim_param, 1))
         out.append((inp.name, tuple(shape), dtype))
+    total = sum(math.prod(s) * _ITEMSIZE.get(d, 8) for _, s, d in out)
+    if total > MAX_INPUT_BYTES:
+        shapes = ", ".join(f"{n} {'x'.join(map(str, s))}" for n, s, _ in out)
+        symbolic = any(not (d.HasField("dim_value") and d.dim_value > 0) for i in model.graph.input for d in i.type.tensor_type.shape.dim)
+        how = "give its symbolic dimensions smaller values with --dim NAME=VALUE" if symbolic else "envcheck generates no inputs that large"
+        raise UserError(f"the model's inputs ({shapes[:200]}) would take {total / 2**30:.3g} GiB: {how}")
     return out
+
+
+_ITEMSIZE = {"float32": 4, "uint8": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "bool": 1, "float16": 2, "float64": 8}
 
 
 def _feed(spec: list, seed: int) -> dict:
@@ -270,9 +298,12 @@ def check_file(path: str, dims: dict, requested: tuple = ()) -> ModelResult:
     onnx, ort = _modules()
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_MODEL_BYTES + 1)
     except OSError as exc:
         raise UserError(f"--model {path}: {exc.strerror}") from exc
+    if len(data) > MAX_MODEL_BYTES:
+        raise UserError(f"--model {path}: larger than {MAX_MODEL_BYTES >> 30} GiB, protobuf's limit for one ONNX file (external data is not read)")
+    _parse_or_fail(onnx, data, path)
     problem = check(onnx, data)
     if problem:
         return ModelResult(path, "file", "check_failed", problem)

@@ -20,11 +20,17 @@ from envcheck.redact import hide_uuids, redact, redact_data
 _SGR = {"bold": "1", "dim": "2", "yellow": "33", "red": "31", "green": "32"}
 
 
+def live(stream=None) -> bool:
+    """Colour and live progress only on a terminal, and never with NO_COLOR or TERM=dumb (DESIGN.md, "Output")."""
+    stream = stream or sys.stderr
+    isatty = getattr(stream, "isatty", lambda: False)
+    return bool(isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
 class Output:
     def __init__(self, file=None):
         self.file = file or sys.stdout
-        isatty = getattr(self.file, "isatty", lambda: False)
-        self.colour = isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        self.colour = live(self.file)
         self._rich = None
 
     def rich(self):
