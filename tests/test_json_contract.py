@@ -1,0 +1,66 @@
+"""Every command's JSON: strict (no NaN or Infinity, which strict parsers refuse), an object with
+an integer schema_version, and the top-level keys consumers rely on, pinned here. A change to any
+of them is a change of contract: bump SCHEMA_VERSION and this table together."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from envcheck.facts import SCHEMA_VERSION
+
+REPORTS = Path(__file__).parent / "fixtures" / "reports"
+HEALTHY = str(REPORTS / "healthy_v100s_torch2_5_cu118.txt")
+OLD_DRIVER = str(REPORTS / "driver_too_old_a100_torch2_1_cu121.txt")
+
+CONTRACT = {
+    ("doctor", "--no-torch"): {"schema_version", "exit_code", "findings", "snapshot"},
+    ("doctor", "--from", OLD_DRIVER): {"schema_version", "exit_code", "findings", "snapshot"},
+    ("install-cmd",): {"schema_version", "torch", "torchvision", "torchaudio", "variant", "cuda", "manager", "python", "os",
+                       "arch", "mirror", "why", "steps", "notes", "rejected", "commands"},
+    ("compat", "--torch", "2.2.1"): {"schema_version", "release", "variants", "conda"},
+    ("compat", "--driver", "535.104.05"): {"schema_version", "driver", "os", "max_cuda", "full", "mvc", "newest_builds", "mvc_limits"},
+    ("compat", "--cuda", "12.1"): {"schema_version", "cuda", "variant", "min_driver_linux", "min_driver_windows", "mvc_driver_linux",
+                                   "releases"},
+    ("compat", "--gpu", "RTX 3090"): {"schema_version", "gpu", "builds", "dropped"},
+    ("mirror", "list"): {"schema_version", "mirrors"},
+    ("mirror", "show"): {"schema_version", "index_url", "extra_index_urls", "mirror"},
+    ("diff", HEALTHY, OLD_DRIVER): {"schema_version", "a", "b", "differences"},
+    ("bench", "--device", "cpu", "--suite", "memory", "--level", "quick", "--seconds", "0.2"):
+        {"schema_version", "exit_code", "devices", "results", "verdicts", "notes"},
+}
+
+
+def _strict(text: str):
+    def refuse(name):
+        raise AssertionError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("args", sorted(CONTRACT), ids=lambda a: " ".join(a)[:50])
+def test_json_is_strict_and_keeps_its_keys(run_cli, args):
+    code, out, err = run_cli(*args, "--json")
+    assert code in (0, 1, 2) and "Traceback" not in err, err
+    data = _strict(out)
+    assert isinstance(data, dict) and data["schema_version"] == SCHEMA_VERSION
+    assert set(data) == CONTRACT[args]
+    if "exit_code" in data:
+        assert data["exit_code"] == code
+
+
+def test_onnx_json_keeps_its_keys(run_cli, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    code, out, err = run_cli("onnx", "--model", str(tmp_path / "m.onnx"), "--json")
+    data = _strict(out)
+    assert set(data) == {"schema_version", "torch", "onnx", "onnxruntime", "available_providers", "passed", "results"}
