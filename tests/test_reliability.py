@@ -234,8 +234,12 @@ def test_no_secret_reaches_any_output(run_cli, monkeypatch, tmp_path):
                       + f"\npip install x --index-url https://u:{CANARY_PASSWORD}@host/simple\nHF_TOKEN={CANARY_TOKEN}\n"
                       + "RuntimeError: CUDA error: invalid device ordinal\n")
     saved = tmp_path / "saved.json"
+    raw = json.loads(json.dumps(_saved_with_raw_password()))  # a report saved by hand or another tool
+    raw_path = tmp_path / "raw.json"
+    raw_path.write_text(json.dumps(raw))
     runs = [
-        ("doctor",), ("doctor", "--json"), ("doctor", "--format", "markdown"), ("doctor", "--save", str(saved)),
+        ("doctor", "--from", str(raw_path), "--format", "markdown"), ("doctor", "--from", str(raw_path), "--json"),
+        ("diff", str(raw_path), str(raw_path)), ("doctor",), ("doctor", "--json"), ("doctor", "--format", "markdown"), ("doctor", "--save", str(saved)),
         ("doctor", "--from", str(pasted)), ("doctor", "--from", str(pasted), "--json"),
         ("doctor", "--from", str(pasted), "--format", "markdown"), ("mirror", "show"), ("mirror", "show", "--json"),
         ("install-cmd", "--mirror", "tuna"), ("diff", str(pasted), str(REPORTS / "healthy_v100s_torch2_5_cu118.txt")),
@@ -247,6 +251,15 @@ def test_no_secret_reaches_any_output(run_cli, monkeypatch, tmp_path):
     text = saved.read_text()
     assert CANARY_PASSWORD not in text and CANARY_TOKEN not in text
     strict_json(text)
+
+
+def _saved_with_raw_password() -> dict:
+    from envcheck.reports import read_report
+    from envcheck.snapshot_io import dump
+
+    data = dump(read_report((REPORTS / "driver_too_old_a100_torch2_1_cu121.txt").read_text()))
+    data["python"]["pip_index_url"] = f"https://me:{CANARY_PASSWORD}@pypi.tuna.tsinghua.edu.cn/simple"
+    return data
 
 
 def test_a_gpu_uuid_in_cuda_visible_devices_stays_out_of_markdown(run_cli, monkeypatch, machine):

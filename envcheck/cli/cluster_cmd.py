@@ -26,10 +26,10 @@ def cluster(
     check_seconds(seconds, "--seconds", 600)
     check_seconds(timeout, "--timeout")
     where = launch.from_env(os.environ)
-    try:
-        import torch
-    except ImportError as exc:
-        raise UserError("envcheck cluster needs PyTorch in this interpreter: pip install torch") from exc
+    from envcheck.cli.precheck import torch_importable
+
+    torch_importable("envcheck cluster", timeout=min(timeout, 300.0))  # a rank must not die importing it
+    import torch
     if backend == "nccl" and not torch.cuda.is_available():
         raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: drop --backend, or use gloo")
 
