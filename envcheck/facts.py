@@ -51,6 +51,8 @@ class GpuInfo:
     pcie_link: Union[str, Unavailable, None] = None  # "Gen4 x16" (current)
     sm_clock_mhz: Union[int, Unavailable, None] = None  # current SM clock
     max_sm_clock_mhz: Union[int, Unavailable, None] = None
+    memory_used_mib: Union[int, Unavailable, None] = None  # NVML's "used" (nvmlDeviceGetMemoryInfo)
+    utilization_pct: Union[int, Unavailable, None] = None  # GPU (SM) utilisation over NVML's last sample period
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ differs from the user-space NVML library, nvmlInit fails with "Driver/library ve
 and that file is the only place that still names the running driver.
 
 Command line equivalent: `nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,compute_cap,memory.total,
-temperature.gpu,power.draw,enforced.power.limit,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total,
+memory.used,utilization.gpu,temperature.gpu,power.draw,enforced.power.limit,clocks_event_reasons.active,ecc.errors.uncorrected.volatile.total,
 mig.mode.current,persistence_mode,pcie.link.gen.current,pcie.link.width.current --format=csv`
 and `cat /proc/driver/nvidia/version`.
 """
@@ -254,14 +254,15 @@ def _gpu(index: int) -> GpuInfo:
     handle = _call("nvmlDeviceGetHandleByIndex", index)
     if isinstance(handle, Unavailable):
         h = handle
-        return GpuInfo(index, h, h, h, h, h, h, h, h, h, h, h, h, h, h)
+        return GpuInfo(index, h, h, h, h, h, h, h, h, h, h, h, h, h, h, memory_used_mib=h, utilization_pct=h)
+    memory = _call("nvmlDeviceGetMemoryInfo", handle)  # one call answers both total and used
     return GpuInfo(
         index=index,
         name=_call("nvmlDeviceGetName", handle, convert=_text),
         uuid=_call("nvmlDeviceGetUUID", handle, convert=_text),
         pci_bus_id=_call("nvmlDeviceGetPciInfo_v3|nvmlDeviceGetPciInfo", handle, convert=lambda p: _text(p.busId)),
         compute_capability=_call("nvmlDeviceGetCudaComputeCapability", handle, convert=lambda t: f"{t[0]}.{t[1]}"),
-        memory_total_mib=_call("nvmlDeviceGetMemoryInfo", handle, convert=lambda m: int(m.total) // _MIB),
+        memory_total_mib=_part(memory, lambda m: int(m.total) // _MIB),
         # nvmlDeviceGetTemperature is deprecated in favour of ...TemperatureV, which older drivers lack
         temperature_c=_call("nvmlDeviceGetTemperatureV|nvmlDeviceGetTemperature", handle, _NVML_TEMPERATURE_GPU, convert=int),
         power_draw_w=_call("nvmlDeviceGetPowerUsage", handle, convert=_watts),  # milliwatts
@@ -285,7 +286,20 @@ def _gpu(index: int) -> GpuInfo:
         pcie_link=_pcie_link(handle),
         sm_clock_mhz=_call("nvmlDeviceGetClockInfo", handle, _NVML_CLOCK_SM, convert=int),
         max_sm_clock_mhz=_call("nvmlDeviceGetMaxClockInfo", handle, _NVML_CLOCK_SM, convert=int),
+        # nvidia-smi's "Memory-Usage"; the v1 struct counts the driver's reserved memory as used
+        memory_used_mib=_part(memory, lambda m: int(m.used) // _MIB),
+        # nvidia-smi's "GPU-Util": the share of the last sample period (1/6 s to 1 s) in which a
+        # kernel ran; NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs
+        utilization_pct=_call("nvmlDeviceGetUtilizationRates", handle, convert=lambda u: int(u.gpu)),
     )
+
+
+def _part(answer, convert):
+    """One field of an answer already read through _call: its Unavailable as it is, or the field
+    converted through _query, so that a field the answer cannot give is Unavailable too."""
+    if isinstance(answer, Unavailable):
+        return answer
+    return _query(lambda: answer, convert=convert)
 
 
 def _watts(milliwatts) -> float:

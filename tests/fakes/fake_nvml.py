@@ -12,8 +12,10 @@ what NVML says for a fact a board cannot report): temperature_c, power_draw_mw, 
 clocks_event_reasons (names such as "sw_thermal_slowdown", or the raw bitmask as an int),
 ecc_uncorrected (volatile; ecc_uncorrected_aggregate optional), mig_mode (bool or [current,
 pending]), persistence_mode, processes [{pid, name, used_memory_bytes}] (name null: NVML cannot
-read it), pcie_gen, pcie_width, sm_clock_mhz, max_sm_clock_mhz. "proc_driver_version" is the text of
-/proc/driver/nvidia/version; without it that file does not exist.
+read it), pcie_gen, pcie_width, sm_clock_mhz, max_sm_clock_mhz, utilization_pct (nvidia-smi's
+GPU-Util), memory_used_mib (without it, reading the memory answer's "used" raises
+NVML_ERROR_NOT_SUPPORTED: a recording that did not keep it says "unknown", not 0). "proc_driver_version"
+is the text of /proc/driver/nvidia/version; without it that file does not exist.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ FUNCTIONS = (
     "nvmlDeviceGetCurrPcieLinkWidth",
     "nvmlDeviceGetClockInfo",
     "nvmlDeviceGetMaxClockInfo",
+    "nvmlDeviceGetUtilizationRates",
 )
 
 # Reason names -> pynvml's own bit constants (not envcheck's table, so the tests cross-check it).
@@ -85,6 +88,26 @@ def reason_mask(reasons) -> int:
         suffix = _REASON_CONSTANTS[name]
         mask |= getattr(pynvml, f"nvmlClocksEventReason{suffix}", None) or getattr(pynvml, f"nvmlClocksThrottleReason{suffix}")
     return mask
+
+
+class _Memory:
+    """nvmlMemory_t: total and used from the recording, free the rest; a recording without
+    memory_used_mib cannot say how much is used, so reading it raises what NVML raises for a fact
+    it cannot report."""
+
+    def __init__(self, total_bytes: int, used_mib):
+        self.total = total_bytes
+        self._used = None if used_mib is None else int(used_mib) * 1024 * 1024
+
+    @property
+    def used(self) -> int:
+        if self._used is None:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return self._used
+
+    @property
+    def free(self) -> int:
+        return self.total - (self._used or 0)
 
 
 def load_machine(name: str) -> dict:
@@ -156,7 +179,7 @@ class FakeNvml:
 
     def nvmlDeviceGetMemoryInfo(self, h):
         self._raise_if("nvmlDeviceGetMemoryInfo", self._gpu(h))
-        return SimpleNamespace(total=self._gpu(h)["memory_total_bytes"], free=0, used=0)
+        return _Memory(self._gpu(h)["memory_total_bytes"], self._gpu(h).get("memory_used_mib"))
 
     # -- health -------------------------------------------------------------------------------
     def _field(self, function: str, h, key: str):
@@ -243,6 +266,10 @@ class FakeNvml:
     def nvmlDeviceGetMaxClockInfo(self, h, clock_type):
         assert clock_type == pynvml.NVML_CLOCK_SM, "only SM clocks are recorded"
         return self._field("nvmlDeviceGetMaxClockInfo", h, "max_sm_clock_mhz")
+
+    def nvmlDeviceGetUtilizationRates(self, h):
+        gpu = self._field("nvmlDeviceGetUtilizationRates", h, "utilization_pct")
+        return SimpleNamespace(gpu=gpu, memory=0)  # nvmlUtilization_t: percent of the sample period
 
     # -- /proc/driver/nvidia/version ----------------------------------------------------------
     def read_file(self, path: str) -> str:
