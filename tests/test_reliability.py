@@ -337,3 +337,11 @@ def test_no_color_on_a_terminal_turns_off_colour_and_live_progress(monkeypatch):
     assert not live(tty)
     Output(tty).print("verdict", style="bold")
     assert tty.text == "verdict\n"
+
+
+def test_a_huge_from_file_is_one_line_without_being_read_whole(run_cli, tmp_path):
+    path = tmp_path / "huge.txt"
+    with open(path, "wb") as fh:
+        fh.seek((64 << 20) + 10)
+        fh.write(b"x")
+    one_line_error(*run_cli("doctor", "--from", str(path)))

@@ -22,6 +22,7 @@ COMMANDS = {
     "bench": ("bench_cmd", "bench"),
     "cluster": ("cluster_cmd", "cluster"),
     "compat": ("compat_cmd", "compat"),
+    "gpus": ("gpus_cmd", "gpus"),
     "mirror": ("mirror_cmd", "app"),
 }
 

@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+MAX_BYTES = 64 << 20  # reading is linear, but a report is kilobytes: a larger file is a mistake
+
 
 def read_snapshot(path: str, tables):
     from envcheck.errors import UserError
@@ -11,15 +13,19 @@ def read_snapshot(path: str, tables):
 
     if path == "-":
         stream = getattr(sys.stdin, "buffer", None)
-        text = decode(stream.read()) if stream is not None else sys.stdin.read()
+        data = stream.read(MAX_BYTES + 1) if stream is not None else sys.stdin.read(MAX_BYTES + 1).encode("utf-8", "replace")
     else:
         p = Path(path)
         if not p.is_file():
             raise UserError(f"{path}: no such file")
         try:
-            text = decode(p.read_bytes())  # UTF-16 from PowerShell's `>`, GBK from a Chinese Windows
+            with open(p, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
         except OSError as exc:
             raise UserError(f"{path}: {exc.strerror}") from exc
+    if len(data) > MAX_BYTES:
+        raise UserError(f"{path}: larger than {MAX_BYTES >> 20} MB; a report or a pasted error is far smaller (paste the part that matters)")
+    text = decode(data)  # UTF-16 from PowerShell's `>`, GBK from a Chinese Windows
     try:
         return read_report(text, tables)
     except UserError as exc:

@@ -1,0 +1,324 @@
+"""`envcheck gpus`: the GPUs at a glance before a job starts, and which ones to start it on.
+
+Pure functions of what the probes collected (the driver's answer, the users of the GPU processes)
+and of the user's CUDA_VISIBLE_DEVICES: nothing here touches NVML, /proc or the clock, so every
+rule is tested on replayed machines.
+
+Numbering: GPUs are named by nvidia-smi's index (NVML, PCI bus order). A process started with
+CUDA_VISIBLE_DEVICES sees only the GPUs it lists, numbered from 0 in the order listed: under
+`CUDA_VISIBLE_DEVICES=0,2,3`, physical GPU 2 is `cuda:1`. CUDA reads the indices in its own
+enumeration order, which is nvidia-smi's only under CUDA_DEVICE_ORDER=PCI_BUS_ID (the default,
+FASTEST_FIRST, puts the fastest model first), so the printed command sets it (CUDA C Programming
+Guide, "CUDA Environment Variables").
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, replace
+from typing import Mapping, Optional, Union
+
+from envcheck.checks.environment import visible_gpus
+from envcheck.errors import UserError
+from envcheck.facts import DriverInfo, GpuInfo, Unavailable, known
+from envcheck.numbers import ascii_int
+
+DEFAULT_COMMAND = "torchrun --nproc-per-node={n} train.py"
+
+# Load, as gpustat colours it: a GPU is busy when its kernels run most of the time or its memory
+# is nearly full (a new job would not fit); in use when anything at all runs on it.
+BUSY_UTILIZATION_PCT = 50
+BUSY_MEMORY_FRACTION = 0.8
+IN_USE_UTILIZATION_PCT = 5
+IN_USE_MEMORY_FRACTION = 0.1  # above what a display server or an idle context holds
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    pid: int
+    name: str  # "" where NVML could not name it (a process of another PID namespace)
+    user: Optional[str]  # None where the process could not be read (gone, or not ours to read)
+    used_memory_mib: Optional[int]
+
+
+@dataclass(frozen=True)
+class GpuView:
+    index: int  # nvidia-smi's
+    name: Union[str, Unavailable]
+    uuid: Union[str, Unavailable]
+    pci_bus_id: Union[str, Unavailable]
+    cuda_ordinal: Optional[int]  # cuda:N under the current CUDA_VISIBLE_DEVICES; None: hidden
+    load: str  # free | in use | busy | unknown | unreadable
+    memory_used_mib: Union[int, Unavailable, None]
+    memory_total_mib: Union[int, Unavailable, None]
+    utilization_pct: Union[int, Unavailable, None]
+    temperature_c: Union[int, Unavailable, None]
+    power_draw_w: Union[float, Unavailable, None]
+    power_limit_w: Union[float, Unavailable, None]
+    processes: Union[tuple, Unavailable, None]  # tuple[ProcessView, ...]
+    mig_mode: Union[bool, Unavailable, None]
+    problem: str = ""  # why the GPU could not be read at all ("" when it could)
+
+
+@dataclass(frozen=True)
+class GpusReport:
+    driver_version: Optional[str]
+    cuda_driver_version: Optional[str]
+    cuda_visible_devices: Optional[str]
+    cuda_device_order: Optional[str]
+    gpus: tuple  # tuple[GpuView, ...] in nvidia-smi order
+    problem: str = ""  # why there is no GPU to show ("" when there are GPUs)
+    warnings: tuple = ()
+    notes: tuple = ()
+    exit_code: int = 0  # 0 all good, 1 warnings (no GPU here included), 2 a driver that fails
+
+
+@dataclass(frozen=True)
+class Pick:
+    gpus: tuple  # nvidia-smi indices, in the order CUDA numbers them inside the job
+    named: bool  # the user named them (--pick 0,2,3) rather than asked for the least busy
+    cuda_visible_devices: str  # "0,2,3"
+    command: str  # the line to run
+    warnings: tuple = ()
+    notes: tuple = ()
+
+
+# -- the view ----------------------------------------------------------------------------------
+
+
+def pids(driver: DriverInfo) -> list:
+    """The process ids NVML lists on any GPU: whose users the CLI asks the process probe for."""
+    if not known(driver.gpus):
+        return []
+    return sorted({p.pid for g in driver.gpus if isinstance(g.processes, tuple) for p in g.processes})
+
+
+
+def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_devices: Optional[str] = None,
+          cuda_device_order: Optional[str] = None) -> GpusReport:
+    """The report of `envcheck gpus` from the driver's answer, {pid: user} and the environment."""
+    version = driver.driver_version if known(driver.driver_version) else None
+    cuda = driver.cuda_driver_version if known(driver.cuda_driver_version) else None
+    head = dict(driver_version=version, cuda_driver_version=cuda, cuda_visible_devices=cuda_visible_devices,
+                cuda_device_order=cuda_device_order)
+    if not known(driver.gpus):
+        why = driver.driver_version if not known(driver.driver_version) else driver.gpus
+        if why.code == "library_not_found" and not driver.nvidia_on_pci:
+            return GpusReport(**head, gpus=(), problem=f"no NVIDIA GPU or driver found: {why.reason}", exit_code=1)
+        if version:
+            problem = f"the NVIDIA driver {version} could not list its GPUs: {why.reason}"
+        elif driver.nvidia_on_pci:
+            problem = f"an NVIDIA GPU is here but its driver does not answer: {why.reason}"
+        else:
+            problem = f"the NVIDIA driver does not answer: {why.reason}"
+        return GpusReport(**head, gpus=(), problem=problem + "; envcheck doctor shows the fix", exit_code=2)
+    if not driver.gpus:
+        driver_name = f"the NVIDIA driver {version}" if version else "the NVIDIA driver"
+        return GpusReport(**head, gpus=(), problem=f"no NVIDIA GPU found: {driver_name} lists none", exit_code=1)
+
+    ordered = sorted(driver.gpus, key=lambda g: g.index)
+    warnings, notes = [], []
+    visible, problem = _visible(cuda_visible_devices, ordered)
+    shown = _shown(cuda_visible_devices) if cuda_visible_devices is not None else ""
+    if problem:
+        warnings.append(f"CUDA_VISIBLE_DEVICES={shown} is malformed: {problem}")
+    if visible is not None and not visible:
+        if not problem:
+            warnings.append(f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: CUDA programs see none (unset it to see them)")
+    elif visible is not None and len(visible) < len(ordered):
+        hidden = [g.index for g in ordered if g.index not in visible]
+        notes.append(f"CUDA_VISIBLE_DEVICES={shown} hides GPU{'s' if len(hidden) > 1 else ''} {_list(hidden)}; "
+                     f"CUDA numbers the others from 0")
+    ordinal = {i: k for k, i in enumerate(visible if visible is not None else [g.index for g in ordered])}
+
+    views = tuple(_view(g, ordinal.get(g.index), users) for g in ordered)
+    for v in views:
+        if v.problem:
+            warnings.append(f"GPU {v.index} cannot be read: {v.problem}")
+    models = {g.name for g in ordered if known(g.name)}
+    if len(models) > 1 and (cuda_device_order or "").strip() != "PCI_BUS_ID":
+        notes.append("these GPUs are of different models and CUDA_DEVICE_ORDER is not PCI_BUS_ID: CUDA numbers the fastest "
+                     "first, not as shown here (export CUDA_DEVICE_ORDER=PCI_BUS_ID)")
+    mig = [v.index for v in views if v.mig_mode is True]
+    if mig:
+        notes.append(f"GPU{'s' if len(mig) > 1 else ''} {_list(mig)} {'are' if len(mig) > 1 else 'is'} in MIG mode: a CUDA "
+                     f"process uses MIG instances, named by their MIG- UUIDs (nvidia-smi -L), and NVML gives no utilisation")
+    return GpusReport(**head, gpus=views, warnings=tuple(warnings), notes=tuple(notes), exit_code=1 if warnings else 0)
+
+
+def _visible(cvd: Optional[str], ordered: list) -> tuple:
+    """(nvidia-smi indices CUDA lets through, in its order, or None when unset; the problem).
+    A malformed value lets through what comes before its first bad entry, as CUDA reads it."""
+    if cvd is None:
+        return None, ""
+    shown, problem = visible_gpus(cvd, len(ordered), tuple(g.uuid for g in ordered))
+    return [ordered[k].index for k in shown], problem
+
+
+def _view(g: GpuInfo, ordinal: Optional[int], users: Mapping[int, Optional[str]]) -> GpuView:
+    processes = g.processes
+    if isinstance(processes, tuple):
+        processes = tuple(ProcessView(p.pid, p.name, users.get(p.pid), p.used_memory_mib) for p in processes)
+    problem = ""
+    if isinstance(g.name, Unavailable) and isinstance(g.memory_total_mib, Unavailable):
+        problem = g.name.reason  # the handle itself failed (a GPU fallen off the bus)
+    view = GpuView(
+        index=g.index, name=g.name, uuid=g.uuid, pci_bus_id=g.pci_bus_id, cuda_ordinal=ordinal, load="unknown",
+        memory_used_mib=g.memory_used_mib, memory_total_mib=g.memory_total_mib, utilization_pct=g.utilization_pct,
+        temperature_c=g.temperature_c, power_draw_w=g.power_draw_w, power_limit_w=g.power_limit_w,
+        processes=processes, mig_mode=g.mig_mode, problem=problem,
+    )
+    return replace(view, load="unreadable" if problem else load_of(view))
+
+
+def _int(value) -> Optional[int]:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def load_of(g: GpuView) -> str:
+    """free, in use, busy, or unknown when NVML gave neither utilisation, memory nor processes."""
+    util = _int(g.utilization_pct)
+    used, total = _int(g.memory_used_mib), _int(g.memory_total_mib)
+    count = len(g.processes) if isinstance(g.processes, tuple) else None
+    if util is None and used is None and count is None:
+        return "unknown"
+    share = used / total if used is not None and total else None
+    if (util is not None and util >= BUSY_UTILIZATION_PCT) or (share is not None and share >= BUSY_MEMORY_FRACTION):
+        return "busy"
+    if (util is not None and util >= IN_USE_UTILIZATION_PCT) or count or (share is not None and share >= IN_USE_MEMORY_FRACTION):
+        return "in use"
+    return "free"
+
+
+def busyness(g: GpuView) -> tuple:
+    """The order of --pick N: lowest utilisation, then least memory used, then fewest processes,
+    then the lower index; a GPU whose figure is unknown comes after every GPU whose figure is known."""
+    util, used = _int(g.utilization_pct), _int(g.memory_used_mib)
+    count = len(g.processes) if isinstance(g.processes, tuple) else None
+    return (util is None, util or 0, used is None, used or 0, count is None, count or 0, g.index)
+
+
+# -- picking -----------------------------------------------------------------------------------
+
+
+def parse_pick(text: str) -> Union[int, tuple]:
+    """--pick's value: a number of GPUs ("3") or nvidia-smi indices ("0,2,3"; "2," names GPU 2
+    alone). Syntax only; pick() checks the numbers against the machine."""
+    where = f"--pick {_shown(text)}"
+    form = "give a number of GPUs (--pick 2) or their nvidia-smi indices (--pick 0,2,3)"
+    if "," not in text:
+        count = ascii_int(text)
+        if count is None:
+            raise UserError(f"{where}: {text.strip()!r} is not a number: {form}")
+        if count == 0:
+            raise UserError(f"{where}: a single number is how many GPUs to pick; pick at least 1, or name GPU 0 alone with a comma: --pick 0,")
+        return count
+    entries = [x.strip() for x in text.split(",")]
+    if len(entries) == 2 and entries[1] == "" and entries[0]:
+        entries = entries[:1]  # "2,": GPU 2 alone
+    indices: list = []
+    for entry in entries:
+        if not entry:
+            raise UserError(f"{where}: an entry is empty: separate GPU indices by single commas (e.g. 0,2)")
+        i = ascii_int(entry)
+        if i is None:
+            raise UserError(f"{where}: {entry!r} is not a GPU index: {form}")
+        if i in indices:
+            raise UserError(f"{where}: GPU {i} is listed twice: list each GPU once")
+        indices.append(i)
+    return tuple(indices)
+
+
+def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
+    """The GPUs --pick asks for and the line that runs `command` on them ("{n}": how many).
+
+    A count takes the least busy of the GPUs CUDA_VISIBLE_DEVICES lets through (all, when unset),
+    in index order; named GPUs keep the order given, as CUDA keeps the order of the variable.
+    """
+    where = f"--pick {_shown(text)}"
+    wanted = parse_pick(text)
+    if not command.strip() or not command.isprintable():
+        raise UserError(f"--cmd {_shown(command)}: give the command on one line, e.g. --cmd {_shown(DEFAULT_COMMAND)}")
+    if report.problem:
+        raise UserError(f"{where}: nothing to pick: {report.problem}")
+    by_index = {g.index: g for g in report.gpus}
+    everything = sorted(by_index)
+    restricted = report.cuda_visible_devices is not None
+    choosable = [g for g in report.gpus if not g.problem and (g.cuda_ordinal is not None or not restricted)]
+    cvd = f"CUDA_VISIBLE_DEVICES={_shown(report.cuda_visible_devices)}" if restricted else ""
+    if isinstance(wanted, int):
+        if wanted > len(choosable):
+            if restricted and len(choosable) < len(everything):
+                why = f"{cvd} lets {len(choosable)} of the {len(everything)} GPUs through"
+                fix = f"pick at most {len(choosable)}, or unset CUDA_VISIBLE_DEVICES" if choosable else "unset CUDA_VISIBLE_DEVICES"
+            elif len(choosable) < len(everything):
+                why, fix = f"only {len(choosable)} of this machine's {len(everything)} GPUs can be read", f"pick at most {len(choosable)}"
+            else:
+                why, fix = f"this machine has {_count(everything)}", f"pick at most {len(everything)}"
+            raise UserError(f"{where}: {why}: {fix}")
+        chosen = sorted(g.index for g in sorted(choosable, key=busyness)[:wanted])
+    else:
+        chosen = list(wanted)
+        for i in chosen:
+            if i not in by_index:
+                raise UserError(f"{where}: there is no GPU {i} (this machine has {_count(everything)}: run nvidia-smi -L)")
+            if by_index[i].problem:
+                raise UserError(f"{where}: GPU {i} cannot be read ({by_index[i].problem}): choose another")
+            if restricted and by_index[i].cuda_ordinal is None:
+                fix = f"unset it or choose from {_list(sorted(g.index for g in choosable))}" if choosable else "unset it"
+                raise UserError(f"{where}: GPU {i} is hidden by {cvd}: {fix}")
+    visible = ",".join(map(str, chosen))
+    line = f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={visible} {command.strip().replace('{n}', str(len(chosen)))}"
+    them = "it" if len(chosen) == 1 else "them"
+    notes = [f"inside the job CUDA numbers {them} from 0: " + ", ".join(f"GPU {i} is cuda:{k}" for k, i in enumerate(chosen))]
+    if restricted:
+        notes.append(f"the line replaces your {cvd} for this job only")
+    warnings = []
+    for i in chosen:
+        g = by_index[i]
+        if g.load in ("busy", "in use"):
+            warnings.append(f"GPU {i} is {'busy' if g.load == 'busy' else 'not free'} ({_usage(g)}): the job will share it")
+        if g.mig_mode is True:
+            warnings.append(f"GPU {i} is in MIG mode: the job gets one MIG instance of it, not the whole GPU")
+    return Pick(tuple(chosen), not isinstance(wanted, int), visible, line, tuple(warnings), tuple(notes))
+
+
+def exit_code(report: GpusReport, chosen: Optional[Pick] = None) -> int:
+    """The worst of the view's and the pick's: 1 when a picked GPU is shared or in MIG mode."""
+    return max(report.exit_code, 1 if chosen is not None and chosen.warnings else 0)
+
+
+# -- words -------------------------------------------------------------------------------------
+
+
+def _usage(g: GpuView) -> str:
+    """"utilisation 97%, 17845 of 24268 MiB used, 1 process of alice"."""
+    parts = []
+    if _int(g.utilization_pct) is not None:
+        parts.append(f"utilisation {g.utilization_pct}%")
+    if _int(g.memory_used_mib) is not None and _int(g.memory_total_mib) is not None:
+        parts.append(f"{g.memory_used_mib} of {g.memory_total_mib} MiB used")
+    if isinstance(g.processes, tuple) and g.processes:
+        n = len(g.processes)
+        users = sorted({p.user for p in g.processes if p.user})
+        parts.append(f"{n} process{'' if n == 1 else 'es'}" + (f" of {', '.join(users)}" if users else ""))
+    return ", ".join(parts) or "in use"
+
+
+def _list(indices: list) -> str:
+    return ", ".join(map(str, indices))
+
+
+def _count(indices: list) -> str:
+    """"4 GPUs (0-3)", "GPU 0 only": the valid choices, short."""
+    if len(indices) == 1:
+        return f"GPU {indices[0]} only"
+    span = f"{indices[0]}-{indices[-1]}" if indices == list(range(indices[0], indices[-1] + 1)) else _list(indices)
+    return f"{len(indices)} GPUs ({span})"
+
+
+def _shown(text: Optional[str]) -> str:
+    """The user's value as they could type it again, and always on one line."""
+    if text is None:
+        return ""
+    return shlex.quote(text) if text.isprintable() else repr(text)
