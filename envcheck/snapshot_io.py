@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
+import re
+from dataclasses import fields, is_dataclass, replace
 from functools import lru_cache
 from typing import Union, get_args, get_origin, get_type_hints
 
@@ -84,7 +85,34 @@ def load(data: dict) -> Snapshot:
     problem = _shape(snapshot, "snapshot")
     if problem:
         raise UserError(f"not an envcheck snapshot: {problem}")
-    return snapshot
+    return well_formed(snapshot)
+
+
+_CC = re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}[a-z]?$")
+_DRIVER = re.compile(r"^[0-9]{2,4}(?:\.[0-9]{1,3}){0,2}$")
+
+
+def well_formed(snapshot: Snapshot) -> Snapshot:
+    """A snapshot from outside (a saved file, a report) with every version and capability the checks
+    compare in the form they compare: a value that is not ('0', '', 'zz') becomes unknown, with the
+    reason, instead of breaking a comparison."""
+
+    def cc(value, where: str):
+        if isinstance(value, str) and not _CC.match(value):
+            return Unavailable("malformed", f"{where} {value!r} in the report is not a compute capability")
+        return value
+
+    d = snapshot.driver
+    if isinstance(d.driver_version, str) and not _DRIVER.match(d.driver_version):
+        d = replace(d, driver_version=Unavailable("malformed", f"the report's driver version {d.driver_version!r} is not one"))
+    if isinstance(d.gpus, tuple):
+        d = replace(d, gpus=tuple(replace(g, compute_capability=cc(g.compute_capability, "compute capability")) for g in d.gpus))
+    t = snapshot.torch
+    if isinstance(t, Torch):
+        devices = tuple(x for x in t.devices if isinstance(x.capability, str) and _CC.match(x.capability))
+        minimum = t.min_capability if t.min_capability is None or _CC.match(t.min_capability) else None
+        t = replace(t, devices=devices, min_capability=minimum)
+    return replace(snapshot, driver=d, torch=t)
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -123,12 +151,12 @@ def _shape(obj, where: str) -> str:
                     return f"{path}[{i}] is not an object"
                 if inner is not None:
                     problem = _shape(item, f"{path}[{i}]")
-                elif not isinstance(item, _SCALARS):
-                    problem = f"{path}[{i}] is not a plain value"
+                elif not isinstance(item, str):
+                    problem = f"{path}[{i}] is not a string"
                 else:
                     problem = ""
                 if problem:
                     return problem
-        elif isinstance(value, dict) and not all(isinstance(v, _SCALARS) for v in value.values()):
-            return f"{path} holds more than plain values"
+        elif isinstance(value, dict) and not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return f"{path} holds more than strings"
     return ""

@@ -178,12 +178,15 @@ def _from_error_lines(body: str, tables):
 
 def _inferred(snapshot, tables):
     """The newest CUDA a driver supports, from envcheck's tables, where the report gives only the
-    driver's version; labelled as inferred (DriverInfo.cuda_driver_inferred)."""
+    driver's version; labelled as inferred (DriverInfo.cuda_driver_inferred). Values a report got
+    wrong are made unknown first (snapshot_io.well_formed)."""
     from dataclasses import replace
 
     from envcheck.snapshot import known
+    from envcheck.snapshot_io import well_formed
     from envcheck.versions import cuda_str
 
+    snapshot = well_formed(snapshot)
     d = snapshot.driver
     if not known(d.driver_version) or known(d.cuda_driver_version):
         return snapshot

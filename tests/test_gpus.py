@@ -1,0 +1,421 @@
+"""`envcheck gpus` as a user meets it: the one-screen view on every recorded machine (fake NVML
+replaying tests/fixtures/machines), --pick and the line it prints, CUDA_VISIBLE_DEVICES ordinals,
+process users, --json, --watch and every bad request."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import pwd
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from envcheck.facts import SCHEMA_VERSION
+from tests.fakes.fake_nvml import MACHINES
+
+ALL_MACHINES = sorted(p.stem for p in MACHINES.glob("*.json"))
+# 0: GPUs shown; 1: no NVIDIA GPU here (nothing wrong with the request); 2: a driver that fails
+EXPECTED_EXIT = {"no_driver": 1, "driver_mismatch": 2, "gpu_without_driver": 2, "wedged_driver": 2}
+JSON_KEYS = {"schema_version", "command", "exit_code", "driver_version", "cuda_driver_version", "cuda_visible_devices",
+             "cuda_device_order", "problem", "warnings", "notes", "gpus", "pick"}
+BOX = "rtx3090x4_throttled"  # GPUs 0 and 3 free, GPU 1 held (20 GiB, idle), GPU 2 running a job at 97%
+LINE_3 = "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,1,3 torchrun --nproc-per-node=3 train.py"
+
+
+@pytest.fixture(autouse=True)
+def plain_environment(monkeypatch):
+    """The CUDA variables of whoever runs the tests must not leak into what is asserted."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+
+
+@pytest.fixture
+def gpus(machine, run_cli, monkeypatch):
+    """gpus(machine_name, *args) -> (exit code, stdout, stderr); a wedged driver costs 0.3 s, not 5."""
+    from envcheck.probes import nvml
+
+    monkeypatch.setattr(nvml, "read_driver", functools.partial(nvml.read_driver, timeout=0.3))
+
+    def run(name, *args, edit=None):
+        m = machine(name)
+        if edit is not None:
+            edit(m)
+        return run_cli("gpus", *args)
+
+    return run
+
+
+def _strict(text: str):
+    def refuse(name):
+        raise AssertionError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _fits(text: str, width: int = 80, except_lines=()) -> None:
+    for line in text.splitlines():
+        if line not in except_lines:
+            assert len(line) <= width, f"{len(line)} columns: {line!r}"
+
+
+def _row(out: str, index: int) -> str:
+    """The table line of GPU `index` (its index is the first cell)."""
+    return next(line for line in out.splitlines() if line.split()[:1] == [str(index)])
+
+
+def _me() -> str:
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+# -- the view on every recorded machine ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL_MACHINES)
+def test_every_recorded_machine_gets_its_screen(gpus, name):
+    code, out, err = gpus(name)
+    assert code == EXPECTED_EXIT.get(name, 0), out + err
+    assert "Traceback" not in out + err and err == ""
+    _fits(out)
+    fixture = json.loads((MACHINES / f"{name}.json").read_text())
+    if code == 0:
+        assert out.splitlines()[1].split()[:3] == ["GPU", "CUDA", "NAME"]
+        for i, g in enumerate(fixture["gpus"]):
+            assert g["name"].replace("NVIDIA ", "")[:12] in _row(out, i)
+    elif name == "no_driver":
+        assert out.startswith("no NVIDIA GPU or driver found: NVML library")
+    else:
+        assert "envcheck doctor shows the fix" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("name", ALL_MACHINES)
+def test_every_recorded_machine_gives_strict_json(gpus, name):
+    code, out, err = gpus(name, "--json")
+    data = _strict(out)
+    assert set(data) == JSON_KEYS and data["schema_version"] == SCHEMA_VERSION and data["command"] == "gpus"
+    assert data["exit_code"] == code == EXPECTED_EXIT.get(name, 0) and "Traceback" not in err
+    fixture = json.loads((MACHINES / f"{name}.json").read_text())
+    assert [g["index"] for g in data["gpus"]] == list(range(len(fixture["gpus"]) if code == 0 else 0))
+    assert (data["problem"] is None) == (code == 0)
+
+
+def test_the_four_gpu_box_shows_load_memory_power_and_processes(gpus):
+    code, out, err = gpus(BOX)
+    assert code == 0
+    assert out.startswith("driver 535.104.05 (CUDA 12.2); CUDA_VISIBLE_DEVICES unset")
+    assert _row(out, 0).split() == ["0", "cuda:0", "GeForce", "RTX", "3090", "38C", "0%", "1/24268", "21/350", "-"]
+    assert _row(out, 2).split()[5:] == ["89C", "97%", "17845/24268", "251/350", "51877"]
+    assert "20783/24268" in _row(out, 1) and "48213" in _row(out, 1)
+
+
+def test_fields_the_driver_cannot_give_show_as_unknown(gpus):
+    code, out, _ = gpus("driver535_gtx1080ti")  # a recording with no utilisation or memory used
+    assert code == 0 and _row(out, 0).split()[-5:] == ["?", "?", "?/11264", "?", "?"]
+
+
+# -- process users --------------------------------------------------------------------------------
+
+
+def test_a_process_shows_its_user(gpus):
+    def mine(m):
+        m["gpus"][1]["processes"][0]["pid"] = os.getpid()
+
+    code, out, _ = gpus(BOX, edit=mine)
+    assert f"{_me()}/{os.getpid()}" in _row(out, 1)
+    code, out, _ = gpus(BOX, "--json", edit=mine)
+    (process,) = _strict(out)["gpus"][1]["processes"]
+    assert process["pid"] == os.getpid() and process["user"] == _me() and process["used_memory_mib"] == 20480
+
+
+def test_process_probe_reads_uid_and_never_fails(tmp_path):
+    from envcheck.probes.processes import process_users
+
+    def status(pid, text):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "status").write_text(text)
+
+    status(10, "Name:\tpython\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
+    status(11, "Name:\tpython\nUid:\t3999999\t3999999\t3999999\t3999999\n")  # no password entry
+    status(12, "Name:\tzombie\n")  # no Uid line
+    (tmp_path / "13" / "status").mkdir(parents=True)  # unreadable as a file
+    users = process_users([10, 11, 12, 13, 14], proc=str(tmp_path))  # 14: vanished
+    assert users == {10: pwd.getpwuid(0).pw_name, 11: "3999999", 12: None, 13: None, 14: None}
+    assert process_users([os.getpid()]) == {os.getpid(): _me()}
+
+
+def test_many_processes_wrap_under_their_gpu_within_80_columns(gpus):
+    def crowd(m):
+        m["gpus"][0]["processes"] = [{"pid": os.getpid(), "name": "python", "used_memory_bytes": 2**30}] + [
+            {"pid": 900000 + k, "name": None, "used_memory_bytes": 2**20} for k in range(12)]
+
+    code, out, _ = gpus("driver580_h100x8", edit=crowd)
+    assert code == 0
+    _fits(out)
+    for k in range(12):
+        assert str(900000 + k) in out
+    assert f"{_me()}/{os.getpid()}" in out
+    assert _row(out, 1).startswith("  1  cuda:1")  # the next GPU still has its own line
+
+
+# -- CUDA_VISIBLE_DEVICES --------------------------------------------------------------------------
+
+
+def test_a_subset_in_cuda_visible_devices_shows_the_ordinals(gpus, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    code, out, _ = gpus(BOX)
+    assert code == 0
+    assert _row(out, 3).split()[1] == "cuda:0" and _row(out, 1).split()[1] == "cuda:1"
+    assert _row(out, 0).split()[1] == "hidden" and _row(out, 2).split()[1] == "hidden"
+    assert "CUDA_VISIBLE_DEVICES=3,1 hides GPUs 0, 2" in out
+    code, out, _ = gpus(BOX, "--json")
+    assert [g["cuda_ordinal"] for g in _strict(out)["gpus"]] == [None, 1, None, 0]
+
+
+def test_a_uuid_in_cuda_visible_devices_is_read_too(gpus, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-4b2a1c77-0002")
+    code, out, _ = gpus(BOX)
+    assert code == 0 and _row(out, 2).split()[1] == "cuda:0" and _row(out, 0).split()[1] == "hidden"
+
+
+@pytest.mark.parametrize("value, words", [("0,9", "is malformed: entry '9'"), ("", "hides every GPU")])
+def test_a_cuda_visible_devices_that_hides_what_it_should_not_is_a_warning(gpus, monkeypatch, value, words):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", value)
+    code, out, _ = gpus(BOX)
+    assert code == 1 and words in " ".join(out.split())
+    _fits(out)
+
+
+def test_mixed_models_without_pci_bus_order_get_a_note(gpus, monkeypatch):
+    def mixed(m):
+        m["gpus"][3]["name"] = "NVIDIA GeForce RTX 4090"
+
+    code, out, _ = gpus(BOX, edit=mixed)
+    assert code == 0 and "CUDA_DEVICE_ORDER is not PCI_BUS_ID" in " ".join(out.split())
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    code, out, _ = gpus(BOX, edit=mixed)
+    assert "CUDA_DEVICE_ORDER" not in out
+
+
+# -- --pick ----------------------------------------------------------------------------------------
+
+
+def test_pick_three_leaves_out_the_busy_gpu_and_explains_the_numbering(gpus):
+    code, out, err = gpus(BOX, "--pick", "3")
+    assert LINE_3 in out.splitlines()
+    flat = " ".join(out.split())
+    assert "picked the least busy GPUs: 0, 1, 3" in flat
+    assert "GPU 0 is cuda:0, GPU 1 is cuda:1, GPU 3 is cuda:2" in flat
+    # GPU 1 is the third least busy but holds another process's 20 GiB: said, and exit 1
+    assert "warning: GPU 1 is busy" in flat and "GPU 2 is" not in flat
+    assert code == 1 and err == ""
+    _fits(out, except_lines=(LINE_3,))
+
+
+def test_pick_two_takes_the_two_free_gpus(gpus):
+    code, out, _ = gpus(BOX, "--pick", "2")
+    assert code == 0 and "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3 torchrun --nproc-per-node=2 train.py" in out
+    assert "GPU 3 is cuda:1" in out and "warning" not in out
+
+
+def test_pick_named_gpus(gpus):
+    code, out, _ = gpus(BOX, "--pick", "0,2,3")
+    flat = " ".join(out.split())
+    assert "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,2,3 torchrun --nproc-per-node=3 train.py" in out.splitlines()
+    assert "picked GPUs 0, 2, 3, as named" in flat and "GPU 2 is cuda:1" in flat and "GPU 3 is cuda:2" in flat
+    assert code == 1 and "warning: GPU 2 is busy (utilisation 97%" in flat
+
+
+def test_named_gpus_keep_their_order_and_one_gpu_is_named_with_a_comma(gpus):
+    code, out, _ = gpus(BOX, "--pick", "3,0")
+    assert code == 0 and "CUDA_VISIBLE_DEVICES=3,0 torchrun --nproc-per-node=2" in out and "GPU 3 is cuda:0, GPU 0 is cuda:1" in out
+    code, out, _ = gpus(BOX, "--pick", "3,")
+    assert code == 0 and "CUDA_VISIBLE_DEVICES=3 torchrun --nproc-per-node=1 train.py" in out
+
+
+def test_pick_with_the_users_own_command(gpus):
+    code, out, _ = gpus(BOX, "--pick", "2", "--cmd", "python -m torch.distributed.run --nproc-per-node={n} fit.py --lr 3e-4")
+    assert "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3 python -m torch.distributed.run --nproc-per-node=2 fit.py --lr 3e-4" in out
+
+
+def test_quiet_pick_prints_only_the_line(gpus):
+    code, out, _ = gpus(BOX, "--pick", "2", "--quiet")
+    assert out == "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,3 torchrun --nproc-per-node=2 train.py\n" and code == 0
+
+
+def test_pick_json(gpus):
+    code, out, _ = gpus(BOX, "--pick", "3", "--json")
+    data = _strict(out)
+    assert set(data) == JSON_KEYS and data["exit_code"] == code == 1
+    assert data["pick"]["gpus"] == [0, 1, 3] and data["pick"]["command"] == LINE_3
+    assert data["pick"]["cuda_ordinals"] == {"0": 0, "1": 1, "3": 2}
+    assert [g["load"] for g in data["gpus"]] == ["free", "busy", "busy", "free"]
+
+
+def test_pick_stays_inside_cuda_visible_devices(gpus, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,2,3")
+    code, out, _ = gpus(BOX, "--pick", "2")
+    assert "CUDA_VISIBLE_DEVICES=1,3 torchrun --nproc-per-node=2 train.py" in out
+    assert "replaces your CUDA_VISIBLE_DEVICES=1,2,3 for this job only" in " ".join(out.split())
+
+
+def test_pick_on_a_machine_where_utilisation_is_unknown_goes_by_index(gpus):
+    code, out, _ = gpus("driver580_h100x8", "--pick", "4")
+    assert code == 0 and "CUDA_VISIBLE_DEVICES=0,1,2,3 torchrun --nproc-per-node=4 train.py" in out
+
+
+@pytest.mark.parametrize("value, words", [
+    ("5", "--pick 5: this machine has 4 GPUs (0-3): pick at most 4"),
+    ("0", "--pick 0: a single number is how many GPUs to pick"),
+    ("0,9", "--pick 0,9: there is no GPU 9 (this machine has 4 GPUs (0-3)"),
+    ("0,2,2", "--pick 0,2,2: GPU 2 is listed twice"),
+    ("a,b", "--pick a,b: 'a' is not a GPU index"),
+    ("abc", "--pick abc: 'abc' is not a number"),
+    ("-1", "--pick -1: '-1' is not a number"),
+    ("0,,1", "--pick 0,,1: an entry is empty"),
+    ("²", "is not a number"),
+    ("", "is not a number"),
+    ("1 2", "is not a number"),
+])
+def test_a_bad_pick_is_one_line_and_exit_2(gpus, value, words):
+    code, out, err = gpus(BOX, "--pick", value)
+    assert code == 2 and out == ""
+    assert err.startswith("envcheck: error: ") and err.count("\n") == 1 and words in err, err
+
+
+@pytest.mark.parametrize("env, args, words", [
+    ("3,1", ("--pick", "0,1"), "GPU 0 is hidden by CUDA_VISIBLE_DEVICES=3,1: unset it or choose from 1, 3"),
+    ("3,1", ("--pick", "3"), "CUDA_VISIBLE_DEVICES=3,1 lets 2 of the 4 GPUs through: pick at most 2"),
+    ("", ("--pick", "1"), "lets 0 of the 4 GPUs through: unset CUDA_VISIBLE_DEVICES"),
+])
+def test_a_pick_cuda_visible_devices_forbids_is_one_line(gpus, monkeypatch, env, args, words):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", env)
+    code, out, err = gpus(BOX, *args)
+    assert code == 2 and err.count("\n") == 1 and words in err, err
+
+
+def test_a_lost_gpu_is_shown_and_never_picked(gpus):
+    def lose(m):
+        m["gpus"][3]["errors"] = {"nvmlDeviceGetHandleByIndex": "NVML_ERROR_GPU_IS_LOST"}
+
+    code, out, _ = gpus(BOX, edit=lose)
+    assert code == 1 and "cannot be read: the GPU has fallen off the bus" in _row(out, 3)
+    _fits(out)
+    code, out, err = gpus(BOX, "--pick", "4", edit=lose)
+    assert code == 2 and "only 3 of this machine's 4 GPUs can be read" in err
+    code, out, err = gpus(BOX, "--pick", "1,3", edit=lose)
+    assert code == 2 and "GPU 3 cannot be read" in err
+
+
+@pytest.mark.parametrize("name", ["no_driver", "driver_mismatch"])
+def test_pick_without_a_working_driver_is_one_line(gpus, name):
+    code, out, err = gpus(name, "--pick", "1")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "nothing to pick" in err
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--cmd", "python train.py"), "--cmd is the command --pick prints"),
+    (("--pick", "1", "--cmd", "a\nb"), "give the command on one line"),
+    (("--pick", "1", "--cmd", " "), "give the command on one line"),
+    (("--watch", "--pick", "1"), "contradict"),
+    (("--watch", "--json"), "cannot be combined with --format json"),
+    (("--watch", "--interval", "0"), "--interval 0"),
+    (("--watch", "--interval", "nan"), "--interval nan"),
+    (("--watch", "--interval", "0.01"), "choose at least 0.1 seconds"),
+])
+def test_contradictory_or_bad_options_are_one_line(gpus, args, words):
+    code, out, err = gpus(BOX, *args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and words in err, err
+
+
+_TEXT = st.one_of(st.text(max_size=12), st.sampled_from(["nan", "inf", "-1", "0", "1e309", "²", "١٢", "0,0", "0,", ",0", "3,2,1,0",
+                                                          "4", "99999999999999999999", "-", "--", "\x00", "{n}", "清华", "0\n1"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_value_in_any_option_is_a_result_or_one_line(gpus, data):
+    args = []
+    for option in data.draw(st.lists(st.sampled_from(["--pick", "--cmd", "--interval"]), max_size=3, unique=True)):
+        args += [option, data.draw(_TEXT)]
+    code, out, err = gpus(BOX, *args)
+    assert code in (0, 1, 2), (args, code, err)
+    assert "Traceback" not in err and "internal error" not in err, (args, err)
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1 and out == "", (args, err)
+    else:
+        assert err == "" and "GPU  CUDA" in out
+
+
+# -- --watch ---------------------------------------------------------------------------------------
+
+
+def test_watch_redraws_until_ctrl_c_and_leaves_quietly(gpus, monkeypatch):
+    from envcheck.cli import gpus_cmd
+
+    naps = []
+
+    def sleep(seconds):
+        naps.append(seconds)
+        if len(naps) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(gpus_cmd, "time", SimpleNamespace(sleep=sleep))
+    code, out, err = gpus(BOX, "--watch", "--interval", "0.5")
+    assert code == 130 and err == "" and naps == [0.5, 0.5, 0.5]
+    assert out.count("every 0.5s; Ctrl-C to stop") == 3 and out.count("GPU  CUDA") == 3
+    _fits(out)
+
+
+# -- colour and markdown ---------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _screen(machine, monkeypatch, env: dict) -> str:
+    from envcheck import gpus as service
+    from envcheck.probes.nvml import read_driver
+    from envcheck.render import gpus as render
+    from envcheck.render.console import Output
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v) if v is not None else monkeypatch.delenv(k, raising=False)
+    machine(BOX)
+    buf = _Terminal()
+    render.text(service.build(read_driver(), {}), Output(buf), 80)
+    return buf.getvalue()
+
+
+def test_a_terminal_sees_the_load_in_colour(machine, monkeypatch):
+    screen = _screen(machine, monkeypatch, {"NO_COLOR": None, "TERM": "xterm-256color"})
+    rows = screen.splitlines()[2:6]
+    assert rows[0].startswith("\033[32m") and rows[3].startswith("\033[32m")  # free: green
+    assert rows[1].startswith("\033[31m") and rows[2].startswith("\033[31m")  # busy: red
+    assert "\033" not in _screen(machine, monkeypatch, {"NO_COLOR": "1", "TERM": "xterm-256color"})
+
+
+def test_markdown_is_a_fenced_block(gpus):
+    code, out, _ = gpus(BOX, "--format", "markdown")
+    assert code == 0 and out.startswith("## envcheck gpus\n\n```text\n") and out.rstrip().endswith("```")
+
+
+def test_gpus_is_listed_in_the_help(run_cli):
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "gpus" in out
+
+
+def test_help_of_gpus(run_cli):
+    code, out, err = run_cli("gpus", "--help")
+    assert code == 0 and "--pick" in out and "--watch" in out and "--json" in out
+
+
+def test_readme_describes_the_command():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "envcheck gpus" in readme and "--pick" in readme
