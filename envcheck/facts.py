@@ -110,3 +110,12 @@ def jsonable(obj):
     if obj is None or isinstance(obj, (str, int, float, bool)):
         return obj
     return str(obj)
+
+
+def map_leaves(obj, fn):
+    """fn applied to every leaf of JSON-like data (dicts, lists, tuples become dicts and lists)."""
+    if isinstance(obj, dict):
+        return {k: map_leaves(v, fn) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [map_leaves(v, fn) for v in obj]
+    return fn(obj)

@@ -37,10 +37,6 @@ def finite(value):
 
 def finite_data(obj):
     """finite() over JSON-like data: what strict JSON (allow_nan=False) can hold."""
-    if isinstance(obj, float):
-        return finite(obj)
-    if isinstance(obj, dict):
-        return {k: finite_data(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite_data(v) for v in obj]
-    return obj
+    from envcheck.facts import map_leaves
+
+    return map_leaves(obj, finite)

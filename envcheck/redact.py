@@ -47,13 +47,9 @@ def redact(text: str) -> str:
 
 def redact_data(obj):
     """redact() over every string of JSON-like data (dicts, lists, tuples)."""
-    if isinstance(obj, str):
-        return redact(obj)
-    if isinstance(obj, dict):
-        return {k: redact_data(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [redact_data(v) for v in obj]
-    return obj
+    from envcheck.facts import map_leaves
+
+    return map_leaves(obj, lambda v: redact(v) if isinstance(v, str) else v)
 
 
 def hide_uuids(text: str) -> str:
