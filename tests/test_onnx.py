@@ -160,3 +160,12 @@ def test_progress_on_a_terminal_only(run_cli, monkeypatch):
     code, out, err = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--json")
     assert code == 0 and json.loads(out)["results"][0]["model"] == "cifar_cnn"
     assert "onnx: 1/1 exporting cifar_cnn with torchscript" in err and err.endswith("\r\033[K")
+
+
+def test_an_onnxruntime_that_kills_the_interpreter_is_one_line(run_cli, tmp_path, monkeypatch):
+    fake = tmp_path / "onnxruntime"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGABRT)\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    code, out, err = run_cli("onnx", "--network", "cifar_cnn", "--exporter", "torchscript")
+    assert code == 2 and out == "" and "importing onnxruntime ended the interpreter" in err

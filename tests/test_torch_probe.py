@@ -264,3 +264,18 @@ def _alive(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_an_onnxruntime_that_kills_the_interpreter_loses_only_its_own_part(tmp_path):
+    """The child writes what it has read of torch before it imports onnxruntime."""
+    from envcheck.probes.torch_probe import read_torch_and_packages
+
+    fake = tmp_path / "onnxruntime"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGABRT)\n")
+    (tmp_path / "onnxruntime-1.20.0.dist-info").mkdir()
+    (tmp_path / "onnxruntime-1.20.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: onnxruntime\nVersion: 1.20.0\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(FAKES)]), "FAKE_TORCH_SPEC": str(SPECS / "cpu_build.json")}
+    torch, _, ort = read_torch_and_packages(sys.executable, timeout=60, env=env)
+    assert torch.status == "ok" and torch.version == "2.13.0+cpu"
+    assert ort.providers.code == "crashed" and "SIGABRT" in ort.providers.reason and "onnxruntime" in ort.providers.reason

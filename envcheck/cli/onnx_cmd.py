@@ -71,7 +71,7 @@ def onnx(
     from envcheck.cli.precheck import torch_importable
 
     purpose = "envcheck onnx" if model is None else "envcheck onnx --model"
-    probed = torch_importable(purpose, required=model is None)  # before this process imports it
+    probed = torch_importable(purpose, required=model is None, onnxruntime=True)  # before this process imports them
     tv, ov, rv, available = runner.versions(with_torch=probed.status == "ok")
     if model is not None:
         results = [runner.check_file(model, dims, requested)]

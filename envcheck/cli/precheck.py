@@ -14,19 +14,22 @@ from envcheck.errors import UserError
 _HOW = {"crashed": "crashed the interpreter", "import_failed": "failed"}
 
 
-def torch_importable(purpose: str, timeout: float = 120.0, required: bool = True):
+def torch_importable(purpose: str, timeout: float = 120.0, required: bool = True, onnxruntime: bool = False):
     """The child's view of torch (snapshot.Torch). A torch that is missing (when `required`) or
-    cannot be imported is a UserError naming why; `envcheck doctor` has the details."""
-    from envcheck.probes.torch_probe import read_torch
+    cannot be imported is a UserError naming why, and so, with `onnxruntime`, is an onnxruntime
+    that kills the interpreter on import; `envcheck doctor` has the details."""
+    from envcheck.probes.torch_probe import read_torch_and_packages
+    from envcheck.snapshot import known
 
-    t = read_torch(sys.executable, timeout=timeout)
+    t, _, ort = read_torch_and_packages(sys.executable, timeout=timeout)
     if t.status == "missing":
         if required:
             raise UserError(f"{purpose} needs PyTorch in this interpreter: pip install torch")
-        return t
-    if t.status == "timeout":
+    elif t.status == "timeout":
         raise UserError(f"{purpose}: importing torch did not finish within {timeout:g} s (envcheck doctor says why)")
-    if t.status != "ok":
+    elif t.status != "ok":
         first = ((t.error or "").strip().splitlines() or [""])[0]
         raise UserError(f"{purpose}: importing torch {_HOW.get(t.status, t.status)}: {first[:200]} (envcheck doctor says why)")
+    if onnxruntime and not known(ort.providers) and ort.providers.code == "crashed":
+        raise UserError(f"{purpose}: {ort.providers.reason.splitlines()[0]} (envcheck doctor says why)")
     return t

@@ -195,9 +195,11 @@ def _probe_onnxruntime(result, distributions):
         result["ort_error"] = _error_text(exc)
 
 
-def collect():
+def collect(checkpoint=None):
     """The whole answer, as a dict. `envcheck cluster` calls this inside each rank, whose
-    interpreter has imported torch already; doctor runs it in a child through main()."""
+    interpreter has imported torch already; doctor runs it in a child through main(), which passes
+    `checkpoint`: the answer so far is written before onnxruntime is imported, so an onnxruntime
+    that kills the interpreter loses only its own part."""
     result = {
         "status": "import_failed",
         "error": "",
@@ -239,6 +241,8 @@ def collect():
     result["warnings"] = seen
     result["loaded_libraries"] = _loaded_libraries()
 
+    if checkpoint is not None and installed:
+        checkpoint(dict(result, partial="onnxruntime"))
     _probe_onnxruntime(result, installed)
     return result
 
@@ -252,7 +256,11 @@ def main():
 
     stdout = sys.stdout
     sys.stdout = sys.stderr  # keep stdout for the one answer line
-    result = collect()
+    def checkpoint(partial):
+        stdout.write(MARKER + json.dumps(partial) + "\n")
+        stdout.flush()
+
+    result = collect(checkpoint)
     stdout.write(MARKER + json.dumps(result) + "\n")
     stdout.flush()
 

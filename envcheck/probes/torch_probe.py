@@ -150,9 +150,14 @@ def _interpret(outcome: _Outcome, timeout: float, seconds: float) -> tuple[Torch
         why = f"import torch did not finish within {timeout:g} s"
         return _failed(Torch("timeout", why + (f"; its last output:\n{tail}" if tail else ""), seconds=seconds), why)
     answer = _answer(outcome.stdout)
+    code = outcome.returncode
+    if answer is not None and answer.get("partial") == "onnxruntime":  # torch was read; onnxruntime killed it
+        how = f"killed by {_signal_name(-code)}" if code is not None and code < 0 else f"exit code {code}"
+        torch, packages, ort = _from_answer(answer, seconds)
+        why = f"importing onnxruntime ended the interpreter ({how})" + (f"; its last output:\n{tail}" if tail else "")
+        return torch, packages, OnnxRuntime(ort.installed, ort.version, Unavailable("crashed", why))
     if answer is not None:
         return _from_answer(answer, seconds)
-    code = outcome.returncode
     if code is not None and code < 0:
         why = f"the interpreter was killed by {_signal_name(-code)} while importing torch"
     elif MARKER in outcome.stdout:
