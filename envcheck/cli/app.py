@@ -78,7 +78,8 @@ def _root(
 def _fail(message: str, code: int = 2) -> int:
     from envcheck.render.console import clean_text
 
-    sys.stderr.write(f"envcheck: error: {clean_text(message)}\n")
+    one_line = " ".join(part.strip() for part in clean_text(message).splitlines() if part.strip())  # a value typed with a newline
+    sys.stderr.write(f"envcheck: error: {one_line}\n")
     return code
 
 
