@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tests.fakes.fake_nvml import install_machine
+
+# CI runs the same generated examples every time (a fuzz test must not fail a landing by chance);
+# runs by hand explore new ones, and the failures they find are kept in .hypothesis/.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
