@@ -195,6 +195,7 @@ class DriverSupport(NamedTuple):
 
 class Mirror(NamedTuple):
     name: str
+    aliases: tuple
     title: str
     pypi: str
     conda: str
@@ -446,6 +447,7 @@ class Tables:
             out.append(
                 Mirror(
                     name=m["name"],
+                    aliases=tuple(m.get("aliases", ())),
                     title=m["title"],
                     pypi=m["pypi"],
                     conda=m.get("conda", ""),
@@ -460,10 +462,23 @@ class Tables:
         return tuple(out)
 
     def mirror(self, name: str) -> Mirror | None:
+        """By name, by any name people use for it (tsinghua, 清华), or by its index URL."""
+        key = name.strip().lower()
         for m in self.mirrors:
-            if m.name == name.lower():
+            if key == m.name or key in (a.lower() for a in m.aliases):
                 return m
-        return None
+        return self.mirror_by_url(name.strip()) if "://" in name else None
+
+    def mirror_names(self) -> list[str]:
+        return [n for m in self.mirrors for n in (m.name, *m.aliases)]
+
+    def unknown_mirror(self, name: str) -> str:
+        """The message for a mirror envcheck does not know: the nearest names, then all of them."""
+        import difflib
+
+        near = difflib.get_close_matches(name.strip().lower(), self.mirror_names(), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(near)}? " if near else ""
+        return f"{name!r} is not a mirror envcheck knows: {hint}choose one of {', '.join(m.name for m in self.mirrors)}, or none"
 
     # -- error signatures -------------------------------------------------------------------
     @cached_property

@@ -703,8 +703,7 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
     if request.mirror:
         mirror = tables.mirror(request.mirror)
         if mirror is None:
-            names = ", ".join(m.name for m in tables.mirrors)
-            raise UserError(f"--mirror {request.mirror!r} is not a known mirror: choose one of {names}, or none")
+            raise UserError(f"--mirror {tables.unknown_mirror(request.mirror)}")
     notes = list(notes)
     steps: list[Step] = []
     if mirror:

@@ -185,3 +185,15 @@ def test_two_conda_backups_in_one_second_are_both_kept(tmp_path, monkeypatch):
     (tmp_path / ".condarc").write_text("channels: [b]\n")
     second = action.backup_condarc(now=1_700_000_000)
     assert first != second and first.read_text() == "channels: [a]\n" and second.read_text() == "channels: [b]\n"
+
+
+@pytest.mark.parametrize("said", ["tuna", "TUNA", "tsinghua", "清华", "https://pypi.tuna.tsinghua.edu.cn/simple"])
+def test_a_mirror_is_found_by_every_name_people_use(run_cli, said):
+    code, out, err = run_cli("install-cmd", "--cpu", "--mirror", said, "-q")
+    assert code == 0, err
+    assert "https://pypi.tuna.tsinghua.edu.cn/simple" in out
+
+
+def test_a_misspelt_mirror_gets_the_nearest_names(run_cli):
+    code, out, err = run_cli("mirror", "set", "tsinghau", "--dry-run")
+    assert code == 2 and "did you mean tsinghua" in err and len(err.strip().splitlines()) == 1

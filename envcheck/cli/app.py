@@ -76,10 +76,10 @@ def _root(
 
 
 def _fail(message: str, code: int = 2) -> int:
-    from envcheck.render.console import clean_text
+    from envcheck.render.console import clean_text, write
 
     one_line = " ".join(part.strip() for part in clean_text(message).splitlines() if part.strip())  # a value typed with a newline
-    sys.stderr.write(f"envcheck: error: {one_line}\n")
+    write(sys.stderr, f"envcheck: error: {one_line}\n")
     return code
 
 

@@ -27,7 +27,7 @@ def _progress(total: int):
     """A progress line on stderr while devices run (a terminal only: logs stay clean)."""
     import sys
 
-    from envcheck.render.console import live
+    from envcheck.render.console import live, write
 
     if not live(sys.stderr):
         return None
@@ -35,10 +35,10 @@ def _progress(total: int):
 
     def on_done(result):
         done.append(result.label)
-        sys.stderr.write(f"\rbench: {len(done)}/{total} device(s) done ({result.label})" + ("\n" if len(done) == total else ""))
+        write(sys.stderr, f"\rbench: {len(done)}/{total} device(s) done ({result.label})" + ("\n" if len(done) == total else ""))
         sys.stderr.flush()
 
-    sys.stderr.write(f"bench: running {total} device(s)…\n")
+    write(sys.stderr, f"bench: running {total} device(s)…\n")
     return on_done
 
 

@@ -74,7 +74,7 @@ def install_cmd(
         cpu=cpu,
         python=check_python(python) if python else None,
         manager=_choice(manager, MANAGERS, "--manager"),
-        mirror=None if mirror in (None, "none", "") else mirror.lower(),
+        mirror=None if mirror in (None, "none", "") else mirror,
         env=env,
     )
     from envcheck.probes.host import read_host

@@ -52,7 +52,7 @@ def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: 
 
     m = tables().mirror(name)
     if m is None:
-        raise UserError(f"{name!r} is not a known mirror: choose one of {', '.join(x.name for x in tables().mirrors)}")
+        raise UserError(tables().unknown_mirror(name))
     commands = action.pip_set_argv(m, sys.executable)
     if conda:
         commands += action.conda_set_argv(m)

@@ -28,14 +28,14 @@ def _progress(total: int):
     The first dynamo export alone takes seconds (benchmarks/RESULTS.md)."""
     import sys
 
-    from envcheck.render.console import live
+    from envcheck.render.console import live, write
 
     if not live(sys.stderr):
         return lambda step, network, exporter: None
 
     def say(step: int, network: str, exporter: str) -> None:
         line = f"onnx: {step + 1}/{total} exporting {network} with {exporter}…" if step < total else ""
-        sys.stderr.write(f"\r\033[K{line}")  # the last call only clears the line
+        write(sys.stderr, f"\r\033[K{line}")  # the last call only clears the line
         sys.stderr.flush()
 
     return say

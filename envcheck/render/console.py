@@ -20,6 +20,46 @@ from envcheck.redact import hide_uuids, redact, redact_data
 _SGR = {"bold": "1", "dim": "2", "yellow": "33", "red": "31", "green": "32"}
 
 
+# What a console whose encoding lacks a symbol shows instead (a GBK/cp936 Windows console has no
+# ✗ or ⚠; an ASCII one has no — or ≤). Chinese text passes through wherever the encoding has it.
+_FALLBACK = str.maketrans({"✗": "x", "✓": "v", "⚠": "!", "…": "...", "—": "-", "–": "-", "≤": "<=", "≥": ">=", "→": "->",
+                           "←": "<-", "•": "*", "×": "x", "·": ".", "█": "#", "░": ".", "°": " deg", "’": "'", "‘": "'",
+                           "“": '"', "”": '"', "±": "+/-", "µ": "u"})
+
+
+def utf8(stream) -> bool:
+    encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+    return encoding in ("utf8", "utf8sig", "utf16", "utf32")
+
+
+def fit(text: str, stream) -> str:
+    """Text the stream's encoding can write: symbols fall back to ASCII, anything else left
+    unencodable becomes '?'. Writing never fails on a console's encoding (DESIGN.md, "Output")."""
+    if utf8(stream):
+        return text
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    except LookupError:
+        return text
+    out = []
+    for ch in text:  # only what the encoding lacks is replaced: GBK has ≤ and 显卡, not ✗
+        try:
+            ch.encode(encoding)
+            out.append(ch)
+        except UnicodeEncodeError:
+            out.append(ch.translate(_FALLBACK).encode(encoding, errors="replace").decode(encoding))
+    return "".join(out)
+
+
+def write(stream, text: str) -> None:
+    """stream.write for text that did not pass through Output (progress lines, error lines)."""
+    stream.write(fit(text, stream))
+
+
 def live(stream=None) -> bool:
     """Colour and live progress only on a terminal, and never with NO_COLOR or TERM=dumb (DESIGN.md, "Output")."""
     stream = stream or sys.stderr
@@ -42,13 +82,17 @@ class Output:
 
     def print(self, obj="", style: str | None = None, markup: bool = False, end: str = "\n") -> None:
         if isinstance(obj, str):
-            obj = clean_text(obj)
+            obj = fit(clean_text(obj), self.file)
         if isinstance(obj, str) and not (style and self.colour):
             self.file.write(obj + end)
         elif isinstance(obj, str) and style in _SGR and os.name == "posix":
             self.file.write(f"\033[{_SGR[style]}m{obj}\033[0m{end}")
-        else:  # tables, and Windows consoles, where rich knows how to colour
+        elif utf8(self.file):  # tables, and Windows consoles, where rich knows how to colour
             self.rich().print(obj, style=style if self.colour else None, markup=markup, end=end)
+        else:  # drawn first, then written in what the console's encoding can show
+            with self.rich().capture() as captured:
+                self.rich().print(obj, style=style if self.colour else None, markup=markup, end=end)
+            self.file.write(fit(captured.get(), self.file))
 
 
 def out() -> Output:
@@ -57,7 +101,8 @@ def out() -> Output:
 
 def print_json(data) -> None:
     """Strict JSON (no NaN or Infinity: an nvidia-smi reading of 'nan W' becomes null), secrets masked."""
-    sys.stdout.write(json.dumps(finite_data(redact_data(data)), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    text = json.dumps(finite_data(redact_data(data)), indent=2, ensure_ascii=not utf8(sys.stdout), allow_nan=False)
+    sys.stdout.write(text + "\n")  # \\u escapes where the console's encoding lacks a character: still the same JSON
 
 
 # C0 controls but tab and newline, DEL and C1: a child's stderr may carry escape sequences that would
