@@ -113,7 +113,7 @@ def test_install_cmd_conda_after_the_channel_ended(run_cli, machine):
         (["install-cmd", "--torch", "9.9"], "torch 9.9 is newer than envcheck's tables"),
         (["install-cmd", "--torch", "2.2.1", "--cuda", "11.3"], "torch 2.2.1 has no cu113 build"),
         (["install-cmd", "--python", "3.13", "--torch", "1.12.1"], "no wheels for Python 3.13"),
-        (["install-cmd", "--mirror", "nowhere"], "--mirror 'nowhere' is not a known mirror: choose one of tuna"),
+        (["install-cmd", "--mirror", "nowhere"], "--mirror 'nowhere' is not a mirror envcheck knows: choose one of tuna"),
         (["install-cmd", "--manager", "poetry"], "--manager 'poetry' is not one of: pip, conda, uv"),
         (["install-cmd", "--os", "solaris"], "--os 'solaris' is not one of"),
         (["install-cmd", "--cpu", "--cuda", "12.1"], "contradict"),
@@ -124,7 +124,7 @@ def test_install_cmd_conda_after_the_channel_ended(run_cli, machine):
         (["compat"], "exactly one of"),
         (["compat", "--cuda", "99.9"], "is not a CUDA release"),
         (["compat", "--torch", "0.4.1"], "not in envcheck's tables"),
-        (["mirror", "set", "nowhere", "--dry-run"], "'nowhere' is not a known mirror"),
+        (["mirror", "set", "nowhere", "--dry-run"], "'nowhere' is not a mirror envcheck knows"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(machine, run_cli, args, needle):
