@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import zlib
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple, Optional
 
-from envcheck.errors import DataError
+from envcheck.errors import DataError, UserError
 from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple, pad3, vtuple
 
 PLATFORMS = ("linux", "linux_aarch64", "windows", "macos")
@@ -438,6 +439,32 @@ class Tables:
         hits = [g for g in self.gpus if needle and needle in g.name.lower()]
         return hits[0] if len(hits) == 1 else None
 
+    def find_gpu(self, text: str) -> Gpu:
+        """A GPU as a person writes it: an NVML name, "3090", "A100 80GB", "V100", or a compute
+        capability ("8.6", "sm_86"). Several table rows of one architecture answer as one (the
+        A100's variants); a name envcheck does not know is a UserError with the nearest names."""
+        import difflib
+
+        m = re.fullmatch(r"(?:sm_?)?([0-9]{1,2})\.?([0-9])", text.strip(), re.IGNORECASE)
+        if m:
+            cc = f"{m.group(1)}.{m.group(2)}"
+            return Gpu(f"sm_{m.group(1)}{m.group(2)}", f"sm_{m.group(1)}{m.group(2)}", (), "", "", cc, 0, 0.0, {}, False, "a compute capability given", "")
+        found = self.gpu(text)
+        if found is not None:
+            return found
+        words = _gpu_words(text)
+        hits = [g for g in self.gpus if words and _contains(_gpu_words(g.name), words)]
+        ending = [g for g in hits if _gpu_words(g.name)[-len(words):] == words]
+        hits = ending or hits
+        if hits and len({g.cc for g in hits}) == 1:
+            return min(hits, key=lambda g: len(g.name))
+        if hits:
+            names = ", ".join(sorted({g.name for g in hits})[:4])
+            raise UserError(f"--gpu {text!r} names several GPUs of different architectures ({names}, …): write the name nvidia-smi prints")
+        near = difflib.get_close_matches(text.strip(), [g.name for g in self.gpus], n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+        raise UserError(f"--gpu {text!r} is neither a GPU envcheck knows nor a compute capability (8.6, sm_86){hint}")
+
     # -- mirrors -----------------------------------------------------------------------------
     @cached_property
     def mirrors(self) -> tuple[Mirror, ...]:
@@ -515,6 +542,17 @@ class Signature(NamedTuple):
     fix: str
     hint: str
     source: str
+
+
+def _gpu_words(name: str) -> list[str]:
+    """'NVIDIA GeForce RTX 3090' -> ['rtx', '3090']: the words that tell GPUs apart."""
+    words = re.split(r"[\s_-]+", name.lower())
+    return [w for w in words if w and w not in ("nvidia", "geforce", "tesla")]
+
+
+def _contains(words: list[str], part: list[str]) -> bool:
+    n = len(part)
+    return any(words[i:i + n] == part for i in range(len(words) - n + 1))
 
 
 _OPS = {">=": "__ge__", "<=": "__le__", "==": "__eq__", ">": "__gt__", "<": "__lt__"}

@@ -153,9 +153,7 @@ class GpuAnswer:
 
 
 def answer_gpu(tables: Tables, name: str) -> GpuAnswer:
-    gpu = tables.gpu(name)
-    if gpu is None:
-        raise UserError(f"--gpu {name!r} is not in envcheck's GPU table: use the name nvidia-smi prints, e.g. 'NVIDIA GeForce RTX 3090'")
+    gpu = tables.find_gpu(name)
     ok: dict[str, BuildRow] = {}
     bad: dict[str, BuildRow] = {}
     for release in tables.releases:

@@ -231,3 +231,17 @@ def test_an_internal_error_is_one_line_not_a_traceback(run_cli, monkeypatch):
     monkeypatch.setattr("envcheck.cli.install_cmd.solve", boom)
     code, out, err = run_cli("install-cmd", "--cpu")
     assert code == 2 and "internal error: RuntimeError: simulated bug" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("said, name", [("3090", "NVIDIA GeForce RTX 3090"), ("A100 80GB", "NVIDIA A100 80GB PCIe"), ("V100", "V100"),
+                                        ("1080 Ti", "NVIDIA GeForce GTX 1080 Ti"), ("sm_86", "compute capability 8.6"),
+                                        ("6.1", "compute capability 6.1")])
+def test_compat_finds_a_gpu_as_people_write_it(run_cli, said, name):
+    code, out, err = run_cli("compat", "--gpu", said)
+    assert code == 0, err
+    assert name in out.splitlines()[0]
+
+
+def test_an_unknown_gpu_gets_the_nearest_names(run_cli):
+    code, out, err = run_cli("compat", "--gpu", "RTX 30")
+    assert code == 2 and "did you mean" in err and len(err.strip().splitlines()) == 1

@@ -1,6 +1,5 @@
 """`envcheck install-cmd`: the commands for a PyTorch stack that runs on this (or another) machine."""
 
-import re
 import sys
 from typing import Annotated, Optional
 
@@ -38,13 +37,8 @@ def _choice(value: Optional[str], allowed: tuple, option: str) -> Optional[str]:
 
 
 def _gpu(text: str) -> TargetGpu:
-    """--gpu accepts an NVML name from the GPU table, or a compute capability (8.6, sm_86)."""
-    m = re.fullmatch(r"(?:sm_?)?(\d{1,2})\.?(\d)", text.strip(), re.IGNORECASE)
-    if m:
-        return TargetGpu(f"sm_{m.group(1)}{m.group(2)}", f"{m.group(1)}.{m.group(2)}")
-    g = tables().gpu(text)
-    if g is None:
-        raise UserError(f"--gpu {text!r} is neither a GPU envcheck knows nor a compute capability (write 8.6 or sm_86)")
+    """--gpu accepts a GPU as people write it, or a compute capability (8.6, sm_86)."""
+    g = tables().find_gpu(text)
     return TargetGpu(g.name, g.cc)
 
 

@@ -69,9 +69,12 @@ def cuda(a: CudaAnswer, c: Output) -> None:
 
 def gpu(a: GpuAnswer, c: Output) -> None:
     g = a.gpu
-    c.print(f"{g.name} — {g.arch}, compute capability {g.cc} (sm_{g.cc.replace('.', '')}), {g.sms} SMs", style="bold", markup=False)
-    peaks = ", ".join(f"{k} {v:g}" for k, v in g.peaks.items())
-    c.print(f"  dense peak TFLOPS: {peaks}; memory {g.mem_bw_gbs:g} GB/s  [{g.status}]", markup=False)
+    if not g.sms:  # a compute capability given, not a GPU of the table: no datasheet to show
+        c.print(f"compute capability {g.cc} ({g.name})", style="bold", markup=False)
+    else:
+        c.print(f"{g.name} — {g.arch}, compute capability {g.cc} (sm_{g.cc.replace('.', '')}), {g.sms} SMs", style="bold", markup=False)
+        peaks = ", ".join(f"{k} {v:g}" for k, v in g.peaks.items())
+        c.print(f"  dense peak TFLOPS: {peaks}; memory {g.mem_bw_gbs:g} GB/s  [{g.status}]", markup=False)
     if a.builds:
         c.print("  newest torch per CUDA variant with kernels for it: " + ", ".join(f"{b.variant} → {b.torch}" for b in a.builds), markup=False)
     if a.dropped:
