@@ -16,6 +16,8 @@ _LOCK = threading.Lock()
 
 
 def started(proc, group: bool = False):
+    """Register a child. One that a thread starts just as Ctrl-C arrives may miss stop_all(): the
+    torch probe also asks the kernel to kill it when envcheck ends (torch_child._die_with_parent)."""
     with _LOCK:
         _LIVE[proc.pid] = (proc, group)
     return proc

@@ -14,6 +14,7 @@ torch.cuda.is_available(), torch.cuda.get_arch_list())"`, or `python -m torch.ut
 import json
 import os
 import re
+import signal
 import sys
 import traceback
 import warnings
@@ -247,7 +248,25 @@ def collect(checkpoint=None):
     return result
 
 
+def _die_with_parent():
+    """Linux: the kernel kills this probe when envcheck ends, however it ends (Ctrl-C while the probe
+    is starting, a kill -9): an import of torch that hangs must never outlive the one who asked.
+    The probe runs in a session of its own, where the terminal's SIGINT does not reach it."""
+    parent = os.environ.get("ENVCHECK_PROBE_PARENT", "")
+    if not sys.platform.startswith("linux") or not parent.isdecimal():
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        return
+    if os.getppid() != int(parent):  # envcheck ended before the line above took effect
+        os._exit(1)
+
+
 def main():
+    _die_with_parent()
     # Running a script puts its own directory first on sys.path; envcheck's probe modules must
     # never shadow what torch imports.
     here = os.path.dirname(os.path.abspath(__file__))

@@ -95,7 +95,7 @@ def _run(executable: str, timeout: float, env: dict) -> _Outcome:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
+            env={**env, "ENVCHECK_PROBE_PARENT": str(os.getpid())},  # the child dies with us (torch_child)
             start_new_session=posix,
         )
     except OSError as exc:  # not found, not executable, not a program (ENOEXEC)
