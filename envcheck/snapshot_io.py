@@ -26,6 +26,7 @@ from envcheck.snapshot import (
     Unavailable,
     jsonable,
 )
+from envcheck.versions import is_driver_version
 
 # Which dataclass each nested field holds (lists of them included).
 _NESTED = {
@@ -89,7 +90,6 @@ def load(data: dict) -> Snapshot:
 
 
 _CC = re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}[a-z]?$")
-_DRIVER = re.compile(r"^[0-9]{2,4}(?:\.[0-9]{1,3}){0,2}$")
 
 
 def well_formed(snapshot: Snapshot) -> Snapshot:
@@ -103,7 +103,7 @@ def well_formed(snapshot: Snapshot) -> Snapshot:
         return value
 
     d = snapshot.driver
-    if isinstance(d.driver_version, str) and not _DRIVER.match(d.driver_version):
+    if isinstance(d.driver_version, str) and not is_driver_version(d.driver_version):
         d = replace(d, driver_version=Unavailable("malformed", f"the report's driver version {d.driver_version!r} is not one"))
     if isinstance(d.gpus, tuple):
         d = replace(d, gpus=tuple(replace(g, compute_capability=cc(g.compute_capability, "compute capability")) for g in d.gpus))
@@ -113,9 +113,6 @@ def well_formed(snapshot: Snapshot) -> Snapshot:
         minimum = t.min_capability if t.min_capability is None or _CC.match(t.min_capability) else None
         t = replace(t, devices=devices, min_capability=minimum)
     return replace(snapshot, driver=d, torch=t)
-
-
-_SCALARS = (str, int, float, bool, type(None))
 
 
 @lru_cache(maxsize=None)

@@ -6,7 +6,7 @@ import re
 
 from envcheck.errors import UserError
 
-_DRIVER = re.compile(r"^\d{2,4}(?:\.\d{1,3}){0,2}$")
+_DRIVER = re.compile(r"^[0-9]{2,4}(?:\.[0-9]{1,3}){0,2}$")
 _TORCH = re.compile(r"^\d+\.\d+(?:\.\d+)?$")
 
 
@@ -47,6 +47,11 @@ def cuda_of_variant(variant: str) -> tuple[int, int] | None:
         return None
     d = m.group(1)
     return int(d[:-1]), int(d[-1])
+
+
+def is_driver_version(text: str) -> bool:
+    """'535.104.05' or '535': a version NVIDIA drivers compare field by field."""
+    return bool(_DRIVER.match(text.strip()))
 
 
 def driver_tuple(text: str) -> tuple[int, ...]:

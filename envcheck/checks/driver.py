@@ -3,14 +3,10 @@ for the installed torch, and are the GPUs healthy."""
 
 from __future__ import annotations
 
-import re
-
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import stack_fix
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import cuda_version, pad3, release_of, vtuple
-
-_DRIVER = re.compile(r"^[0-9]{2,4}(?:\.[0-9]{1,3}){0,2}$")
+from envcheck.versions import cuda_version, is_driver_version, pad3, release_of, vtuple
 
 # Clock-event reasons that say nothing is wrong (NVML: idle, or clocks set on purpose).
 # Codes that mean "a report did not say", not "the machine has no driver".
@@ -76,7 +72,7 @@ def torch_driver_support(s: Snapshot, tables):
     if not cuda:
         return None
     drv, drv_cuda = s.driver.driver_version, s.driver.cuda_driver_version
-    if known(drv) and not _DRIVER.match(drv):
+    if known(drv) and not is_driver_version(drv):
         drv = None  # not a version envcheck can compare (a report's "N/A")
     support = tables.driver_support(
         cuda,

@@ -26,7 +26,6 @@ _TAG = re.compile(r"^\s*(?:</?(?:details|summary|pre|code|br|p|div)\b[^>]{0,200}
 # prompt, in backticks, or inside a sentence ("出现ValueError: ..."). No letter may precede the name.
 _WARNING_LINE = re.compile(r"(?<![A-Za-z0-9_])[A-Z]\w{0,40}Warning:")
 _ERROR_LINE = re.compile(r"(?<![A-Za-z0-9_])(?:[A-Za-z_][\w]{0,40}\.){0,4}[A-Z]\w{0,60}(?:Error|Exception):")
-_TRACEBACK = "Traceback (most recent call last)"
 _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\uff1a": ":"})
 
 
@@ -118,6 +117,3 @@ def scan(text: str, signatures) -> list[tuple[str, str, dict]]:
             found.append(hit)
     return found
 
-
-def has_traceback(text: str) -> bool:
-    return _TRACEBACK in text
