@@ -4,6 +4,7 @@ process) sets the wall time, not the sum of them all."""
 from __future__ import annotations
 
 import sys
+import time
 
 from envcheck.probes.timeout import Background
 from envcheck.snapshot import SCHEMA_VERSION, OnnxRuntime, Snapshot, Unavailable
@@ -15,6 +16,7 @@ def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torc
     from envcheck.probes.system import read_system
     from envcheck.probes.toolkit import read_cuda_env, read_toolkit
 
+    taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     pending = {}
     if torch:
         from envcheck.probes.torch_probe import read_torch_and_packages
@@ -38,4 +40,5 @@ def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torc
         torch=torch_info,
         packages=packages,
         onnxruntime=ort,
+        taken_at=taken_at,
     )

@@ -134,3 +134,5 @@ class Snapshot:
     packages: tuple = ()  # tuple[Package, ...]: torchvision, torchaudio, onnx
     onnxruntime: OnnxRuntime = field(default_factory=OnnxRuntime)
     pasted: tuple = ()  # tuple[Pasted, ...]: error lines of a pasted text (doctor --from)
+    taken_at: Optional[str] = None  # "2026-11-30T12:40:05Z" (UTC) for this machine's snapshot; None for a pasted report
+    origin: Optional[str] = None  # the file (or "stdin") a report was read from (doctor --from, diff)

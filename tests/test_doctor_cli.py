@@ -251,13 +251,50 @@ def test_save_round_trips(machine, run_cli, monkeypatch, tmp_path):
     assert snap.driver.gpus[2].clocks_event_reasons and snap.torch.devices[0].capability == "8.6"
 
 
+def test_save_says_where_and_the_report_read_back_names_its_file_and_time(machine, run_cli, tmp_path):
+    machine("no_driver")
+    path = tmp_path / "snap.json"
+    code, out, err = run_cli("doctor", "--no-torch", "--save", str(path))
+    assert f"saved the snapshot to {path}" in err and f"envcheck doctor --from {path}" in err
+    taken = json.loads(path.read_text())["taken_at"]
+    assert time.strptime(taken, "%Y-%m-%dT%H:%M:%SZ")
+    code, out, _ = run_cli("doctor", "--from", str(path))
+    assert out.splitlines()[0] == f"Report read from {path} (snapshot taken {taken[:10]} {taken[11:16]} UTC)"
+    _, md, _ = run_cli("doctor", "--from", str(path), "--format", "markdown")
+    assert f"Report read from {path}" in md
+    _, live, _ = run_cli("doctor", "--no-torch")
+    assert not live.startswith("Report read from")
+
+
+def _venv(where: Path) -> Path:
+    """A second venv on the interpreter running the tests: its python is a symlink to the same base file."""
+    import venv
+
+    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(where)
+    return where
+
+
+@pytest.mark.parametrize("form", ["path", "directory", "command"])
+def test_python_names_another_venv_on_the_same_base(machine, run_cli, monkeypatch, tmp_path, form):
+    machine("no_driver")
+    env = _venv(tmp_path / "other")
+    bindir = env / ("Scripts" if os.name == "nt" else "bin")
+    arg = {"path": str(bindir / "python"), "directory": str(env), "command": "python3"}[form]
+    if form == "command":
+        monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    code, out, err = run_cli("doctor", "--no-torch", "--python", arg, "--json")
+    py = json.loads(out)["snapshot"]["python"]
+    assert py["venv"] == str(env) and py["executable"].startswith(str(bindir)), (py, err)
+
+
 def test_no_torch_skips_the_child(machine, run_cli):
     machine("no_driver")
     code, out, _ = run_cli("doctor", "--no-torch", "--json")
     assert json.loads(out)["snapshot"]["torch"] == {"unavailable": "skipped", "reason": "--no-torch"}
 
 
-@pytest.mark.parametrize("args,needle", [(["--python", "/nonexistent/python3"], "no such file"), (["--timeout", "0"], "above 0"),
+@pytest.mark.parametrize("args,needle", [(["--python", "/nonexistent/python3"], "no such file"), (["--python", "no-such-python9"], "no such command on PATH"),
+                                         (["--python", "/proc"], "no Python interpreter in it"), (["--timeout", "0"], "above 0"),
                                          (["--save", "/nonexistent/dir/x.json", "--no-torch"], "--save")])
 def test_bad_doctor_input_is_one_line(machine, run_cli, args, needle):
     machine("no_driver")

@@ -3,6 +3,7 @@
 import json
 import sys
 from pathlib import Path
+from shlex import quote
 from typing import Annotated, Optional
 
 import typer
@@ -15,7 +16,7 @@ from envcheck.numbers import seconds as check_seconds
 
 def doctor(
     from_: Annotated[Optional[str], typer.Option("--from", help="Diagnose a saved or pasted text instead of this machine: envcheck JSON, collect_env, nvidia-smi output, error messages and tracebacks; - for stdin.")] = None,
-    python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter (default: the one running envcheck).")] = None,
+    python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter: a path, a command on PATH (python3.10) or an environment's directory (default: the one running envcheck).")] = None,
     no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the PyTorch probe may take.")] = 60.0,
     save: Annotated[Optional[Path], typer.Option("--save", help="Also write the snapshot to this JSON file.")] = None,
@@ -28,14 +29,13 @@ def doctor(
     from envcheck.checks import run_all
     from envcheck.checks.findings import exit_code
     from envcheck.collect import take_snapshot
+    from envcheck.probes.python_env import find_interpreter
     from envcheck.render import doctor as render
-    from envcheck.render.console import out, print_json
+    from envcheck.render.console import out, print_json, write
     from envcheck.snapshot_io import dump
 
     check_seconds(timeout, "--timeout")
-    target = python or sys.executable
-    if python is not None and not Path(python).exists():
-        raise UserError(f"--python {python}: no such file")
+    target = sys.executable if python is None else find_interpreter(python)
     t = tables()
     if from_ is not None:
         from envcheck.cli.read import read_snapshot
@@ -49,6 +49,7 @@ def doctor(
             save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--save {save}: {exc.strerror}") from exc
+        write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: envcheck doctor --from {quote(str(save))}\n")
     f = chosen_format(fmt, as_json)
     if f is Format.json:
         print_json(render.as_dict(snapshot, findings))

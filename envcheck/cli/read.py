@@ -1,6 +1,7 @@
 """Reading a report file (or stdin) for `doctor --from` and `diff`, with one-line errors."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 MAX_BYTES = 64 << 20  # reading is linear, but a report is kilobytes: a larger file is a mistake
@@ -27,6 +28,7 @@ def read_snapshot(path: str, tables):
         raise UserError(f"{path}: larger than {MAX_BYTES >> 20} MB; a report or a pasted error is far smaller (paste the part that matters)")
     text = decode(data)  # UTF-16 from PowerShell's `>`, GBK from a Chinese Windows
     try:
-        return read_report(text, tables)
+        snapshot = read_report(text, tables)
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from exc
+    return replace(snapshot, origin="stdin" if path == "-" else path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -21,8 +22,41 @@ _SCRIPT = (
 )
 
 
+def find_interpreter(arg: str) -> str:
+    """The interpreter `--python` names, as people name one: a path, a command on PATH (`python3`),
+    or an environment's directory (a venv, a conda env). The path is kept as given, never resolved
+    through symlinks: a venv's `bin/python` is a link to its base Python, and resolving it would
+    lose the venv (its packages, its pip config)."""
+    path = os.path.expanduser(arg)
+    if os.path.isdir(path):
+        for rel in ("bin/python", "bin/python3", "Scripts/python.exe", "python.exe"):
+            candidate = os.path.join(path, rel)
+            if os.path.isfile(candidate):
+                return os.path.abspath(candidate)
+        raise UserError(f"--python {arg}: a directory with no Python interpreter in it (looked for bin/python and Scripts\\python.exe)")
+    if not os.path.exists(path):
+        if os.sep in arg or (os.altsep and os.altsep in arg):
+            raise UserError(f"--python {arg}: no such file")
+        found = shutil.which(arg)
+        if found is None:
+            raise UserError(f"--python {arg}: no such command on PATH")
+        return os.path.abspath(found)
+    if not os.access(path, os.X_OK):
+        raise UserError(f"--python {arg}: not an executable file")
+    return os.path.abspath(path)
+
+
+def _is_self(python: str) -> bool:
+    """Whether `python` is the interpreter running envcheck. The same file reached through another
+    environment's directory is not: venvs built on one base Python share that file."""
+    given, mine = os.path.abspath(python), os.path.abspath(sys.executable)
+    if given == mine:
+        return True
+    return os.path.dirname(given) == os.path.dirname(mine) and os.path.realpath(given) == os.path.realpath(mine)
+
+
 def _facts(python: str, timeout: float) -> dict:
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    if _is_self(python):
         return {
             "version": "%d.%d.%d" % sys.version_info[:3],
             "executable": sys.executable,

@@ -4,6 +4,8 @@ asked), JSON for programs."""
 
 from __future__ import annotations
 
+import re
+
 from envcheck.checks.findings import Finding, exit_code
 from envcheck.redact import hide_uuids
 from envcheck.render.console import Output
@@ -137,8 +139,20 @@ def _verdict(findings: list[Finding]) -> str:
     return f"verdict: {errors} error(s), {warns} warning(s)"
 
 
+def heading(s: Snapshot) -> str:
+    """What the report describes when it is not this machine now: the file it was read from and
+    when its snapshot was taken (a saved report may be weeks old)."""
+    stamp = re.match(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d)", s.taken_at or "")
+    when = f"taken {stamp[1]} {stamp[2]} UTC" if stamp else ""
+    if s.origin:
+        return f"Report read from {s.origin}" + (f" (snapshot {when})" if when else "")
+    return f"Snapshot {when}" if when else ""
+
+
 def text(s: Snapshot, findings: list[Finding], c: Output) -> None:
     by_area = facts(s)
+    if s.origin:
+        c.print(heading(s), style="bold")
     for area, title in TITLES.items():
         c.print(title, style="bold")
         for line in by_area[area]:
@@ -164,7 +178,7 @@ def _finding(f: Finding, c: Output) -> None:
 
 def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
     by_area = facts(s, redact=redact)
-    lines = ["## envcheck doctor", ""]
+    lines = ["## envcheck doctor", ""] + ([heading(s), ""] if heading(s) else [])
     for area, title in TITLES.items():
         lines.append(f"**{title}**")
         lines += [f"- {x}" for x in by_area[area]]
