@@ -461,8 +461,10 @@ class Tables:
         if hits:
             names = ", ".join(sorted({g.name for g in hits})[:4])
             raise UserError(f"--gpu {text!r} names several GPUs of different architectures ({names}, …): write the name nvidia-smi prints")
-        near = difflib.get_close_matches(text.strip(), [g.name for g in self.gpus], n=3, cutoff=0.4)
-        hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+        numbers = set(re.findall(r"[0-9]+", text))  # "4090D" -> the RTX 4090 rows, "H20e" -> the H20
+        near = [g.name for g in self.gpus if numbers & {w for w in re.findall(r"[0-9]+", " ".join(_gpu_words(g.name)))}][:3]
+        near = near or difflib.get_close_matches(text.strip(), [g.name for g in self.gpus], n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(repr(n) for n in near)}? (or give its compute capability)" if near else ""
         raise UserError(f"--gpu {text!r} is neither a GPU envcheck knows nor a compute capability (8.6, sm_86){hint}")
 
     # -- mirrors -----------------------------------------------------------------------------

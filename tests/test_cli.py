@@ -245,3 +245,14 @@ def test_compat_finds_a_gpu_as_people_write_it(run_cli, said, name):
 def test_an_unknown_gpu_gets_the_nearest_names(run_cli):
     code, out, err = run_cli("compat", "--gpu", "RTX 30")
     assert code == 2 and "did you mean" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_gpu_variant_envcheck_lacks_points_to_its_family(run_cli):
+    code, out, err = run_cli("compat", "--gpu", "4090D")  # the China-only RTX 4090 D has its own figures: not mapped
+    assert code == 2 and "did you mean 'NVIDIA GeForce RTX 4090'" in err and "compute capability" in err
+
+
+def test_compat_says_how_sure_the_figures_are_without_the_research_notes(run_cli):
+    code, out, err = run_cli("compat", "--gpu", "H20")
+    assert code == 0 and "(not all from a datasheet)" in out
+    assert "partial:" not in out and "sources read" not in out

@@ -67,6 +67,10 @@ def cuda(a: CudaAnswer, c: Output) -> None:
         c.print(f"  no torch release has a {a.variant} build", markup=False)
 
 
+# How sure the datasheet figures are, in a few words; the research notes behind it stay in compat/gpus.toml.
+_SURE = {"partial": " (not all from a datasheet)", "unconfirmed": " (unconfirmed figures)"}
+
+
 def gpu(a: GpuAnswer, c: Output) -> None:
     g = a.gpu
     if not g.sms:  # a compute capability given, not a GPU of the table: no datasheet to show
@@ -74,7 +78,7 @@ def gpu(a: GpuAnswer, c: Output) -> None:
     else:
         c.print(f"{g.name} — {g.arch}, compute capability {g.cc} (sm_{g.cc.replace('.', '')}), {g.sms} SMs", style="bold", markup=False)
         peaks = ", ".join(f"{k} {v:g}" for k, v in g.peaks.items())
-        c.print(f"  dense peak TFLOPS: {peaks}; memory {g.mem_bw_gbs:g} GB/s  [{g.status}]", markup=False)
+        c.print(f"  dense peak TFLOPS: {peaks}; memory {g.mem_bw_gbs:g} GB/s{_SURE.get(g.status.split(':')[0].strip(), '')}", markup=False)
     if a.builds:
         c.print("  newest torch per CUDA variant with kernels for it: " + ", ".join(f"{b.variant} → {b.torch}" for b in a.builds), markup=False)
     if a.dropped:
