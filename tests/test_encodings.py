@@ -46,3 +46,38 @@ def test_symbols_fall_back_and_chinese_passes_through():
     utf = io.StringIO()
     Output(utf).print("✗ 显卡")
     assert utf.getvalue() == "✗ 显卡\n"
+
+
+FAKE_SITE = Path(__file__).parent / "fakes" / "site"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """y = relu(x) with a symbolic batch: the smallest model `onnx --model` runs end to end."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny", [x], [y])
+    path = tmp_path_factory.mktemp("model") / "tiny.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "cp936", "ascii"])
+@pytest.mark.parametrize("args", [["gpus"], ["gpus", "--pick", "1"], ["gpus", "--json"], ["onnx", "--model", "{model}"]],
+                         ids=lambda a: " ".join(a))
+def test_gpus_and_onnx_answer_in_the_consoles_encoding(args, encoding, request):
+    """`gpus` on a recorded laptop (fake NVML in the child), `onnx` on a model built here."""
+    if "onnx" in args:
+        args = [a.replace("{model}", request.getfixturevalue("tiny_model")) for a in args]
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "ENVCHECK_FAKE_MACHINE": "laptop_rtx4060", "PYTHONPATH": f"{FAKE_SITE}{os.pathsep}{FAKE_SITE.parents[2]}"}
+    done = subprocess.run([sys.executable, "-m", "envcheck", *args], capture_output=True, env=env, timeout=120)
+    err = done.stderr.decode(encoding, errors="strict")
+    out = done.stdout.decode(encoding, errors="strict")
+    assert done.returncode in (0, 1) and "Traceback" not in err, err
+    assert out.strip()
+    if "gpus" in args and "--json" not in args:
+        assert "RTX 4060" in out
