@@ -36,3 +36,9 @@ def run_cli(capsys):
         return exc.value.code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_width(monkeypatch):
+    """Prose folds at COLUMNS when it is set; tests see unfolded lines unless they set it (test_golden)."""
+    monkeypatch.delenv("COLUMNS", raising=False)

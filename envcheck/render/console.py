@@ -67,6 +67,10 @@ def live(stream=None) -> bool:
     return bool(isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+# Words wrapping must not part: an arrow or a comparison and what it points to.
+_GLUE = re.compile(r"\S+ [→≥≤] \S+|[≥≤] \S+")
+
+
 class Output:
     def __init__(self, file=None):
         self.file = file or sys.stdout
@@ -79,6 +83,34 @@ class Output:
 
             self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour)
         return self._rich
+
+    @property
+    def width(self) -> int | None:
+        """Columns to wrap prose at: the terminal's, or COLUMNS when set; None on a pipe, where a
+        line kept whole is easier to grep and to paste (tables are drawn at 80 there, as rich does)."""
+        cols = os.environ.get("COLUMNS", "")
+        if cols.isdigit() and int(cols) >= 20:
+            return int(cols)
+        if getattr(self.file, "isatty", lambda: False)():
+            import shutil
+
+            return max(shutil.get_terminal_size().columns, 20)
+        return None
+
+    def wrap(self, text: str, first: str = "", rest: str | None = None, style: str | None = None) -> None:
+        """A line of prose folded at the width with a hanging indent (`rest`, default: as deep as
+        `first`, and two more). Words are never split: a path or URL longer than the width stays whole."""
+        width = self.width
+        rest = " " * (len(first) + 2) if rest is None else rest
+        if width is None or len(first) + len(text) <= width:
+            self.print(first + text, style=style)
+            return
+        import textwrap
+
+        glued = _GLUE.sub(lambda m: m.group().replace(" ", "\x1f"), text)  # "cu126 → 2.6.0" and "≥ 525.60" stay whole
+        lines = textwrap.wrap(glued, width=width, initial_indent=first, subsequent_indent=rest,
+                              break_long_words=False, break_on_hyphens=False)
+        self.print("\n".join(lines).replace("\x1f", " ") or first, style=style)
 
     def print(self, obj="", style: str | None = None, markup: bool = False, end: str = "\n") -> None:
         if isinstance(obj, str):

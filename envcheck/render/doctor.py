@@ -115,8 +115,8 @@ def _torch_facts(s: Snapshot) -> list[str]:
     drv = s.driver.cuda_driver_version
     nvcc = s.toolkit.nvcc_version
     lines.append(
-        f"the three CUDA versions: driver supports ≤ {drv if known(drv) else '—'}; "
-        f"toolkit (nvcc) {nvcc if known(nvcc) else '—'}; torch built with {t.cuda or '— (CPU build)'}"
+        f"the three CUDA versions: driver supports {'≤ ' + drv if known(drv) else 'unknown'}; "
+        f"toolkit (nvcc) {nvcc if known(nvcc) else 'unknown'}; torch built with {t.cuda or 'none (CPU build)'}"
     )
     for w in t.warnings:
         first = next((line.strip() for line in w.splitlines() if line.strip()), "")
@@ -156,20 +156,23 @@ def text(s: Snapshot, findings: list[Finding], c: Output) -> None:
     for area, title in TITLES.items():
         c.print(title, style="bold")
         for line in by_area[area]:
-            c.print(f"  {line}")
+            body = line.lstrip(" ")
+            indent = "  " + " " * (len(line) - len(body))
+            c.wrap(body, indent, indent + "  ")
         for f in (f for f in findings if f.area == area):
             _finding(f, c)
     c.print(_verdict(findings), style="bold")
 
 
 def _finding(f: Finding, c: Output) -> None:
-    c.print(f"  {MARK[f.severity]} {f.severity} {f.code}: {f.summary}", style=STYLE[f.severity])
+    """Prose folds at the width; commands (fix, check, or) stay on one line, to be copied whole."""
+    c.wrap(f"{f.severity} {f.code}: {f.summary}", f"  {MARK[f.severity]} ", "      ", style=STYLE[f.severity])
     if f.why:
-        c.print(f"      why: {f.why}")
+        c.wrap(f.why, "      why: ", "           ")
     if f.fix:
         c.print(f"      fix: {f.fix}")
         for note in f.fix_notes:
-            c.print(f"      note: {note}")
+            c.wrap(note, "      note: ", "            ")
         if f.verify:
             c.print(f"      check: {f.verify}")
         if f.alternative:

@@ -20,14 +20,14 @@ def text(plan: Plan, console: Output, explain: bool = False, quiet: bool = False
         for step in plan.steps:
             console.print(plan.shell(step))
         return
-    console.print(f"# {plan.why}", style="bold", markup=False)
+    console.wrap(plan.why, "# ", "#   ", style="bold")
     for note in plan.notes:
-        console.print(f"# note: {note}", style="yellow", markup=False)
+        console.wrap(note, "# note: ", "#   ", style="yellow")
     if explain:
         _explain(plan, console)
     for step in plan.steps:
         if step.comment:
-            console.print(f"# {step.comment}", style="dim", markup=False)
+            console.wrap(step.comment, "# ", "#   ", style="dim")
         console.print(plan.shell(step), markup=False)
 
 
@@ -46,7 +46,7 @@ def rejections_to(rejected, console: Output) -> None:
         return
     console.print("# rejected builds:", markup=False)
     for variant, reason, releases in grouped_rejections(rejected):
-        console.print(f"#   {variant} (torch {_span(releases)}): {reason}", markup=False)
+        console.wrap(f"{variant} (torch {_span(releases)}): {reason}", "#   ", "#     ")
 
 
 def _span(releases: list[str]) -> str:
@@ -59,7 +59,7 @@ def _explain(plan: Plan, console: Output) -> None:
         return
     console.print("# rejected builds:", style="dim", markup=False)
     for variant, reason, releases in grouped_rejections(plan.rejected):
-        console.print(f"#   {variant} (torch {_span(releases)}): {reason}", style="dim", markup=False)
+        console.wrap(f"{variant} (torch {_span(releases)}): {reason}", "#   ", "#     ", style="dim")
 
 
 def markdown(plan: Plan, explain: bool = False) -> str:
