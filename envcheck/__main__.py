@@ -1,3 +1,3 @@
-from envcheck.cli.app import main
+from envcheck.cli.entry import main
 
 main()

@@ -47,10 +47,39 @@ def read_torch_and_packages(
     packages are then () and ONNX Runtime's providers say why.
     """
     executable = _interpreter(python)
-    start = time.monotonic()
-    outcome = _run(executable, timeout, os.environ.copy() if env is None else dict(env))
+    early = _EARLY.pop(os.path.abspath(executable), None) if env is None else None
+    if early is not None:  # started by the entry point while the CLI stack was importing
+        proc, start = early
+        outcome = _wait(proc, max(timeout - (time.monotonic() - start), 0.001))
+    else:
+        start = time.monotonic()
+        outcome = _run(executable, timeout, os.environ.copy() if env is None else dict(env))
     seconds = round(time.monotonic() - start, 3)
     return _interpret(outcome, timeout, seconds)
+
+
+# Children started before the CLI was imported: interpreter path -> (process, when it started).
+_EARLY: dict = {}
+
+
+def start_early(python: str) -> None:
+    """Start the probe of `python` now, before envcheck imports typer, rich and its checks: doctor's
+    wall time then approaches a bare `import torch` in the target interpreter (docs: the floor).
+    A failure here is silent: the normal path runs the probe again and reports it properly."""
+    try:
+        executable = _interpreter(python)
+        _EARLY[os.path.abspath(executable)] = (_spawn(executable, os.environ.copy()), time.monotonic())
+    except (UserError, OSError):
+        pass
+
+
+def discard_early() -> None:
+    """Stop a child started early that nothing waited for (the command failed before the probe)."""
+    while _EARLY:
+        proc, _ = _EARLY.popitem()[1]
+        _kill(proc, os.name == "posix")
+        _drain(proc)
+        children.ended(proc)
 
 
 def read_torch_here() -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
@@ -88,19 +117,29 @@ def _run(executable: str, timeout: float, env: dict) -> _Outcome:
     A new session lets one killpg reach anything torch started (compile workers, a hung
     driver call in a thread); communicate() drains both pipes so a chatty import cannot block.
     """
-    posix = os.name == "posix"
     try:
-        proc = subprocess.Popen(
-            [executable, str(CHILD)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**env, "ENVCHECK_PROBE_PARENT": str(os.getpid())},  # the child dies with us (torch_child)
-            start_new_session=posix,
-        )
+        proc = _spawn(executable, env)
     except OSError as exc:  # not found, not executable, not a program (ENOEXEC)
         raise UserError(f"--python {executable}: not an executable Python interpreter ({exc.strerror or exc})") from None
+    return _wait(proc, timeout)
+
+
+def _spawn(executable: str, env: dict) -> subprocess.Popen:
+    posix = os.name == "posix"
+    proc = subprocess.Popen(
+        [executable, str(CHILD)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**env, "ENVCHECK_PROBE_PARENT": str(os.getpid())},  # the child dies with us (torch_child)
+        start_new_session=posix,
+    )
     children.started(proc, group=posix)  # Ctrl-C reaches the main thread, not this one
+    return proc
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> _Outcome:
+    posix = os.name == "posix"
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)

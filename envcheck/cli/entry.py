@@ -1,0 +1,49 @@
+"""The `envcheck` program: starts doctor's torch probe first, then the CLI.
+
+Importing typer, rich and the checks takes a few hundred milliseconds; importing torch in the
+probe child takes seconds. Started first, the child's import overlaps the CLI's, and doctor's wall
+time approaches `python -c "import torch"` in the target interpreter (docs/DESIGN.md,
+"Performance targets"). Only the plain case starts early: doctor on this interpreter, or on a
+`--python` given as a path; anything else (a `--from` report, `--no-torch`, help) starts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+_NO_PROBE = {"--from", "--no-torch", "-h", "--help"}
+
+
+def early_target(args: list) -> Optional[str]:
+    """The interpreter whose probe to start now, or None when doctor will not run one."""
+    if not args or args[0] != "doctor" or any(a.split("=", 1)[0] in _NO_PROBE for a in args):
+        return None
+    for i, a in enumerate(args):
+        if a == "--python":
+            given = args[i + 1] if i + 1 < len(args) else ""
+            return given if os.path.isabs(given) and os.path.isfile(given) else None
+        if a.startswith("--python="):
+            given = a.split("=", 1)[1]
+            return given if os.path.isabs(given) and os.path.isfile(given) else None
+    return sys.executable
+
+
+def main(argv: Optional[list] = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    target = early_target(args)
+    if target is None:
+        from envcheck.cli.app import main as run
+
+        run(args)
+        return
+    from envcheck.probes import torch_probe
+
+    torch_probe.start_early(target)
+    try:
+        from envcheck.cli.app import main as run
+
+        run(args)
+    finally:
+        torch_probe.discard_early()

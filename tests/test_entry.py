@@ -1,0 +1,65 @@
+"""The entry point starts doctor's torch probe before it imports the CLI stack (docs/DESIGN.md,
+"Performance targets": doctor within 1.05x of a bare `import torch`). The early child must give the
+same answer as the ordinary one and never outlive a command that failed before waiting for it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from envcheck.cli.entry import early_target, main
+from envcheck.probes import torch_probe
+
+FAKES = Path(__file__).parent / "fakes" / "torch"
+SPECS = Path(__file__).parent / "fixtures" / "torch"
+
+
+@pytest.mark.parametrize("args, target", [
+    (["doctor"], sys.executable),
+    (["doctor", "--json", "--timeout", "30"], sys.executable),
+    (["doctor", "--python", sys.executable], sys.executable),
+    (["doctor", f"--python={sys.executable}"], sys.executable),
+    (["doctor", "--python", "python3"], None),  # a command on PATH: resolved by doctor itself, started then
+    (["doctor", "--python", "relative/bin/python"], None),
+    (["doctor", "--no-torch"], None),
+    (["doctor", "--from", "report.txt"], None),
+    (["doctor", "--from=-"], None),
+    (["doctor", "--help"], None),
+    (["install-cmd"], None),
+    ([], None),
+])
+def test_only_a_plain_doctor_starts_the_probe_early(args, target):
+    assert early_target(args) == target
+
+
+def _run(args):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    return exc.value.code
+
+
+def test_doctor_waits_for_the_early_child_and_reads_it(machine, monkeypatch, capsys):
+    machine("rtx3090x4_throttled")
+    monkeypatch.setenv("PYTHONPATH", str(FAKES))
+    monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "rtx3090x4.json"))
+    started = []
+    real_spawn = torch_probe._spawn
+    monkeypatch.setattr(torch_probe, "_spawn", lambda *a: started.append(a) or real_spawn(*a))
+    code = _run(["doctor", "--json"])
+    torch = json.loads(capsys.readouterr().out)["snapshot"]["torch"]
+    assert code in (0, 1, 2) and torch["status"] == "ok" and len(torch["devices"]) == 4
+    assert len(started) == 1 and not torch_probe._EARLY  # one child, the early one, and it was claimed
+
+
+def test_a_command_that_fails_first_leaves_no_child(monkeypatch, capsys):
+    monkeypatch.setenv("PYTHONPATH", str(FAKES))
+    monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "hang.json"))
+    procs = []
+    real_spawn = torch_probe._spawn
+    monkeypatch.setattr(torch_probe, "_spawn", lambda *a: procs.append(real_spawn(*a)) or procs[-1])
+    code = _run(["doctor", "--timeout", "0"])  # refused before the probe is read
+    assert code == 2 and "--timeout" in capsys.readouterr().err
+    assert len(procs) == 1 and procs[0].poll() is not None and not torch_probe._EARLY
