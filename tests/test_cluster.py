@@ -74,19 +74,19 @@ def test_identical_ranks_have_no_drift_and_exit_0():
 
 def test_the_node_with_another_torch_is_named():
     ranks = [rank(i, i // 2, torch_version="2.1.0+cu118" if i >= 4 else "2.2.1+cu121") for i in range(6)]
-    found = {d.field: d for d in drift(ranks)}
-    assert set(found) == {"torch", "torch CUDA build"}
-    assert found["torch"].groups == (("2.2.1+cu121", (0, 1, 2, 3)), ("2.1.0+cu118", (4, 5)))
-    assert found["torch"].odd_nodes == (2,) and found["torch"].split_nodes == ()
+    found = {d.key: d for d in drift(ranks)}
+    assert set(found) == {"torch.version", "torch.cuda_build"}
+    assert found["torch.version"].groups == (("2.2.1+cu121", (0, 1, 2, 3)), ("2.1.0+cu118", (4, 5)))
+    assert found["torch.version"].odd_nodes == (2,) and found["torch.version"].split_nodes == ()
     assert exit_code(report(ranks)) == 1
 
 
 def test_a_node_whose_ranks_disagree_and_a_tie_names_no_odd_node():
     ranks = [rank(0, 0), rank(1, 0), rank(2, 1), rank(3, 1, gpu_name="NVIDIA A100-SXM4-80GB")]
-    device = next(d for d in drift(ranks) if d.field == "device")
+    device = next(d for d in drift(ranks) if d.key == "rank.device")
     assert device.split_nodes == (1,) and device.odd_nodes == ()
     tie = [rank(0, 0), rank(1, 1, driver="550.54.15")]
-    driver = next(d for d in drift(tie) if d.field == "driver")
+    driver = next(d for d in drift(tie) if d.key == "driver.version")
     assert driver.odd_nodes == () and [v for v, _ in driver.groups] == ["535.104.05", "550.54.15"]
 
 
@@ -177,13 +177,14 @@ def test_two_nodes_of_one_machine_one_configured_apart():
     assert all(o == "" for o, _ in outs[1:])  # only rank 0 reports
     data = json.loads(outs[0][0])
     assert data["world"] == 4 and data["nodes"].keys() == {"0", "1"} and data["backend"] == "gloo"
-    (nccl,) = [d for d in data["drift"] if d["field"] == "NCCL settings"]
+    (nccl,) = [d for d in data["drift"] if d["key"] == "rank.transport"]
+    assert nccl["label"] == "NCCL settings"
     assert nccl["groups"] == [["GLOO_SOCKET_IFNAME=lo", [0, 1]], ["NCCL_IB_DISABLE=1, GLOO_SOCKET_IFNAME=lo", [2, 3]]]
     assert nccl["split_nodes"] == [] and nccl["odd_nodes"] == []  # two against two: neither is the odd one
     assert [r["label"] for r in data["node_allreduce"]] == ["node 0", "node 1"]
     assert len(data["allreduce"]["measurements"]) == 3 and all(m["value"] > 0 for m in data["allreduce"]["measurements"])
     assert all(r["matmul"]["value"] > 0 and r["device"] == "cpu" for r in data["ranks"])
-    assert {r["facts"]["torch"] for r in data["ranks"]} == {torch.__version__}  # read in each rank's own process
+    assert {r["facts"]["torch.version"] for r in data["ranks"]} == {torch.__version__}  # read in each rank's own process
 
 
 def test_under_torchrun():
