@@ -4,7 +4,7 @@ problems with the ranks that have them, the per-rank matmul and the all-reduce s
 from __future__ import annotations
 
 from envcheck.cluster.drift import rank_facts
-from envcheck.cluster.report import ClusterReport, exit_code
+from envcheck.cluster.report import ClusterReport, exit_code, problems
 from envcheck.render.console import Output
 from envcheck.render.diff import label
 from envcheck.snapshot import SCHEMA_VERSION, jsonable
@@ -82,5 +82,5 @@ def text(report: ClusterReport, c: Output, hosts: bool = True) -> None:
         _sweep(f"all-reduce inside {result.label}", result, c)
     for v in report.verdicts:
         c.print(f"{v.severity}: {v.label}: {v.text}", style=STYLE.get(v.severity))
-    problems = len(report.drift) + sum(1 for v in report.verdicts if v.severity in ("warn", "error")) + len(report.findings)
-    c.print("verdict: all ranks agree and keep pace" if exit_code(report) == 0 else f"verdict: {problems} problem(s)", style="bold")
+    found = problems(report)
+    c.print(f"verdict: {found} problem(s)" if found else "verdict: all ranks agree and keep pace", style="bold")
