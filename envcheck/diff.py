@@ -90,12 +90,9 @@ def _gpu_models(s: Snapshot):
 
 
 def _index(s: Snapshot):
+    """The index URL (credentials redacted at collection): older saves carry no mirror name."""
     url = s.python.pip_index_url
-    if url is None:
-        return "default index"
-    if known(url) and s.python.mirror:
-        return f"{s.python.mirror} ({url})"
-    return url
+    return "default index" if url is None else url
 
 
 def _torch(s: Snapshot) -> list[Fact]:

@@ -263,6 +263,17 @@ def test_diff_of_an_unreadable_report_is_one_line_and_exit_2(run_cli, tmp_path):
         assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err, err
 
 
+def test_every_compared_fact_has_a_label_and_its_key_in_json(run_cli, tmp_path):
+    from envcheck.diff import KEYS, facts
+    from envcheck.render.diff import LABELS
+
+    assert tuple(f.key for f in facts(snapshot())) == KEYS and set(KEYS) <= set(LABELS)
+    a = snapshot(python="3.10.12")
+    code, out, _ = run_cli("diff", _saved(tmp_path, "a.json", a), _saved(tmp_path, "b.json", replace(a, torch=cpu_torch())), "--json")
+    assert {(d["key"], d["label"], d["b"]) for d in json.loads(out)["differences"]} >= {
+        ("torch.version", "torch", "2.1.0+cpu"), ("torch.cuda_build", "torch CUDA build", "none (CPU build)")}
+
+
 def test_diff_across_formats(run_cli, tmp_path):
     p1, p2 = tmp_path / "a.txt", tmp_path / "b.txt"
     p1.write_text(LINUX_2X)
