@@ -27,7 +27,7 @@ CONTRACT = {
     ("compat", "--gpu", "RTX 3090"): {"schema_version", "gpu", "builds", "dropped"},
     ("mirror", "list"): {"schema_version", "mirrors"},
     ("mirror", "show"): {"schema_version", "index_url", "extra_index_urls", "mirror"},
-    ("diff", HEALTHY, OLD_DRIVER): {"schema_version", "a", "b", "differences"},
+    ("diff", HEALTHY, OLD_DRIVER): {"schema_version", "exit_code", "a", "b", "differences", "not_compared"},
     ("bench", "--device", "cpu", "--suite", "memory", "--level", "quick", "--seconds", "0.2"):
         {"schema_version", "exit_code", "devices", "results", "verdicts", "notes"},
 }

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from envcheck.compat import Tables
 from envcheck.reports import ReportError, read_report
 from envcheck.reports import collect_env as ce
+from envcheck.snapshot import OnnxRuntime, Package
 from envcheck.snapshot_io import dump
 from tests.snapshots import cpu_torch, gpu, snapshot
 
@@ -185,26 +186,92 @@ def test_truncated_and_corrupted_collect_env_still_reads(cut, junk):
 # -- diff -------------------------------------------------------------------------------------------
 
 
+def _saved(tmp_path, name, snap) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(dump(snap)))
+    return str(path)
+
+
 def test_diff_shows_exactly_the_fields_that_differ(run_cli, tmp_path):
     a = snapshot()
     b = replace(a, driver=replace(a.driver, driver_version="550.54.15", gpus=(gpu(0), gpu(1, name="NVIDIA GeForce RTX 4090", cc="8.9"))),
                 torch=replace(a.torch, version="2.3.1+cu121"))
-    pa, pb = tmp_path / "a.json", tmp_path / "b.json"
-    pa.write_text(json.dumps(dump(a)))
-    pb.write_text(json.dumps(dump(b)))
-    code, out, _ = run_cli("diff", str(pa), str(pb), "--json")
-    fields = {d["field"]: (d["a"], d["b"]) for d in json.loads(out)["differences"]}
-    assert set(fields) == {"driver", "GPUs", "torch"}
-    assert fields["driver"] == ("535.104.05", "550.54.15")
-    assert fields["GPUs"] == ("1× NVIDIA GeForce RTX 3090", "1× NVIDIA GeForce RTX 3090, 1× NVIDIA GeForce RTX 4090")
-    assert code == 1
+    code, out, _ = run_cli("diff", _saved(tmp_path, "a.json", a), _saved(tmp_path, "b.json", b), "--json")
+    data = json.loads(out)
+    fields = {d["key"]: (d["a"], d["b"]) for d in data["differences"]}
+    assert set(fields) == {"driver.version", "driver.gpus", "torch.version"}
+    assert fields["driver.version"] == ("535.104.05", "550.54.15")
+    assert fields["driver.gpus"] == ("1× NVIDIA GeForce RTX 3090", "1× NVIDIA GeForce RTX 3090, 1× NVIDIA GeForce RTX 4090")
+    assert [d["label"] for d in data["differences"]] == ["driver", "GPUs", "torch"]
+    assert code == 1 and data["exit_code"] == 1
 
 
 def test_diff_of_identical_snapshots_is_quiet(run_cli, tmp_path):
-    p = tmp_path / "a.json"
-    p.write_text(json.dumps(dump(snapshot())))
-    code, out, _ = run_cli("diff", str(p), str(p))
+    p = _saved(tmp_path, "a.json", snapshot())
+    code, out, _ = run_cli("diff", p, p)
     assert code == 0 and "no differences" in out
+
+
+def test_diff_of_one_machine_saved_twice_with_different_unknowns_matches(run_cli, tmp_path):
+    """What one save could not learn (nvidia-smi did not answer, the torch probe skipped) is not a
+    difference, and no internal reason code reaches the user."""
+    from envcheck.snapshot import Unavailable
+
+    ort = OnnxRuntime(("onnxruntime-gpu",), "1.20.1", ("CUDAExecutionProvider", "CPUExecutionProvider"))
+    packages = (Package("torchvision", "0.17.1+cu121"), Package("torchaudio", None))
+    full = snapshot(packages=packages, ort=ort)
+    a = replace(snapshot(driver=Unavailable("not_collected", "nvidia-smi did not answer"), packages=packages, ort=ort),
+                torch=Unavailable("skipped", "--no-torch"))
+    b = snapshot(driver=Unavailable("library_not_found", "NVML library (libnvidia-ml) not found"), packages=packages, ort=ort)
+    pa, pb, pf = _saved(tmp_path, "a.json", a), _saved(tmp_path, "b.json", b), _saved(tmp_path, "full.json", full)
+    for args in ((pa, pb), (pa, pf), (pf, pb), (pa, pb, "--format", "markdown")):
+        code, out, err = run_cli("diff", *args)
+        assert code == 0 and "no differences that matter" in out, out
+        assert not any(c in out for c in ("not_collected", "library_not_found", "skipped", "unavailable (")), out
+    code, out, _ = run_cli("diff", pa, pf)
+    assert "not compared, unknown in A (nvidia-smi did not answer): driver" in out
+
+
+def test_diff_names_a_real_difference_and_onnxruntime_by_its_version(run_cli, tmp_path):
+    a = snapshot(ort=OnnxRuntime(("onnxruntime-gpu",), "1.20.1"), packages=(Package("torchvision", "0.17.1+cu121"),))
+    b = replace(a, onnxruntime=OnnxRuntime(("onnxruntime", "onnxruntime-gpu"), "1.19.2"))
+    code, out, _ = run_cli("diff", _saved(tmp_path, "a.json", a), _saved(tmp_path, "b.json", b))
+    assert code == 1
+    assert "ONNX Runtime  onnxruntime-gpu 1.20.1  →  onnxruntime + onnxruntime-gpu 1.19.2" in out
+    assert "1 difference that matters" in out
+
+
+def test_diff_markdown_is_a_table_with_pipes_escaped(run_cli, tmp_path):
+    import re
+
+    a = snapshot()
+    b = snapshot(gpus=(gpu(0, name="Odd|Board"),), python="3.12.1")
+    code, out, _ = run_cli("diff", _saved(tmp_path, "a.json", a), _saved(tmp_path, "b.json", b), "--format", "markdown")
+    rows = [line for line in out.splitlines() if line.startswith("|")]
+    cells = [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows]
+    assert code == 1 and len(rows) == 4 and all(len(c) == 3 for c in cells), out
+    assert cells[1] == ["---", "---", "---"]
+    assert cells[2] == ["Python", "3.11.7", "3.12.1"]
+    assert cells[3] == ["GPUs", "1× NVIDIA GeForce RTX 3090", "1× Odd\\|Board"]
+
+
+def test_diff_of_an_unreadable_report_is_one_line_and_exit_2(run_cli, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for other in (str(bad), str(tmp_path / "missing.json")):
+        code, out, err = run_cli("diff", _saved(tmp_path, "a.json", snapshot()), other)
+        assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_every_compared_fact_has_a_label_and_its_key_in_json(run_cli, tmp_path):
+    from envcheck.diff import KEYS, facts
+    from envcheck.render.diff import LABELS
+
+    assert tuple(f.key for f in facts(snapshot())) == KEYS and set(KEYS) <= set(LABELS)
+    a = snapshot(python="3.10.12")
+    code, out, _ = run_cli("diff", _saved(tmp_path, "a.json", a), _saved(tmp_path, "b.json", replace(a, torch=cpu_torch())), "--json")
+    assert {(d["key"], d["label"], d["b"]) for d in json.loads(out)["differences"]} >= {
+        ("torch.version", "torch", "2.1.0+cpu"), ("torch.cuda_build", "torch CUDA build", "none (CPU build)")}
 
 
 def test_diff_across_formats(run_cli, tmp_path):
@@ -212,4 +279,4 @@ def test_diff_across_formats(run_cli, tmp_path):
     p1.write_text(LINUX_2X)
     p2.write_text(LINUX_2X.replace("535.104.05", "550.54.15").replace("3.10.12", "3.11.9"))
     code, out, _ = run_cli("diff", str(p1), str(p2))
-    assert code == 1 and "driver" in out and "535.104.05  →  550.54.15" in out and "python" in out
+    assert code == 1 and "driver" in out and "535.104.05  →  550.54.15" in out and "Python" in out

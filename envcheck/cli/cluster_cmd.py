@@ -13,10 +13,13 @@ def cluster(
     seconds: Annotated[float, typer.Option("--seconds", help="Time per measurement: the matmul, each all-reduce size.")] = 1.0,
     backend: Annotated[Optional[str], typer.Option("--backend", help="nccl or gloo (default: nccl where CUDA is available).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for every rank to join and for each collective.")] = 300.0,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on every rank for drift, a lagging rank or a warning (for CI); "
+                                                           "without it they are reported and the ranks exit 0. A failed rank exits 2 either way.")] = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run under torchrun (or srun): every rank takes a snapshot; rank 0 reports drift between ranks and nodes, a matmul per rank and all-reduce bandwidth."""
+    """Run under torchrun (or srun): every rank takes a snapshot; rank 0 reports drift between ranks and nodes, a matmul per rank and all-reduce bandwidth.
+    Every rank exits 0, warnings included (1 with --strict), or 2 when a rank failed."""
     import os
 
     from envcheck.cluster import launch
@@ -39,7 +42,7 @@ def cluster(
     from envcheck.render import cluster as render
     from envcheck.render.console import fenced, out, print_json
 
-    report, code = job.run(where, tables(), seconds, SWEEPS["quick"], timeout, backend)
+    report, code = job.run(where, tables(), seconds, SWEEPS["quick"], timeout, backend, strict)
     if report is not None:  # rank 0
         chosen = chosen_format(fmt, as_json)
         if chosen is Format.json:

@@ -14,21 +14,20 @@ def diff(
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compare two environments: driver, CUDA, torch build, GPU models, Python, mirror. Exit 1 when they differ."""
+    """Compare two environments: driver, CUDA, torch build, GPU models, Python, mirror. A fact one report
+    does not give is not compared. Exit 0 when they match, 1 when something that matters differs, 2 for an unreadable report."""
     from envcheck.cli.read import read_snapshot
-    from envcheck.diff import differences
+    from envcheck.diff import compare
+    from envcheck.render import diff as render
     from envcheck.render.console import out, print_json
-    from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
     t = tables()
-    found = differences(read_snapshot(a, t), read_snapshot(b, t))
-    if chosen_format(fmt, as_json) is Format.json:
-        print_json({"schema_version": SCHEMA_VERSION, "a": a, "b": b, "differences": jsonable(found)})
-    elif not found:
-        out().print(f"no differences that matter between {a} and {b}")
+    found = compare(read_snapshot(a, t), read_snapshot(b, t))
+    chosen = chosen_format(fmt, as_json)
+    if chosen is Format.json:
+        print_json(render.as_dict(found, a, b))
+    elif chosen is Format.markdown:
+        out().print(render.markdown(found, a, b), end="")
     else:
-        width = max(len(d.field) for d in found)
-        out().print(f"{'':{width}}  A: {a}  |  B: {b}", style="bold")
-        for d in found:
-            out().print(f"{d.field:<{width}}  {d.a}  →  {d.b}")
-    raise typer.Exit(1 if found else 0)
+        render.text(found, a, b, out())
+    raise typer.Exit(found.exit_code)

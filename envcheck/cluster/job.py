@@ -71,7 +71,16 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, backend: str | None = None) -> tuple:
+def _cpus() -> tuple:
+    """The CPU cores this process may run on: its affinity (taskset, Slurm's binding, a container's
+    cpuset) where the OS tells it, else every core."""
+    if hasattr(os, "sched_getaffinity"):
+        return tuple(sorted(os.sched_getaffinity(0)))
+    return tuple(range(os.cpu_count() or 1))
+
+
+def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, backend: str | None = None,
+        strict: bool = False) -> tuple:
     """(the report on rank 0, None on the others; the exit code, the same on every rank)."""
     import torch
 
@@ -88,7 +97,7 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
     except Exception as exc:
         raise UserError(f"rank {launch.rank} could not join the job at {launch.master_addr}:{launch.master_port}: {_first_line(exc)}") from exc
     try:
-        return _run(torch, dist, launch, tables, seconds, sizes, backend)
+        return _run(torch, dist, launch, tables, seconds, sizes, backend, strict)
     except UserError:
         raise
     except Exception as exc:  # a collective that failed or timed out: another rank died or is unreachable
@@ -98,7 +107,7 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
         dist.destroy_process_group()
 
 
-def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backend: str) -> tuple:
+def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backend: str, strict: bool) -> tuple:
     from envcheck.bench.allreduce import sweep
     from envcheck.bench.runner import allreduce_result
 
@@ -108,7 +117,8 @@ def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backe
     dist.barrier(group=objects)  # the products run together, as training would load the machine
     matmul, error = _matmul(torch, device, seconds)
     mine = RankReport(launch.rank, launch.node, socket.gethostname(), launch.local_rank, str(device), *_model(torch, device),
-                      snap, tuple(f"{k}={os.environ[k]}" for k in TRANSPORT_SETTINGS if k in os.environ), matmul, error)
+                      snap, tuple(f"{k}={os.environ[k]}" for k in TRANSPORT_SETTINGS if k in os.environ), matmul, error,
+                      _cpus(), torch.get_num_threads())
     # The snapshots go to rank 0 alone: at hundreds of ranks, every rank holding all of them
     # would be megabytes each for nothing. Each rank needs only where the others are.
     reports: list | None = [None] * launch.world if launch.rank == 0 else None
@@ -119,7 +129,7 @@ def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backe
     args = {"backend": backend, "sizes": sizes, "seconds": seconds}
     everyone = allreduce_result(f"all-reduce ({launch.world} ranks, {backend})", backend, sweep(args, device))
     node_results = _per_node(dist, nodes, args, device, objects)
-    report = build(launch.launcher, backend, reports, everyone, node_results, tables) if reports is not None else None
+    report = build(launch.launcher, backend, reports, everyone, node_results, tables, strict) if reports is not None else None
     code = [exit_code(report) if report is not None else None]
     dist.broadcast_object_list(code, src=0, group=objects)
     return report, code[0]

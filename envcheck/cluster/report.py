@@ -23,6 +23,8 @@ class RankReport:
     nccl_env: tuple = ()  # "NAME=value" of TRANSPORT_SETTINGS that are set
     matmul: object = None  # bench.suites.Measurement, or None when it failed
     error: str = ""
+    cpus: tuple = ()  # the CPU cores this process may run on (os.sched_getaffinity), on its node
+    threads: int = 0  # torch's intra-op threads (torch.get_num_threads()): what the matmul ran on
 
     @property
     def device_name(self) -> str:
@@ -40,6 +42,7 @@ class ClusterReport:
     allreduce: object  # bench.runner.DeviceResult over all ranks
     node_allreduce: tuple  # DeviceResult per node with two ranks or more (jobs of several nodes)
     verdicts: tuple  # bench.verdicts.Verdict
+    strict: bool = False  # warnings and drift exit 1 (for CI), not 0
 
     @property
     def nodes(self) -> dict:
@@ -51,31 +54,53 @@ class ClusterReport:
         return dict(sorted(out.items()))
 
 
-def build(launcher: str, backend: str, reports: list, everyone, node_results: tuple, tables) -> ClusterReport:
+def _sharing(reports: list) -> dict:
+    """(node, what is shared) -> (ranks, why): a GPU with two ranks on it, or a node's CPU cores with
+    more threads on them than there are cores. Their products slow each other down by design."""
+    gpus: dict = {}
+    cpus: dict = {}
+    for r in reports:
+        if r.capability:  # a GPU: more ranks than GPUs on a node puts two on one device
+            gpus.setdefault((r.node, r.device), []).append(r)
+        elif r.cpus and r.threads:
+            cpus.setdefault(r.node, []).append(r)
+    shared = {key: ([r.rank for r in rs], "more ranks than GPUs on this node (--nproc-per-node too high?)")
+              for key, rs in gpus.items() if len(rs) > 1}
+    for node, rs in cpus.items():
+        cores = set().union(*(r.cpus for r in rs))
+        threads = sum(r.threads for r in rs)
+        if len(rs) > 1 and threads > len(cores):
+            what = f"{len(cores)} CPU core{'s' if len(cores) > 1 else ''} with {threads} threads in all"
+            shared[(node, what)] = ([r.rank for r in rs], "more threads than cores on this node "
+                                                            "(--nproc-per-node or OMP_NUM_THREADS too high?)")
+    return shared
+
+
+def build(launcher: str, backend: str, reports: list, everyone, node_results: tuple, tables, strict: bool = False) -> ClusterReport:
     """The report from what the ranks sent: a pure function, run on rank 0."""
     from envcheck.bench.runner import DeviceResult
     from envcheck.bench.verdicts import Verdict, judge
     from envcheck.checks import run_all
 
     reports = sorted(reports, key=lambda r: r.rank)
-    per_rank = [DeviceResult(f"rank {r.rank}", r.device_name, (r.matmul,) if r.matmul else (), (r.error,) if r.error else ())
+    sharing = _sharing(reports)
+    shared = {rank for ranks, _ in sharing.values() for rank in ranks}
+    # A rank that shares its device is slowed by its siblings, not by a fault: its figure is shown
+    # but not judged against the others or the datasheet. Its errors still count.
+    per_rank = [DeviceResult(f"rank {r.rank}", r.device_name, (r.matmul,) if r.matmul and r.rank not in shared else (),
+                             (r.error,) if r.error else ())
                 for r in reports]
     rows = {f"rank {r.rank}": tables.gpu(r.model) if r.capability else None for r in reports}
     verdicts = list(judge(per_rank, rows))
-    sharing: dict = {}
-    for r in reports:
-        if r.capability:  # a GPU: more ranks than GPUs on a node puts two on one device
-            sharing.setdefault((r.node, r.device), []).append(r.rank)
-    for (node, device), ranks in sorted(sharing.items()):
-        if len(ranks) > 1:
-            verdicts.append(Verdict(f"node {node}", "warn", f"ranks {', '.join(map(str, ranks))} share {device}: more ranks than "
-                                                            "GPUs on this node (--nproc-per-node too high?), so each is slowed"))
+    for (node, what), (ranks, why) in sorted(sharing.items()):
+        verdicts.append(Verdict(f"node {node}", "warn", f"ranks {', '.join(map(str, ranks))} share {what}: {why}, "
+                                                        "so each is slowed and their matmul figures are not compared"))
     if len({r.node for r in reports}) > 1:
         # Nodes judged as bench judges sibling GPUs: each node's median matmul, and its own
         # all-reduce at the largest size (the small ones measure latency, and jitter).
         by_node: dict = {}
         for r in reports:
-            if r.matmul:
+            if r.matmul and r.rank not in shared:
                 by_node.setdefault(r.node, []).append(r.matmul)
         medians = [DeviceResult(f"node {n}", "", (replace(ms[0], value=statistics.median(m.value for m in ms), correct=None, note=""),))
                    for n, ms in sorted(by_node.items())]
@@ -88,13 +113,20 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
                 found.setdefault((f.code, f.summary), (f, []))[1].append(r.rank)
     findings = tuple((f, tuple(ranks)) for f, ranks in found.values())
     return ClusterReport(launcher, len(reports), backend, tuple(reports), tuple(drift(reports)), findings, everyone, node_results,
-                         tuple(verdicts))
+                         tuple(verdicts), strict)
+
+
+def problems(report: ClusterReport) -> int:
+    """Drift, warnings and errors: what the verdict line counts."""
+    return len(report.drift) + len(report.findings) + sum(1 for v in report.verdicts if v.severity in ("warn", "error"))
 
 
 def exit_code(report: ClusterReport) -> int:
-    """2 when a rank failed or doctor found an error; 1 for drift, a lagging rank or node, or a warning."""
+    """2 when a rank failed or doctor found an error. Drift, a lagging rank or node and warnings are
+    reported and exit 0, or 1 with --strict: under torchrun a non-zero exit is shown as a crash of
+    every rank (a ChildFailedError traceback, the others terminated) that buries the report."""
     severities = {v.severity for v in report.verdicts} | {f.severity for f, _ in report.findings}
     if "error" in severities:
         return 2
-    return 1 if report.drift or "warn" in severities else 0
+    return 1 if report.strict and problems(report) else 0
 

@@ -4,8 +4,9 @@ problems with the ranks that have them, the per-rank matmul and the all-reduce s
 from __future__ import annotations
 
 from envcheck.cluster.drift import rank_facts
-from envcheck.cluster.report import ClusterReport, exit_code
+from envcheck.cluster.report import ClusterReport, exit_code, problems
 from envcheck.render.console import Output
+from envcheck.render.diff import label
 from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim"}
@@ -34,11 +35,12 @@ def as_dict(report: ClusterReport) -> dict:
     """Each rank's compared facts rather than its whole snapshot: the report stays readable at 64
     ranks, and `envcheck doctor --json` on a node gives the rest."""
     ranks = [{"rank": r.rank, "node": r.node, "host": r.host, "local_rank": r.local_rank, "device": r.device,
-              "model": r.model, "capability": r.capability, "facts": rank_facts(r), "matmul": jsonable(r.matmul), "error": r.error}
+              "model": r.model, "capability": r.capability,
+              "facts": {k: f.value for k, f in rank_facts(r).items()}, "matmul": jsonable(r.matmul), "error": r.error}
              for r in report.ranks]
     return {"schema_version": SCHEMA_VERSION, "launcher": report.launcher, "world": report.world, "backend": report.backend,
             "nodes": {str(n): {"host": h, "ranks": list(rs)} for n, (h, rs) in report.nodes.items()},
-            "ranks": ranks, "drift": jsonable(report.drift),
+            "ranks": ranks, "drift": [{**jsonable(d), "label": label(d.key)} for d in report.drift],
             "findings": [{**jsonable(f), "ranks": list(rs)} for f, rs in report.findings],
             "allreduce": jsonable(report.allreduce), "node_allreduce": jsonable(report.node_allreduce),
             "verdicts": jsonable(report.verdicts), "exit_code": exit_code(report)}
@@ -56,19 +58,19 @@ def text(report: ClusterReport, c: Output, hosts: bool = True) -> None:
             f"({report.launcher}, {report.backend})", style="bold")
     for n, (host, ranks) in nodes.items():
         c.print(f"  node {n}  {host + '  ' if hosts else ''}ranks {spans(ranks)}")
-    rows = [(r, rank_facts(r)) for r in report.ranks]
-    w = [max([len(head)] + [len(f[key]) for _, f in rows]) for head, key in (("device", "device"), ("torch", "torch"),
-                                                                          ("CUDA", "torch CUDA build"), ("NCCL", "NCCL"))]
+    columns = ("rank.device", "torch.version", "torch.cuda_build", "torch.nccl")
+    rows = [(r, [f.value or "unknown" for f in map(rank_facts(r).get, columns)]) for r in report.ranks]
+    w = [max([len(head)] + [len(f[i]) for _, f in rows]) for i, head in enumerate(("device", "torch", "CUDA", "NCCL"))]
     c.print(f"{'rank':>4} {'node':>4}  {'device':{w[0]}} {'torch':{w[1]}} {'CUDA':{w[2]}} {'NCCL':{w[3]}} matmul", style="bold")
     for r, f in rows:
         mm = f"{r.matmul.name} {r.matmul.value:.3g} {r.matmul.unit}" if r.matmul else r.error or "—"
-        c.print(f"{r.rank:>4} {r.node:>4}  {f['device']:{w[0]}} {f['torch']:{w[1]}} {f['torch CUDA build']:{w[2]}} {f['NCCL']:{w[3]}} {mm}")
+        c.print(f"{r.rank:>4} {r.node:>4}  {f[0]:{w[0]}} {f[1]:{w[1]}} {f[2]:{w[2]}} {f[3]:{w[3]}} {mm}")
     if report.drift:
         c.print("differences", style="bold")
         for d in report.drift:
             held = "; ".join(f"{value} on {_ranks(report, ranks)}" for value, ranks in d.groups)
             odd = [f"node {n} differs" for n in d.odd_nodes] + [f"node {n} disagrees within itself" for n in d.split_nodes]
-            c.print(f"  {d.field}: {held}" + (f"  → {', '.join(odd)}" if odd else ""), style="yellow")
+            c.print(f"  {label(d.key)}: {held}" + (f"  → {', '.join(odd)}" if odd else ""), style="yellow")
     else:
         c.print("differences: none; every rank has the same driver, CUDA, torch, NCCL, device model and Python", style="green")
     for f, ranks in report.findings:
@@ -80,5 +82,5 @@ def text(report: ClusterReport, c: Output, hosts: bool = True) -> None:
         _sweep(f"all-reduce inside {result.label}", result, c)
     for v in report.verdicts:
         c.print(f"{v.severity}: {v.label}: {v.text}", style=STYLE.get(v.severity))
-    problems = len(report.drift) + sum(1 for v in report.verdicts if v.severity in ("warn", "error")) + len(report.findings)
-    c.print("verdict: all ranks agree and keep pace" if exit_code(report) == 0 else f"verdict: {problems} problem(s)", style="bold")
+    found = problems(report)
+    c.print(f"verdict: {found} problem(s)" if found else "verdict: all ranks agree and keep pace", style="bold")
