@@ -31,7 +31,8 @@ def cluster(
     where = launch.from_env(os.environ)
     from envcheck.cli.precheck import torch_importable
 
-    torch_importable("envcheck cluster", timeout=min(timeout, 300.0))  # a rank must not die importing it
+    # A rank must not die importing torch; a short join --timeout (tests, CI) is no budget for the import.
+    torch_importable("envcheck cluster", timeout=min(max(timeout, 60.0), 300.0))
     import torch
     if backend == "nccl" and not torch.cuda.is_available():
         raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: drop --backend, or use gloo")

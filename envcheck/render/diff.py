@@ -49,14 +49,41 @@ def _summary(c: Comparison, a: str, b: str) -> str:
 
 
 def text(c: Comparison, a: str, b: str, out: Output) -> None:
+    """The two reports named, then one row per difference under a header (fact, A, B); the value
+    columns share the width left and fold inside their column, so no row wraps the terminal."""
+    out.wrap(a, "A: ", "   ")
+    out.wrap(b, "B: ", "   ")
     if c.differences:
-        width = max(len(label(d.key)) for d in c.differences)
-        out.print(f"{'':{width}}  A: {a}  |  B: {b}", style="bold")
-        for d in c.differences:
-            out.print(f"{label(d.key):<{width}}  {d.a}  →  {d.b}")
+        rows = [(label(d.key), d.a, d.b) for d in c.differences]
+        out.print()
+        for line in _columns(("fact", "A", "B"), rows, out.width):
+            out.print(line)
     for line in _unknown(c):
-        out.print(f"not compared, {line}", style="dim")
-    out.print(_summary(c, a, b), style="bold" if c.differences else "green")
+        out.wrap(line, "not compared, ", "  ", style="dim")
+    out.wrap(_summary(c, "A", "B"), style="bold" if c.differences else "green")
+
+
+def _columns(header: tuple, rows: list, width) -> list:
+    """Lines of a three-column table: the first column as wide as its longest entry, the other two
+    sharing what is left of `width` (None: as wide as they need), each cell folded in its column."""
+    import textwrap
+
+    gap = "  "
+    first = max(len(x[0]) for x in (header, *rows))
+    need = [max(len(x[i]) for x in (header, *rows)) for i in (1, 2)]
+    if width is not None and first + sum(need) + 2 * len(gap) > width:
+        room = max(width - first - 2 * len(gap), 16)
+        left = min(need[0], max(room // 2, room - need[1]))
+        need = [left, max(room - left, 8)]
+    lines = []
+    for row in (header, *rows):
+        cells = [textwrap.wrap(row[i], need[i - 1], break_on_hyphens=False) or [""] for i in (1, 2)]
+        for k in range(max(len(x) for x in cells)):
+            name = row[0] if k == 0 else ""
+            pa = cells[0][k] if k < len(cells[0]) else ""
+            pb = cells[1][k] if k < len(cells[1]) else ""
+            lines.append(f"{name:<{first}}{gap}{pa:<{need[0]}}{gap}{pb}".rstrip())
+    return lines
 
 
 def _cell(value: str) -> str:
