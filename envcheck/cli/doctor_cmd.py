@@ -37,19 +37,23 @@ def doctor(
     if python is not None and not Path(python).exists():
         raise UserError(f"--python {python}: no such file")
     t = tables()
+    f = chosen_format(fmt, as_json)
     if from_ is not None:
         from envcheck.cli.read import read_snapshot
 
         snapshot = read_snapshot(from_, t)
     else:
-        snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check)
+        from envcheck.render import progress
+
+        with progress.display(json_output=f is Format.json, delay=0.5) as shown:
+            snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check,
+                                     on_wait=progress.waiting(shown))
     findings = run_all(snapshot, t)
     if save is not None:
         try:
             save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--save {save}: {exc.strerror}") from exc
-    f = chosen_format(fmt, as_json)
     if f is Format.json:
         print_json(render.as_dict(snapshot, findings))
     elif f is Format.markdown:
