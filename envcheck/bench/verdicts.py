@@ -58,3 +58,9 @@ def judge(results: list, rows: dict, reasons: dict | None = None) -> list:
                 why = f"; active clock-event reasons: {', '.join(reasons[label])}" if reasons.get(label) else ""
                 out.append(Verdict(label, "warn", f"{key[0]} {key[1]}: {1 - v / others:.0%} slower than its siblings ({v:.3g} vs {others:.3g}){why}"))
     return out
+
+
+def exit_code(verdicts: list) -> int:
+    """2 for any error (a failed device, wrong bits), 1 for warnings only, else 0 (DESIGN.md)."""
+    worst = {v.severity for v in verdicts}
+    return 2 if "error" in worst else 1 if "warn" in worst else 0

@@ -40,7 +40,7 @@ def bench(
     """Benchmark matmul and memory bandwidth per device, against the datasheet peak and sibling GPUs."""
     from envcheck.bench import runner
     from envcheck.bench.allreduce import SWEEPS
-    from envcheck.bench.verdicts import judge
+    from envcheck.bench.verdicts import exit_code, judge
     from envcheck.compat import tables
     from envcheck.render import bench as render
     from envcheck.render import progress
@@ -137,4 +137,4 @@ def bench(
         out().print(fenced("envcheck bench", lambda c: render.text(mapping, results, verdicts, notes, rows, c)), end="")
     else:
         render.text(mapping, results, verdicts, notes, rows, out())
-    raise typer.Exit(130 if interrupted else render.exit_code(verdicts))
+    raise typer.Exit(130 if interrupted else exit_code(verdicts))

@@ -77,4 +77,4 @@ def onnx(
         out().print(fenced("envcheck onnx", lambda c: render.text(report, c)), end="")
     else:
         render.text(report, out())
-    raise typer.Exit(render.exit_code(report))
+    raise typer.Exit(report.exit_code)

@@ -68,17 +68,23 @@ def live(stream=None) -> bool:
 
 
 class Output:
-    def __init__(self, file=None):
+    def __init__(self, file=None, width: int | None = None):
         self.file = file or sys.stdout
         self.colour = live(self.file)
+        self._width = width  # None: the terminal's, or $COLUMNS, or 80 (rich's rule)
         self._rich = None
 
     def rich(self):
         if self._rich is None:
             from rich.console import Console
 
-            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour)
+            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour, width=self._width)
         return self._rich
+
+    @property
+    def width(self) -> int:
+        """The columns tables and charts may fill."""
+        return self._width or self.rich().width
 
     def print(self, obj="", style: str | None = None, markup: bool = False, end: str = "\n") -> None:
         if isinstance(obj, str):

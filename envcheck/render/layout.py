@@ -1,0 +1,43 @@
+"""Tables and prose that fit the console's width (80 columns on a pipe, DESIGN.md "Output"):
+every column has a header, numbers never break, words fold inside their column, sentences wrap
+at the width rather than at the terminal's edge."""
+
+from __future__ import annotations
+
+import textwrap
+
+from envcheck.render.console import Output
+
+
+def table(title: str, headers: list, rows: list, words: tuple = (), left: tuple = (), styles: list | None = None):
+    """A rich table. `words`: headers of columns whose text may fold to fit; `left`: other
+    left-aligned columns (names); the rest are numbers, right-aligned and never broken; `styles`:
+    one per row (None for plain), shown where the console has colour."""
+    from rich import box
+    from rich.table import Table
+
+    t = Table(title=title or None, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+              show_edge=False, collapse_padding=True)
+    for h in headers:
+        t.add_column(h, justify="left" if h in words or h in left else "right", no_wrap=h not in words, overflow="fold")
+    for row, style in zip(rows, styles or [None] * len(rows)):
+        t.add_row(*row, style=style)
+    return t
+
+
+def prose(text: str, c: Output, style: str | None = None, indent: str = "") -> None:
+    """A sentence wrapped to the width, continuation lines indented."""
+    for line in textwrap.wrap(text, width=max(c.width, 40), initial_indent=indent, subsequent_indent=indent + "  ",
+                              break_long_words=False, break_on_hyphens=False) or [""]:
+        c.print(line, style=style)
+
+
+def number(x: float) -> str:
+    """Three significant figures without an exponent: 1958, 41.5, 0.942, 0.0045."""
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}" if x >= 0.01 else f"{x:.2g}"
