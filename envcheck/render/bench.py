@@ -5,8 +5,9 @@ the console has (80 columns on a pipe)."""
 from __future__ import annotations
 
 from envcheck.bench.verdicts import exit_code, peak_for
+from envcheck.numbers import figure
 from envcheck.render.console import Output
-from envcheck.render.layout import number, prose, table
+from envcheck.render.layout import prose, table
 from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim", "ok": "green"}
@@ -36,8 +37,8 @@ def _suite_table(suite: str, results: list, rows: dict):
     headers += ["runs", "size"]
     table_rows = []
     for label, m in found:
-        row = [label, m.name, number(m.value), f"{number(m.low)}–{number(m.high)}"]
-        row += [number(m.images_per_s) if m.images_per_s else "—"] if suite == "conv" else []
+        row = [label, m.name, figure(m.value), f"{figure(m.low)}–{figure(m.high)}"]
+        row += [figure(m.images_per_s) if m.images_per_s else "—"] if suite == "conv" else []
         peak = peaks[id(m)]
         row += [f"{m.value / peak:.0%} of {peak:g}" if peak else "—"] if show_peak else []
         row += [str(m.runs), m.size]
@@ -46,7 +47,7 @@ def _suite_table(suite: str, results: list, rows: dict):
 
 
 def _sweep_table(result):
-    rows = [[m.name, number(m.value), number(m.algbw) if m.algbw is not None else "—", str(m.runs)] for m in result.measurements]
+    rows = [[m.name, figure(m.value), figure(m.algbw) if m.algbw is not None else "—", str(m.runs)] for m in result.measurements]
     return _table(f"{result.label} (GB/s)", ["message", "busbw", "algbw", "runs"], rows)
 
 
@@ -61,7 +62,7 @@ def chart(results: list, rows: dict, c: Output) -> None:
     width = c.width
     for key in keys:
         found = [(r.label, m, peak_for(rows.get(r.label), m)) for r in results for m in r.measurements if (m.suite, m.name) == key]
-        notes = [number(m.value) + (f" of {peak:g} peak ({m.value / peak:.0%})" if peak else "") for _, m, peak in found]
+        notes = [figure(m.value) + (f" of {peak:g} peak ({m.value / peak:.0%})" if peak else "") for _, m, peak in found]
         top = max([m.value for _, m, _ in found] + [p for _, _, p in found if p]) or 1.0
         name_w = max(len(label) for label, _, _ in found)
         bar_w = min(MAX_BAR, max(10, width - 2 - name_w - 1 - 1 - max(len(n) for n in notes)))

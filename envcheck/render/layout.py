@@ -30,14 +30,3 @@ def prose(text: str, c: Output, style: str | None = None, indent: str = "") -> N
     for line in textwrap.wrap(text, width=max(c.width, 40), initial_indent=indent, subsequent_indent=indent + "  ",
                               break_long_words=False, break_on_hyphens=False) or [""]:
         c.print(line, style=style)
-
-
-def number(x: float) -> str:
-    """Three significant figures without an exponent: 1958, 41.5, 0.942, 0.0045."""
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}" if x >= 0.01 else f"{x:.2g}"
