@@ -24,6 +24,7 @@ from envcheck.render import onnx as onnx_render
 from envcheck.render.console import Output
 
 HERE = Path(__file__).resolve().parent
+POSIX_TERMINAL = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")
 HANG = {"PYTHONPATH": str(HERE / "fakes" / "torch"), "FAKE_TORCH_SPEC": str(HERE / "fixtures" / "torch" / "hang.json")}
 
 
@@ -56,6 +57,7 @@ def _run(args: list, env: dict, on_terminal: bool, timeout: float = 120) -> tupl
     return proc.returncode, out, err.decode("utf-8", "replace")
 
 
+@POSIX_TERMINAL
 def test_doctor_names_the_probe_it_waits_for_on_a_terminal_only():
     args = ["doctor", "--timeout", "1.5"]
     code, out, err = _run(args, HANG, on_terminal=True)
@@ -68,6 +70,7 @@ def test_doctor_names_the_probe_it_waits_for_on_a_terminal_only():
     assert "torch-import-failed" in out and "waiting for" not in err
 
 
+@POSIX_TERMINAL
 def test_bench_shows_a_bar_per_device_and_suite_on_a_terminal():
     pytest.importorskip("torch")
     args = ["bench", "--device", "cpu", "--level", "quick", "--suite", "matmul", "--dtype", "fp32", "--size", "256"]

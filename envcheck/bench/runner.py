@@ -36,6 +36,8 @@ class _Child(subprocess.Popen):
     """A worker whose stdout is read while it runs: its progress lines go to `on_event` at once,
     the rest is kept for its answer."""
 
+    _reader: threading.Thread | None = None
+
     def watch(self, on_event) -> None:
         self._lines: list = []
         self._reader = threading.Thread(target=self._read, args=(on_event,), name="envcheck-worker-stdout", daemon=True)
@@ -53,7 +55,7 @@ class _Child(subprocess.Popen):
 
     def output(self, timeout: float) -> str:
         """All it wrote besides progress; raises TimeoutExpired when it runs past `timeout`."""
-        if getattr(self, "_reader", None) is None:
+        if self._reader is None:
             return self.communicate(timeout=timeout)[0] or ""
         self.wait(timeout)
         self._reader.join()
@@ -61,7 +63,7 @@ class _Child(subprocess.Popen):
 
     def stop(self) -> None:
         self.kill()
-        if getattr(self, "_reader", None) is None:
+        if self._reader is None:
             self.communicate()
         else:
             self.wait()
