@@ -15,13 +15,14 @@ def table(title: str, headers: list, rows: list, words: tuple = (), left: tuple 
     one per row (None for plain), shown where the console has colour."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text  # cells are text, never markup: a path or an error may hold "[red]"
 
-    t = Table(title=title or None, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+    t = Table(title=Text(title) if title else None, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
               show_edge=False, collapse_padding=True)
     for h in headers:
-        t.add_column(h, justify="left" if h in words or h in left else "right", no_wrap=h not in words, overflow="fold")
+        t.add_column(Text(h), justify="left" if h in words or h in left else "right", no_wrap=h not in words, overflow="fold")
     for row, style in zip(rows, styles or [None] * len(rows)):
-        t.add_row(*row, style=style)
+        t.add_row(*(Text(x) if isinstance(x, str) else x for x in row), style=style)
     return t
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from envcheck.render.console import fit, live
+from envcheck.render.console import clean_text, fit, live
 
 
 @dataclass
@@ -93,6 +93,7 @@ class Display:
     def _render(self):
         from rich.progress_bar import ProgressBar
         from rich.table import Table
+        from rich.text import Text
 
         now = time.monotonic()
         grid = Table.grid(padding=(0, 1))
@@ -105,7 +106,7 @@ class Display:
         for row in rows:
             bar = ProgressBar(total=row.total, completed=row.done, width=20) if row.total else ""
             count = f"{row.done}/{row.total}" if row.total else ""
-            grid.add_row(fit(row.text, sys.stderr), bar, count, time_note(row, now))
+            grid.add_row(Text(fit(clean_text(row.text), sys.stderr)), bar, count, time_note(row, now))
         return grid
 
 
