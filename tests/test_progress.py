@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import select
 import subprocess
 import sys
@@ -64,6 +65,8 @@ def test_doctor_names_the_probe_it_waits_for_on_a_terminal_only():
     assert code == 2 and "torch-import-failed" in out
     assert f"waiting for: torch probe ({sys.executable})" in err and " s" in err
     assert "waiting for" not in out
+    after = err.rsplit("\x1b[2K", 1)[1]  # the line is erased when the probes end: nothing printable after
+    assert re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", after).strip() == ""
     code, out, err = _run(args, HANG, on_terminal=False)
     assert "torch-import-failed" in out and "waiting for" not in err + out
     code, out, err = _run(args, {**HANG, "NO_COLOR": "1"}, on_terminal=True)
