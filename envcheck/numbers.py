@@ -40,3 +40,15 @@ def finite_data(obj):
     from envcheck.facts import map_leaves
 
     return map_leaves(obj, finite)
+
+
+def figure(x: float) -> str:
+    """A measured figure to three significant figures without an exponent, as people read them:
+    1958, 41.5, 0.942, 0.0045 (`.3g` writes 1958 as 1.96e+03)."""
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}" if x >= 0.01 else f"{x:.2g}"

@@ -150,18 +150,6 @@ def test_markdown_is_the_report_in_a_code_block(run_cli):
     assert "cifar_cnn" in out and "verdict: all pass" in out
 
 
-def test_progress_on_a_terminal_only(run_cli, monkeypatch):
-    """The exports take seconds: a terminal is told which one runs, a pipe or log gets nothing."""
-    import sys
-
-    code, _, err = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--json")
-    assert code == 0 and err == ""
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    code, out, err = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--json")
-    assert code == 0 and json.loads(out)["results"][0]["model"] == "cifar_cnn"
-    assert "onnx: 1/1 exporting cifar_cnn with torchscript" in err and err.endswith("\r\033[K")
-
-
 def test_an_onnxruntime_that_kills_the_interpreter_is_one_line(run_cli, tmp_path, monkeypatch):
     fake = tmp_path / "onnxruntime"
     fake.mkdir()

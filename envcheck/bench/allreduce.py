@@ -26,16 +26,19 @@ SWEEPS = {"quick": [1 << 10, 1 << 20, 16 << 20], "standard": [1 << 10, 1 << 14, 
           "long": [1 << 10, 1 << 14, 1 << 18, 1 << 22, 1 << 26, 1 << 28]}
 
 
-def sweep(args: dict, device=None, group=None) -> list:
+def sweep(args: dict, device=None, group=None, on_size=None) -> list:
     """Every rank of `group` (default: all) calls this with the same args. `device` defaults to
-    cuda:0 for NCCL (a bench worker sees only its own GPU) and the CPU for gloo."""
+    cuda:0 for NCCL (a bench worker sees only its own GPU) and the CPU for gloo. on_size(i, size,
+    finished) is told as each message size starts and ends (bench's progress bar)."""
     import torch
     import torch.distributed as dist
 
     world = dist.get_world_size(group)
     device = device or torch.device("cuda:0" if args["backend"] == "nccl" else "cpu")
     out = []
-    for size in args["sizes"]:
+    for i, size in enumerate(args["sizes"]):
+        if on_size:
+            on_size(i, size, False)
         t = torch.ones(max(1, size // 4), device=device)
         for _ in range(2):
             dist.all_reduce(t, group=group)
@@ -62,7 +65,23 @@ def sweep(args: dict, device=None, group=None) -> list:
         dist.all_reduce(med, op=dist.ReduceOp.MAX, group=group)
         algbw = size / med.item() / 1e9
         out.append({"bytes": size, "seconds": med.item(), "algbw": algbw, "busbw": algbw * 2 * (world - 1) / world, "runs": len(times)})
+        if on_size:
+            on_size(i, size, True)
     return out
+
+
+def size_label(n: int) -> str:
+    """A message size as people write it: 1 KiB, 16 MiB."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n // scale} {unit}"
+    return f"{n} B"
+
+
+def _report(i: int, size: int, finished: bool) -> None:
+    from envcheck.bench.worker import report
+
+    report({"suite": "sweep", "state": "done", "done": i + 1} if finished else {"suite": "sweep", "step": size_label(size), "state": "start"})
 
 
 def main(args: dict) -> None:
@@ -70,7 +89,7 @@ def main(args: dict) -> None:
 
     dist.init_process_group(args["backend"], timeout=timedelta(seconds=args["timeout"]))
     try:
-        rows = sweep(args)
+        rows = sweep(args, on_size=_report if dist.get_rank() == 0 else None)
         if dist.get_rank() == 0:
             print(MARK + json.dumps({"world": dist.get_world_size(), "backend": args["backend"], "rows": rows}), flush=True)
     finally:

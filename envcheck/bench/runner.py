@@ -10,9 +10,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 
+from envcheck.bench.allreduce import size_label
 from envcheck.bench.suites import Measurement
+from envcheck.bench.worker import PROGRESS, planned
 
 MARK = "ENVCHECK-BENCH "
 
@@ -29,11 +32,51 @@ def _command(args: dict) -> list:
     return [sys.executable, "-m", "envcheck.bench.worker", json.dumps(args)]
 
 
-def _spawn(argv: list, env: dict, stdout=subprocess.PIPE) -> tuple:
+class _Child(subprocess.Popen):
+    """A worker whose stdout is read while it runs: its progress lines go to `on_event` at once,
+    the rest is kept for its answer."""
+
+    _reader: threading.Thread | None = None
+
+    def watch(self, on_event) -> None:
+        self._lines: list = []
+        self._reader = threading.Thread(target=self._read, args=(on_event,), name="envcheck-worker-stdout", daemon=True)
+        self._reader.start()
+
+    def _read(self, on_event) -> None:
+        for line in self.stdout:
+            if line.startswith(PROGRESS):
+                try:
+                    on_event(json.loads(line[len(PROGRESS):]))
+                except ValueError:
+                    pass
+            else:
+                self._lines.append(line)
+
+    def output(self, timeout: float) -> str:
+        """All it wrote besides progress; raises TimeoutExpired when it runs past `timeout`."""
+        if self._reader is None:
+            return self.communicate(timeout=timeout)[0] or ""
+        self.wait(timeout)
+        self._reader.join()
+        return "".join(self._lines)
+
+    def stop(self) -> None:
+        self.kill()
+        if self._reader is None:
+            self.communicate()
+        else:
+            self.wait()
+            self._reader.join()
+
+
+def _spawn(argv: list, env: dict, stdout=subprocess.PIPE, on_event=None) -> tuple:
     """A child whose stderr goes to a file: a pipe nobody reads while it runs could fill up and
     block the child (for a collective, every rank with it)."""
     err = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=err, text=True, errors="replace", env={**os.environ, **env})
+    proc = _Child(argv, stdout=stdout, stderr=err, text=True, errors="replace", env={**os.environ, **env})
+    if on_event is not None and stdout == subprocess.PIPE:
+        proc.watch(on_event)
     return proc, err
 
 
@@ -48,13 +91,12 @@ def _answer(proc: subprocess.Popen, err_file, mark: str, timeout: float) -> tupl
     """(the child's JSON answer after `mark` or None, whether it timed out). A child past the
     timeout is killed and reaped; one that gave no answer keeps its stderr file for the caller."""
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        out = proc.output(timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        proc.stop()
         err_file.close()
         return None, True
-    for line in (out or "").splitlines():
+    for line in out.splitlines():
         if line.startswith(mark):
             err_file.close()
             return json.loads(line[len(mark):]), False
@@ -80,25 +122,30 @@ class Interrupted(Exception):
         self.results = results
 
 
-def run_devices(jobs: list, timeout: float, sequential: bool = False, on_done=None) -> list:
+def _events(on_progress, label: str):
+    return None if on_progress is None else (lambda event: on_progress(label, event))
+
+
+def run_devices(jobs: list, timeout: float, sequential: bool = False, on_progress=None) -> list:
     """jobs: (label, worker args, extra environment). Results in the order of jobs. Ctrl-C asks the
     workers still running for what they measured so far, stops them, and raises Interrupted with
-    every finished measurement."""
+    every finished measurement. on_progress(label, event): first each device's plan
+    ({"plan": {suite: measurements}, "seconds": per measurement}), then the workers' own events
+    ({"suite", "step", "state": "start"} and {"suite", "state": "done", "done": n}) as they come."""
     results: list = []
     started: list = []
+    if on_progress is not None:
+        for label, args, _ in jobs:
+            on_progress(label, {"plan": planned(args), "seconds": args["seconds"]})
     try:
         if sequential:
             for label, args, env in jobs:
-                started = [(label, *_spawn(_command(args), env))]
+                started = [(label, *_spawn(_command(args), env, on_event=_events(on_progress, label)))]
                 results.append(_result(*started[0], timeout))
-                if on_done:
-                    on_done(results[-1])
             return results
-        started = [(label, *_spawn(_command(args), env)) for label, args, env in jobs]
+        started = [(label, *_spawn(_command(args), env, on_event=_events(on_progress, label))) for label, args, env in jobs]
         for item in started:
             results.append(_result(*item, timeout))
-            if on_done:
-                on_done(results[-1])
         return results
     except KeyboardInterrupt:
         done = {r.label for r in results}
@@ -132,8 +179,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout: float) -> DeviceResult:
-    """One process per rank (envs: each rank's extra environment, e.g. its CUDA_VISIBLE_DEVICES)."""
+def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout: float, on_progress=None) -> DeviceResult:
+    """One process per rank (envs: each rank's extra environment, e.g. its CUDA_VISIBLE_DEVICES);
+    on_progress(label, event) as for run_devices, with rank 0 telling each message size."""
     from envcheck.bench.allreduce import MARK as AR
 
     world = len(envs)
@@ -143,20 +191,23 @@ def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout
     base = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": str(world)}
     if sys.platform.startswith("linux"):
         base.update({"GLOO_SOCKET_IFNAME": "lo", "NCCL_SOCKET_IFNAME": "lo"})
-    ranks = [_spawn([sys.executable, "-m", "envcheck.bench.allreduce", args], {**base, "RANK": str(r), "LOCAL_RANK": str(r), **env},
-                    stdout=subprocess.PIPE if r == 0 else subprocess.DEVNULL) for r, env in enumerate(envs)]
     label = f"all-reduce ({world} ranks, {backend})"
+    if on_progress is not None:
+        on_progress(label, {"plan": {"sweep": len(sizes)}, "seconds": seconds})
+    ranks = [_spawn([sys.executable, "-m", "envcheck.bench.allreduce", args], {**base, "RANK": str(r), "LOCAL_RANK": str(r), **env},
+                    stdout=subprocess.PIPE if r == 0 else subprocess.DEVNULL, on_event=_events(on_progress, label) if r == 0 else None)
+             for r, env in enumerate(envs)]
     outputs, errors = [], []
     for r, (proc, err) in enumerate(ranks):
         try:
-            out, _ = proc.communicate(timeout=timeout + 30 * len(sizes))
+            out = proc.output(timeout + 30 * len(sizes))
         except subprocess.TimeoutExpired:
             _stop(ranks)
             return DeviceResult(label, backend, errors=(f"rank {r} did not finish: killed (a collective that hangs: no P2P between these GPUs?)",))
         except KeyboardInterrupt:
             _stop(ranks)
             raise Interrupted([DeviceResult(label, backend, errors=("interrupted (Ctrl-C) before the sweep finished",))]) from None
-        outputs.append(out or "")
+        outputs.append(out)
         if proc.returncode != 0:
             errors.append(f"rank {r} failed (exit code {proc.returncode}): {_tail(err)}")
         else:
@@ -169,23 +220,15 @@ def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout
 
 def _stop(procs: list) -> None:
     for p, e in procs:
-        p.kill()
-        p.wait()
+        p.stop()
         e.close()
 
 
 def allreduce_result(label: str, backend: str, rows: list, errors=()) -> DeviceResult:
-    """A sweep's rows (allreduce.sweep) as figures: busbw per message size, algbw in the note."""
-    ms = tuple(Measurement("allreduce", _size(row["bytes"]), row["busbw"], "GB/s", row["busbw"], row["busbw"], row["runs"],
-                           _size(row["bytes"]), note=f"algbw {row['algbw']:.3g} GB/s") for row in rows)
+    """A sweep's rows (allreduce.sweep) as figures: busbw per message size, and its algbw."""
+    ms = tuple(Measurement("allreduce", size_label(row["bytes"]), row["busbw"], "GB/s", row["busbw"], row["busbw"], row["runs"],
+                           size_label(row["bytes"]), algbw=row["algbw"]) for row in rows)
     return DeviceResult(label, backend, ms, tuple(errors))
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n // scale} {unit}"
-    return f"{n} B"
 
 
 def p2p_matrix(visible: str, timeout: float = 60.0) -> tuple:

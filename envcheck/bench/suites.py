@@ -17,8 +17,8 @@ BUFFERS = 3  # input sets cycled through, larger than any cache together
 
 @dataclass(frozen=True)
 class Measurement:
-    suite: str  # matmul | memory
-    name: str  # fp32, bf16, ..., "copy"
+    suite: str  # matmul | conv | memory | allreduce
+    name: str  # fp32, bf16, ..., "copy", "fp32 fwd", "1 MiB"
     value: float  # median: TFLOP/s or GB/s
     unit: str
     low: float  # 10th percentile
@@ -27,6 +27,8 @@ class Measurement:
     size: str
     correct: bool | None = None  # matmul: the same product gave the same bits after the load
     note: str = ""
+    images_per_s: float | None = None  # conv: images a second at the median time
+    algbw: float | None = None  # allreduce: bytes / time (GB/s); `value` is busbw, as nccl-tests define them
 
 
 class Timer:
@@ -157,5 +159,5 @@ def conv(torch, device, dtype_name: str, batch: int, seconds: float) -> list:
         rates = [flops / t / 1e12 for t in times]
         images = batch / statistics.median(times)
         out.append(Measurement("conv", f"{dtype_name} {name}", statistics.median(rates), "TFLOP/s", _percentile(rates, 0.1),
-                               _percentile(rates, 0.9), len(times), f"N={batch} 64x56x56 3x3", note=f"{images:.0f} images/s"))
+                               _percentile(rates, 0.9), len(times), f"N={batch} 64x56x56 3x3", images_per_s=images))
     return out

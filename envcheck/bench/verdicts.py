@@ -6,6 +6,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from envcheck.numbers import figure
+
 LAG = 0.10  # a device more than 10% slower than the median of its siblings is flagged
 LOW_PEAK = 0.5  # below half the datasheet peak: throttling, power cap, sharing, wrong mode
 HIGH_PEAK = 1.25  # above: GeForce boost clocks run past the rated clock; more than this is suspicious
@@ -44,7 +46,7 @@ def judge(results: list, rows: dict, reasons: dict | None = None) -> list:
                 frac = m.value / peak
                 if frac < LOW_PEAK:
                     why = f" (active clock-event reasons: {', '.join(reasons[r.label])})" if reasons.get(r.label) else ""
-                    out.append(Verdict(r.label, "warn", f"{m.suite} {m.name}: {m.value:.3g} {m.unit} is {frac:.0%} of the datasheet's {peak:g}{why}"))
+                    out.append(Verdict(r.label, "warn", f"{m.suite} {m.name}: {figure(m.value)} {m.unit} is {frac:.0%} of the datasheet's {peak:g}{why}"))
                 elif frac > HIGH_PEAK:
                     out.append(Verdict(r.label, "info", f"{m.suite} {m.name}: {frac:.0%} of the datasheet's {peak:g}: above the rated clock, or the GPU table is wrong for this board"))
     keys = {(m.suite, m.name) for r in results for m in r.measurements}
@@ -56,5 +58,11 @@ def judge(results: list, rows: dict, reasons: dict | None = None) -> list:
             others = statistics.median([x for k, x in values.items() if k != label])
             if others > 0 and v < (1 - LAG) * others:
                 why = f"; active clock-event reasons: {', '.join(reasons[label])}" if reasons.get(label) else ""
-                out.append(Verdict(label, "warn", f"{key[0]} {key[1]}: {1 - v / others:.0%} slower than its siblings ({v:.3g} vs {others:.3g}){why}"))
+                out.append(Verdict(label, "warn", f"{key[0]} {key[1]}: {1 - v / others:.0%} slower than its siblings ({figure(v)} vs {figure(others)}){why}"))
     return out
+
+
+def exit_code(verdicts: list) -> int:
+    """2 for any error (a failed device, wrong bits), 1 for warnings only, else 0 (DESIGN.md)."""
+    worst = {v.severity for v in verdicts}
+    return 2 if "error" in worst else 1 if "warn" in worst else 0

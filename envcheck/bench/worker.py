@@ -9,7 +9,39 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict
+
+PROGRESS = "ENVCHECK-PROGRESS "
+
+
+def planned(args: dict) -> dict:
+    """suite -> the measurements it will take for these args: the plan that the parent's progress
+    bars and time-left estimates are drawn from (each measurement takes about args["seconds"])."""
+    plan = {}
+    if "matmul" in args["suites"]:
+        plan["matmul"] = len(args["dtypes"])
+    if "conv" in args["suites"]:
+        plan["conv"] = 2 * len(args.get("conv_dtypes", ["fp32"]))  # forward, forward+backward
+    if "memory" in args["suites"]:
+        plan["memory"] = 3 if args["device"].startswith("cuda") else 1  # copy; pinned h2d and d2h on a GPU
+    return plan
+
+
+def report(event: dict) -> None:
+    """One progress line for the parent, which reads stdout as it comes."""
+    print(PROGRESS + json.dumps(event), flush=True)
+
+
+@contextmanager
+def _step(done: dict, suite: str, step: str, count: int = 1):
+    """Tell the parent a measurement starts and, failed or not, that it ended."""
+    report({"suite": suite, "step": step, "state": "start"})
+    try:
+        yield
+    finally:
+        done[suite] = done.get(suite, 0) + count
+        report({"suite": suite, "state": "done", "done": done[suite]})
 
 
 def _oom(torch, exc: BaseException) -> bool:
@@ -56,26 +88,31 @@ def _run(args: dict, answer: dict) -> None:
     name = answer["name"] = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     measurements, errors = answer["measurements"], answer["errors"]
     seconds = args["seconds"]
+    done: dict = {}
     if "matmul" in args["suites"]:
         for dt in args["dtypes"]:
             try:
-                m, note = _shrinking(torch, lambda n, dt=dt: suites.matmul(torch, device, dt, n, seconds), args["size"], 256)
-                measurements.append({**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)})
+                with _step(done, "matmul", dt):
+                    m, note = _shrinking(torch, lambda n, dt=dt: suites.matmul(torch, device, dt, n, seconds), args["size"], 256)
+                    measurements.append({**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)})
             except Exception as exc:
                 errors.append(f"matmul {dt}: {type(exc).__name__}: {exc}")
     if "conv" in args["suites"]:
         for dt in args.get("conv_dtypes", ["fp32"]):
             try:
-                ms, note = _shrinking(torch, lambda n, dt=dt: suites.conv(torch, device, dt, n, seconds), args.get("batch", 32), 1)
-                measurements += [{**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)} for m in ms]
+                with _step(done, "conv", dt, count=2):
+                    ms, note = _shrinking(torch, lambda n, dt=dt: suites.conv(torch, device, dt, n, seconds), args.get("batch", 32), 1)
+                    measurements += [{**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)} for m in ms]
             except Exception as exc:
                 errors.append(f"conv {dt}: {type(exc).__name__}: {exc}")
     if "memory" in args["suites"]:
         try:
-            m, note = _shrinking(torch, lambda mb: suites.memory_copy(torch, device, mb, seconds), args["megabytes"], 16)
-            measurements.append({**asdict(m), "note": note})
+            with _step(done, "memory", "copy"):
+                m, note = _shrinking(torch, lambda mb: suites.memory_copy(torch, device, mb, seconds), args["megabytes"], 16)
+                measurements.append({**asdict(m), "note": note})
             if device.type == "cuda":
-                measurements += [asdict(x) for x in suites.memory_host(torch, device, args["megabytes"], seconds)]
+                with _step(done, "memory", "pinned host<->device", count=2):
+                    measurements += [asdict(x) for x in suites.memory_host(torch, device, args["megabytes"], seconds)]
         except Exception as exc:
             errors.append(f"memory: {type(exc).__name__}: {exc}")
     del name

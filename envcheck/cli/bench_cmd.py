@@ -23,25 +23,6 @@ def _list(text: Optional[str], allowed: tuple, option: str, later: tuple = ()) -
     return items
 
 
-def _progress(total: int):
-    """A progress line on stderr while devices run (a terminal only: logs stay clean)."""
-    import sys
-
-    from envcheck.render.console import live, write
-
-    if not live(sys.stderr):
-        return None
-    done = []
-
-    def on_done(result):
-        done.append(result.label)
-        write(sys.stderr, f"\rbench: {len(done)}/{total} device(s) done ({result.label})" + ("\n" if len(done) == total else ""))
-        sys.stderr.flush()
-
-    write(sys.stderr, f"bench: running {total} device(s)…\n")
-    return on_done
-
-
 def bench(
     gpus: Annotated[Optional[str], typer.Option("--gpus", help="GPUs by nvidia-smi index or UUID, e.g. 0,2,3 (default: all).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="cpu to benchmark the CPU instead of GPUs.")] = None,
@@ -59,9 +40,10 @@ def bench(
     """Benchmark matmul and memory bandwidth per device, against the datasheet peak and sibling GPUs."""
     from envcheck.bench import runner
     from envcheck.bench.allreduce import SWEEPS
-    from envcheck.bench.verdicts import judge
+    from envcheck.bench.verdicts import exit_code, judge
     from envcheck.compat import tables
     from envcheck.render import bench as render
+    from envcheck.render import progress
     from envcheck.render.console import fenced, out, print_json
 
     if level not in LEVELS:
@@ -131,27 +113,28 @@ def bench(
             else:
                 notes.append(f"peer-to-peer access unknown: {problem}")
     per_device = [s for s in suites if s != "allreduce"]
-    progress = _progress(len(jobs))
     results: list = []
     interrupted = False
+    chosen = chosen_format(fmt, as_json)
     try:
-        if per_device:
-            results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential, progress)
-        if "allreduce" in suites:
-            if len(ranks) < 2:
-                notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
-            else:
-                results.append(runner.run_allreduce(ranks, backend, SWEEPS[level], per, min(timeout, 120.0)))
+        with progress.display(json_output=chosen is Format.json) as shown:
+            on_progress = progress.bench_events(shown)
+            if per_device:
+                results = runner.run_devices([(label, {**a, "suites": per_device}, e) for label, a, e in jobs], timeout, sequential, on_progress)
+            if "allreduce" in suites:
+                if len(ranks) < 2:
+                    notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
+                else:
+                    results.append(runner.run_allreduce(ranks, backend, SWEEPS[level], per, min(timeout, 120.0), on_progress))
     except runner.Interrupted as stop:  # Ctrl-C: report every measurement that finished, exit 130
         results += stop.results
         interrupted = True
         notes.append("interrupted (Ctrl-C): these are the measurements that finished")
     verdicts = judge(results, rows, reasons)
-    chosen = chosen_format(fmt, as_json)
     if chosen is Format.json:
         print_json(render.as_dict(mapping, results, verdicts, notes))
     elif chosen is Format.markdown:
         out().print(fenced("envcheck bench", lambda c: render.text(mapping, results, verdicts, notes, rows, c)), end="")
     else:
         render.text(mapping, results, verdicts, notes, rows, out())
-    raise typer.Exit(130 if interrupted else render.exit_code(verdicts))
+    raise typer.Exit(130 if interrupted else exit_code(verdicts))

@@ -37,12 +37,17 @@ def doctor(
     check_seconds(timeout, "--timeout")
     target = sys.executable if python is None else find_interpreter(python)
     t = tables()
+    f = chosen_format(fmt, as_json)
     if from_ is not None:
         from envcheck.cli.read import read_snapshot
 
         snapshot = read_snapshot(from_, t)
     else:
-        snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check)
+        from envcheck.render import progress
+
+        with progress.display(json_output=f is Format.json, delay=0.5) as shown:
+            snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check,
+                                     on_wait=progress.waiting(shown))
     findings = run_all(snapshot, t)
     if save is not None:
         try:
@@ -50,7 +55,6 @@ def doctor(
         except OSError as exc:
             raise UserError(f"--save {save}: {exc.strerror}") from exc
         write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: envcheck doctor --from {quote(str(save))}\n")
-    f = chosen_format(fmt, as_json)
     if f is Format.json:
         print_json(render.as_dict(snapshot, findings))
     elif f is Format.markdown:

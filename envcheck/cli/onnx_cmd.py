@@ -23,24 +23,6 @@ def _dims(values: list) -> dict:
     return dims
 
 
-def _progress(total: int):
-    """A status line on stderr while the exports run (a terminal only: logs and --json stay clean).
-    The first dynamo export alone takes seconds (benchmarks/RESULTS.md)."""
-    import sys
-
-    from envcheck.render.console import live, write
-
-    if not live(sys.stderr):
-        return lambda step, network, exporter: None
-
-    def say(step: int, network: str, exporter: str) -> None:
-        line = f"onnx: {step + 1}/{total} exporting {network} with {exporter}…" if step < total else ""
-        write(sys.stderr, f"\r\033[K{line}")  # the last call only clears the line
-        sys.stderr.flush()
-
-    return say
-
-
 def onnx(
     model: Annotated[Optional[str], typer.Option("--model", help="Check this ONNX file instead of the reference networks.")] = None,
     exporter: Annotated[str, typer.Option("--exporter", help="torchscript, dynamo or both.")] = "both",
@@ -56,6 +38,7 @@ def onnx(
     from envcheck.onnxcheck import runner
     from envcheck.onnxcheck.reference import NETWORKS
     from envcheck.render import onnx as render
+    from envcheck.render import progress
     from envcheck.render.console import fenced, out, print_json
 
     if exporter not in EXPORTERS:
@@ -73,23 +56,25 @@ def onnx(
     purpose = "envcheck onnx" if model is None else "envcheck onnx --model"
     probed = torch_importable(purpose, required=model is None, onnxruntime=True)  # before this process imports them
     tv, ov, rv, available = runner.versions(with_torch=probed.status == "ok")
-    if model is not None:
-        results = [runner.check_file(model, dims, requested)]
-    else:
-        exporters = ("torchscript", "dynamo") if exporter == "both" else (exporter,)
-        jobs = [(n, e) for n in networks for e in exporters]
-        say = _progress(len(jobs))
-        results = []
-        for step, (n, e) in enumerate(jobs):
-            say(step, n, e)
-            results.append(runner.check_reference(n, e, opset, requested, optimize))
-        say(len(jobs), "", "")
-    report = runner.OnnxReport(tv, ov, rv, available, tuple(results))
     chosen = chosen_format(fmt, as_json)
+    with progress.display(json_output=chosen is Format.json) as shown:
+        if model is not None:
+            step = progress.steps(shown, 1)
+            step(0, f"checking {model}")
+            results = [runner.check_file(model, dims, requested)]
+        else:
+            exporters = ("torchscript", "dynamo") if exporter == "both" else (exporter,)
+            jobs = [(n, e) for n in networks for e in exporters]
+            step = progress.steps(shown, len(jobs))  # the first dynamo export alone takes seconds (benchmarks/RESULTS.md)
+            results = []
+            for done, (n, e) in enumerate(jobs):
+                step(done, f"exporting {n} with {e}")
+                results.append(runner.check_reference(n, e, opset, requested, optimize))
+    report = runner.OnnxReport(tv, ov, rv, available, tuple(results))
     if chosen is Format.json:
         print_json(render.as_dict(report))
     elif chosen is Format.markdown:
         out().print(fenced("envcheck onnx", lambda c: render.text(report, c)), end="")
     else:
         render.text(report, out())
-    raise typer.Exit(render.exit_code(report))
+    raise typer.Exit(report.exit_code)

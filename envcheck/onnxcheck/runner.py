@@ -65,6 +65,15 @@ class OnnxReport:
     available_providers: tuple
     results: tuple = field(default_factory=tuple)
 
+    @property
+    def passed(self) -> bool:
+        """Every model exported, checked and ran right under every provider asked for."""
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 2
+
 
 def _modules():
     try:

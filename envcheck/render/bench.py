@@ -1,18 +1,19 @@
-"""`envcheck bench` reports: the device mapping first, then each device's figures beside its
-datasheet peak, then the verdicts."""
+"""`envcheck bench` reports: the device mapping first, then one table per suite with each figure
+beside its datasheet peak, a bar chart per figure, then the verdicts. Everything fits the width
+the console has (80 columns on a pipe)."""
 
 from __future__ import annotations
 
-from envcheck.bench.verdicts import peak_for
+from envcheck.bench.verdicts import exit_code, peak_for
+from envcheck.numbers import figure
 from envcheck.render.console import Output
+from envcheck.render.layout import table
 from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim", "ok": "green"}
-
-
-def exit_code(verdicts: list) -> int:
-    worst = {v.severity for v in verdicts}
-    return 2 if "error" in worst else 1 if "warn" in worst else 0
+SUITES = {"matmul": "dtype", "conv": "dtype/pass", "memory": "copy"}  # suite -> header of its figure names
+FILLED, TO_PEAK = "█", "░"  # an ASCII console gets # and . (render.console's fallback)
+MAX_BAR = 60  # wider bars show nothing more
 
 
 def as_dict(mapping: list, results: list, verdicts: list, notes: list) -> dict:
@@ -20,38 +21,95 @@ def as_dict(mapping: list, results: list, verdicts: list, notes: list) -> dict:
             "verdicts": jsonable(verdicts), "notes": notes, "exit_code": exit_code(verdicts)}
 
 
-def _chart(results: list, c: Output, width: int = 40) -> None:
-    """One bar per device for each figure measured on more than one device: the laggard shows."""
-    keys = []
+def _table(title: str, headers: list, rows: list):
+    return table(title, headers, rows, words=("device", "size", "model", "name", "uuid"), left=("message", *SUITES.values()))
+
+
+def _suite_table(suite: str, results: list, rows: dict):
+    found = [(r.label, m) for r in results for m in r.measurements if m.suite == suite]
+    if not found:
+        return None
+    peaks = {id(m): peak_for(rows.get(label), m) for label, m in found}
+    show_peak = any(peaks.values())
+    headers = ["device", SUITES[suite], "median", "p10–p90"]
+    headers += ["images/s"] if suite == "conv" else []
+    headers += ["of peak"] if show_peak else []
+    headers += ["runs", "size"]
+    table_rows = []
+    for label, m in found:
+        row = [label, m.name, figure(m.value), f"{figure(m.low)}–{figure(m.high)}"]
+        row += [figure(m.images_per_s) if m.images_per_s else "—"] if suite == "conv" else []
+        peak = peaks[id(m)]
+        row += [f"{m.value / peak:.0%} of {peak:g}" if peak else "—"] if show_peak else []
+        row += [str(m.runs), m.size]
+        table_rows.append(row)
+    return _table(f"{suite} ({found[0][1].unit})", headers, table_rows)
+
+
+def _sweep_table(result):
+    rows = [[m.name, figure(m.value), figure(m.algbw) if m.algbw is not None else "—", str(m.runs)] for m in result.measurements]
+    return _table(f"{result.label} (GB/s)", ["message", "busbw", "algbw", "runs"], rows)
+
+
+def chart(results: list, rows: dict, c: Output) -> None:
+    """One bar per device for each figure: filled to the figure, shaded on to the device's
+    datasheet peak where the GPU table has one, on one scale with its sibling devices."""
+    keys: list = []
     for r in results:
         for m in r.measurements:
-            if (m.suite, m.name) not in keys:
+            if m.suite != "allreduce" and (m.suite, m.name) not in keys:
                 keys.append((m.suite, m.name))
+    width = c.width
     for key in keys:
-        rows = [(r.label, m) for r in results for m in r.measurements if (m.suite, m.name) == key]
-        if len(rows) < 2:
-            continue
-        top = max(m.value for _, m in rows) or 1
-        c.print(f"{key[0]} {key[1]} ({rows[0][1].unit})", style="bold")
-        for label, m in rows:
-            c.print(f"  {label:10} {'█' * max(1, round(width * m.value / top)):{width}} {m.value:.3g}")
+        found = [(r.label, m, peak_for(rows.get(r.label), m)) for r in results for m in r.measurements if (m.suite, m.name) == key]
+        notes = [figure(m.value) + (f" of {peak:g} peak ({m.value / peak:.0%})" if peak else "") for _, m, peak in found]
+        top = max([m.value for _, m, _ in found] + [p for _, _, p in found if p]) or 1.0
+        name_w = max(len(label) for label, _, _ in found)
+        bar_w = min(MAX_BAR, max(10, width - 2 - name_w - 1 - 1 - max(len(n) for n in notes)))
+        c.print(f"{key[0]} {key[1]} ({found[0][1].unit})", style="bold")
+        for (label, m, peak), note in zip(found, notes):
+            filled = max(1, round(bar_w * m.value / top)) if m.value > 0 else 0
+            shaded = max(0, round(bar_w * peak / top) - filled) if peak else 0
+            bar = FILLED * filled + TO_PEAK * shaded
+            c.print(f"  {label:<{name_w}} {bar:<{bar_w}} {note}".rstrip())
+
+
+def _devices(mapping: list, width: int) -> list:
+    """The device mapping as tables of whole columns, as many columns to a table as fit the width
+    (a UUID alone takes 40), each table led by the device column."""
+    headers: list = []
+    for d in mapping:
+        headers += [k for k, v in d.items() if k not in headers and v not in (None, "")]
+    cells = {h: [str(d[h]) if d.get(h) not in (None, "") else "" for d in mapping] for h in headers}
+    need = {h: max([len(h)] + [len(x) for x in cells[h]]) for h in headers}
+    groups: list = []
+    for h in headers[1:]:
+        if groups and need[headers[0]] + sum(need[x] + 2 for x in groups[-1]) + need[h] + 2 <= width:
+            groups[-1].append(h)
+        else:
+            groups.append([h])
+    return [_table("devices" if i == 0 else "", [headers[0], *g], [[cells[h][k] for h in (headers[0], *g)] for k in range(len(mapping))])
+            for i, g in enumerate(groups or [[]])]
 
 
 def text(mapping: list, results: list, verdicts: list, notes: list, rows: dict, c: Output) -> None:
-    c.print("devices", style="bold")
-    for d in mapping:
-        c.print("  " + "  ".join(f"{k} {v}" for k, v in d.items() if v not in (None, "")))
+    for devices in _devices(mapping, c.width) if mapping else ():
+        c.print(devices)
     for n in notes:
-        c.print(f"  note: {n}", style="dim")
+        c.wrap(f"note: {n}", style="dim")
+    figures = [_suite_table(suite, results, rows) for suite in SUITES]
+    figures += [_sweep_table(r) for r in results if any(m.suite == "allreduce" for m in r.measurements)]
+    for t in figures:
+        if t is not None:
+            c.print()
+            c.print(t)
     for r in results:
-        c.print(f"{r.label}  {r.name}", style="bold")
         for m in r.measurements:
-            peak = peak_for(rows.get(r.label), m)
-            of_peak = f"  {m.value / peak:4.0%} of {peak:g}" if peak else ""
-            note = f"  ({m.note})" if m.note else ""
-            c.print(f"  {m.suite:7} {m.name:11} {m.value:10.3f} {m.unit:8} [{m.low:.3f}–{m.high:.3f}]  {m.runs} runs  {m.size}{of_peak}{note}")
-    _chart(results, c)
+            if m.note:
+                c.wrap(f"note: {r.label} {m.suite} {m.name}: {m.note}", style="dim")
+    c.print()
+    chart(results, rows, c)
     for v in verdicts:
-        c.print(f"{v.severity}: {v.label}: {v.text}", style=STYLE.get(v.severity))
+        c.wrap(f"{v.severity}: {v.label}: {v.text}", style=STYLE.get(v.severity))
     bad = [v for v in verdicts if v.severity in ("warn", "error")]
     c.print("verdict: all good" if not bad else f"verdict: {len(bad)} problem(s)", style="bold")

@@ -49,7 +49,7 @@ def as_dict(report: ClusterReport) -> dict:
 def _sweep(title: str, result, c: Output) -> None:
     c.print(f"{title}: busbw by message size", style="bold")
     for m in result.measurements:
-        c.print(f"  {m.size:>8}  {m.value:9.3g} GB/s  ({m.note}, {m.runs} runs)")
+        c.print(f"  {m.size:>8}  {m.value:9.3g} GB/s  (algbw {m.algbw:.3g} GB/s, {m.runs} runs)")
 
 
 def text(report: ClusterReport, c: Output, hosts: bool = True) -> None:

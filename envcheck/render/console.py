@@ -72,22 +72,30 @@ _GLUE = re.compile(r"\S+ [→≥≤] \S+|[≥≤] \S+")
 
 
 class Output:
-    def __init__(self, file=None):
+    def __init__(self, file=None, width: int | None = None):
         self.file = file or sys.stdout
         self.colour = live(self.file)
+        self._width = width  # None: the terminal's, or $COLUMNS, or 80 (rich's rule)
         self._rich = None
 
     def rich(self):
         if self._rich is None:
             from rich.console import Console
 
-            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour)
+            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour, width=self._width)
         return self._rich
 
     @property
-    def width(self) -> int | None:
-        """Columns to wrap prose at: the terminal's, or COLUMNS when set; None on a pipe, where a
-        line kept whole is easier to grep and to paste (tables are drawn at 80 there, as rich does)."""
+    def width(self) -> int:
+        """The columns tables and charts may fill."""
+        return self._width or self.rich().width
+
+    @property
+    def prose_width(self) -> int | None:
+        """Columns to fold prose at: the width given, the terminal's, or COLUMNS when set; None on a
+        pipe, where a line kept whole is easier to grep and to paste (tables still fit `width`)."""
+        if self._width:
+            return self._width
         cols = os.environ.get("COLUMNS", "")
         if cols.isdigit() and int(cols) >= 20:
             return int(cols)
@@ -100,7 +108,7 @@ class Output:
     def wrap(self, text: str, first: str = "", rest: str | None = None, style: str | None = None) -> None:
         """A line of prose folded at the width with a hanging indent (`rest`, default: as deep as
         `first`, and two more). Words are never split: a path or URL longer than the width stays whole."""
-        width = self.width
+        width = self.prose_width
         rest = " " * (len(first) + 2) if rest is None else rest
         if width is None or len(first) + len(text) <= width:
             self.print(first + text, style=style)

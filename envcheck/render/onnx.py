@@ -1,22 +1,21 @@
-"""`envcheck onnx` results: one line per model × exporter × provider, errors and latency."""
+"""`envcheck onnx` results: one table per model (exporter × provider: verdict, errors against
+PyTorch or the CPU provider, median latency), the reasons and failures below it."""
 
 from __future__ import annotations
 
 from envcheck.onnxcheck.runner import OnnxReport
 from envcheck.render.console import Output
+from envcheck.render.layout import table
 from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 STYLE = {"pass": "green", "mismatch": "red", "fallback": "red", "unavailable": "red", "error": "red"}
-
-
-def exit_code(report: OnnxReport) -> int:
-    return 0 if report.results and all(r.passed for r in report.results) else 2
+SUFFIX = "ExecutionProvider"  # every provider's name ends so (CPUExecutionProvider): the table shows the part that differs
 
 
 def as_dict(report: OnnxReport) -> dict:
     d = jsonable(report)
     d["schema_version"] = SCHEMA_VERSION
-    d["passed"] = exit_code(report) == 0
+    d["passed"] = report.passed
     return d
 
 
@@ -24,21 +23,35 @@ def _num(x, fmt: str) -> str:
     return "—" if x is None else format(x, fmt)
 
 
+def _short(provider: str) -> str:
+    return provider[: -len(SUFFIX)] if provider.endswith(SUFFIX) and provider != SUFFIX else provider
+
+
 def text(report: OnnxReport, c: Output) -> None:
-    c.print(f"torch {report.torch or '—'}, onnx {report.onnx}, onnxruntime {report.onnxruntime}; "
-            f"providers: {', '.join(report.available_providers)}", style="bold")
-    c.print(f"{'model':20} {'exporter':11} {'provider':27} {'verdict':11} {'max abs':>9} {'max rel':>9} {'median ms':>9}")
+    c.wrap(f"torch {report.torch or '—'}, onnx {report.onnx}, onnxruntime {report.onnxruntime}; "
+           f"providers: {', '.join(report.available_providers) or 'none'}", style="bold")
+    models: dict = {}
     for r in report.results:
-        if r.status != "ok":
-            c.print(f"{r.model:20} {r.exporter:11} {'—':27} {r.status:11}  {r.error}", style="red")
-            continue
-        for inp in r.inputs:
-            c.print(f"  input {inp[0]}: shape {inp[1]}, {inp[2]}", style="dim")
-        for run in r.runs:
-            c.print(f"{r.model:20} {r.exporter:11} {run.provider:27} {run.status:11} "
-                    f"{_num(run.max_abs, '9.2e')} {_num(run.max_rel, '9.2e')} {_num(run.median_ms, '9.2f')}",
-                    style=STYLE.get(run.status))
-            if run.reason:
-                c.print(f"    {run.reason}")
+        models.setdefault(r.model, []).append(r)
+    for model, results in models.items():
+        rows, styles, after = [], [], []
+        c.print()
+        for r in results:
+            for inp in r.inputs:
+                c.wrap(f"input {inp[0]}: shape {inp[1]}, {inp[2]}", style="dim")
+            if r.status != "ok":
+                rows.append([r.exporter, "—", r.status, "—", "—", "—"])
+                styles.append("red")
+                after.append((f"{r.exporter}: {r.status}: {r.error}", "red"))
+            for run in r.runs:
+                rows.append([r.exporter, _short(run.provider), run.status, _num(run.max_abs, ".2e"), _num(run.max_rel, ".2e"),
+                             _num(run.median_ms, ".2f")])
+                styles.append(STYLE.get(run.status))
+                if run.reason:
+                    after.append((f"{r.exporter}, {_short(run.provider)}: {run.reason}", STYLE.get(run.status)))
+        c.print(table(model, ["exporter", "provider", "verdict", "max abs", "max rel", "median ms"], rows,
+                      left=("exporter", "provider", "verdict"), styles=styles))
+        for line, style in after:
+            c.wrap(line, "  ", "    ", style=style)
     failed = sum(not r.passed for r in report.results)
     c.print("verdict: all pass" if not failed else f"verdict: {failed} of {len(report.results)} failed", style="bold")
