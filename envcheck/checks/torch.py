@@ -158,7 +158,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         if not have or not want:
             continue
         have_local = have.partition("+")[2]
-        wrong_version = release_of(have) != want
+        wrong_version = not tables.companion_fits(name, have, t.version)
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
             what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"
