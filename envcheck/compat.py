@@ -346,14 +346,13 @@ class Tables:
     def min_driver(self, cuda: tuple[int, int], os: str) -> str | None:
         """The lowest driver with full support for CUDA major.minor (its GA release's minimum).
 
-        From CUDA 13.1 NVIDIA prints no Windows minimum ("N/A": the Windows driver is no longer
-        bundled); Windows and Linux drivers share branch numbers, so the Linux branch stands in.
+        For CUDA 13.x NVIDIA prints no Windows driver ("N/A", written "none" in compat/cuda.toml):
+        there is no full-compatibility minimum to give, so None; such a build then runs on Windows
+        through CUDA minor-version compatibility only (mvc_driver), with its limits.
         """
         rows = [t for t in self.toolkits if t.version[:2] == cuda]
         found = [t.windows if os == "windows" else t.linux for t in rows]
-        found = [f for f in found if f]
-        if not found and os == "windows":
-            found = [t.linux.split(".")[0] for t in rows if t.linux]
+        found = [f for f in found if f and f != "none"]
         return min(found, key=driver_tuple) if found else None
 
     def mvc_driver(self, major: int, os: str) -> str | None:

@@ -106,8 +106,10 @@ def test_toolkit_rows():
         seen.add(t.version)
         assert t.label.startswith("CUDA ")
         assert t.source.strip()
-        for d in (t.linux, t.windows):
-            assert d == "" or DRIVER.match(d), (t.label, d)
+        assert t.linux == "" or DRIVER.match(t.linux), (t.label, t.linux)
+        assert t.windows in ("", "none") or DRIVER.match(t.windows), (t.label, t.windows)
+        if t.windows == "none":  # NVIDIA's "N/A": no Windows driver bundled from CUDA 13.x on
+            assert t.version[0] >= 13, t.label
 
 
 @pytest.mark.parametrize("os", ["linux", "windows"])
