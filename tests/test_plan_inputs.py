@@ -133,7 +133,7 @@ def test_free_threaded_python_plans_a_free_threaded_build(run_cli):
     code, out, err = run_cli("install-cmd", "--python", "3.13t", "--cpu", "--os", "linux", "--arch", "x86_64")
     assert code == 0
     assert "for Python 3.13t on linux x86_64" in out
-    assert "pip install torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0 --index-url https://download.pytorch.org/whl/cpu" in out
+    assert "pip install torch==2.12.0 torchvision==0.27.0 --index-url https://download.pytorch.org/whl/cpu" in out
 
 
 def test_a_python_version_that_is_not_one_is_a_one_line_error(run_cli):

@@ -131,7 +131,7 @@ def test_free_threaded_python_gets_a_release_with_free_threaded_wheels():
     plan = solve(T, Machine("linux", "x86_64", "3.13t", local=False), Request(python="3.13t", cpu=True))
     release = T.release(plan.torch)
     assert "3.13t" in release.free_threaded["linux"]
-    assert plan.torch == "2.11.0"  # 2.12 and later publish 3.14t only
+    assert plan.torch == "2.12.0"  # 2.12.1 and later publish 3.14t only
 
 
 def test_free_threaded_python_3_14t_gets_the_newest_release():
