@@ -427,8 +427,10 @@ class Tables:
             for w in self.raw("wheel_archs.toml")["wheel_arch"]
         )
 
-    def archs(self, release: Release, variant: str, os: str) -> WheelArch | None:
-        os_key = "windows" if os == "windows" else "linux"
+    def archs(self, release: Release, variant: str, os: str, arch: str = "x86_64") -> WheelArch | None:
+        """The GPU architectures of an official wheel. Linux aarch64 wheels are built for fewer GPUs
+        than x86_64 ones (and for Thor, sm_110, which x86_64 wheels lack): their own rows, else None."""
+        os_key = "windows" if os == "windows" else "linux_aarch64" if arch in ("aarch64", "arm64") else "linux"
         for w in self.wheel_archs:
             if w.variant == variant and w.os in (os_key, "any") and in_range(release.key, w.torch):
                 return w

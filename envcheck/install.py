@@ -223,7 +223,7 @@ def _driver_needed(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> s
 
 
 def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: str) -> _Verdict:
-    archs = tables.archs(release, variant, machine.os)
+    archs = tables.archs(release, variant, machine.os, machine.arch)
     if archs is None:
         return _Verdict(True, notes=[f"envcheck's tables do not list the GPU architectures of torch {release.torch} {variant}"])
     for gpu in {g.cc: g for g in machine.gpus}.values():  # one judgement per architecture

@@ -160,7 +160,7 @@ def test_wheel_arch_rows_do_not_overlap():
     releases = [r.torch for r in T.releases]
     by_key = defaultdict(list)
     for w in T.wheel_archs:
-        assert VARIANT.match(w.variant) and w.os in ("linux", "windows", "any")
+        assert VARIANT.match(w.variant) and w.os in ("linux", "linux_aarch64", "windows", "any")
         assert w.source.strip()
         for sm in (*w.sm, *w.ptx):
             cc_tuple(sm)
@@ -168,7 +168,7 @@ def test_wheel_arch_rows_do_not_overlap():
         by_key[w.variant].append(w)
     for variant, rows in by_key.items():
         for v in releases:
-            for os in ("linux", "windows"):
+            for os in ("linux", "linux_aarch64", "windows"):
                 hits = [w for w in rows if w.os in (os, "any") and in_range(vtuple(v), w.torch)]
                 assert len(hits) <= 1, f"{variant} {os} torch {v}: {len(hits)} rows"
 

@@ -153,3 +153,22 @@ def test_free_threaded_python_in_a_new_environment_names_the_free_threaded_inter
     assert ("python3.14t", "-m", "venv", "ft") in [s.argv for s in plan.steps]
     plan = solve(T, Machine("linux", "x86_64", "3.11", local=False), Request(python="3.14t", cpu=True, env="ft", manager="uv"))
     assert ("uv", "venv", "ft", "--python", "3.14t") in [s.argv for s in plan.steps]
+
+
+# -- Linux aarch64 wheels carry their own GPU lists ---------------------------------------------
+
+THOR = TargetGpu("NVIDIA Thor", "11.0")
+
+
+def test_aarch64_wheels_have_kernels_for_thor_that_x86_64_wheels_lack():
+    """CUDA 13 aarch64 wheels build sm_110 (RELEASE.md's aarch64 table); the x86_64 ones do not."""
+    arm = solve(T, Machine("linux", "aarch64", "3.12", driver="580.65.06", gpus=(THOR,)), Request())
+    assert arm.variant in ("cu130", "cu132") and not arm.notes
+    x86 = solve(T, Machine("linux", "x86_64", "3.12", driver="580.65.06", gpus=(THOR,)), Request())
+    assert x86.variant == "cpu" and "no CUDA build of any torch release runs on NVIDIA Thor" in x86.notes[0]
+
+
+def test_aarch64_build_without_an_arch_row_says_so_instead_of_borrowing_x86_64s():
+    plan = solve(T, Machine("linux", "aarch64", "3.12", driver="580.65.06", gpus=(H100,)), Request(torch="2.10.0"))
+    assert plan.variant == "cu130"
+    assert "envcheck's tables do not list the GPU architectures of torch 2.10.0 cu130" in plan.notes

@@ -85,7 +85,7 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
         arch = WheelArch(installed_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
     else:  # a report without the arch list: the official wheel's, from envcheck's table
         release = tables.release(release_of(t.version or ""))
-        arch = tables.archs(release, installed_variant(t), s.system.os) if release else None
+        arch = tables.archs(release, installed_variant(t), s.system.os, s.system.arch) if release else None
         if arch is None:
             return _retired(s, t, tables)
         listed = " ".join("sm_" + x.replace(".", "") for x in arch.sm) + " (the official wheel's)"
