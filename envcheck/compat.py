@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 from envcheck.errors import DataError, UserError
-from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple, pad3, vtuple
+from envcheck.versions import (
+    cc_tuple,
+    cuda_of_variant,
+    driver_tuple,
+    is_free_threaded,
+    pad3,
+    release_of,
+    vtuple,
+)
 
 PLATFORMS = ("linux", "linux_aarch64", "windows", "macos")
 
@@ -127,10 +135,17 @@ class Release(NamedTuple):
     pip_exceptions: dict  # variant -> the official lines, verbatim
     conda: CondaForm | None
     source: str
+    free_threaded: dict = {}  # platform -> tuple of "3.13t": the free-threaded CPythons with wheels
 
     @property
     def key(self) -> tuple[int, ...]:
         return vtuple(self.torch)
+
+    def pythons(self, platform: str, python: str = "") -> tuple[str, ...]:
+        """The Pythons with wheels here of the same kind as `python`: free-threaded ('3.13t',
+        wheels tagged cp313t) or with the GIL ('3.13'); their wheels are not interchangeable."""
+        table = self.free_threaded if is_free_threaded(python) else self.python
+        return tuple(table.get(platform, ()))
 
     def cuda_variants(self, platform: str) -> tuple[str, ...]:
         return tuple(v for v in self.variants.get(platform, ()) if cuda_of_variant(v))
@@ -217,6 +232,7 @@ class Mirror(NamedTuple):
 
 def _release(row: dict) -> Release:
     python = {p: tuple(row.get(f"python_{p}", row["python"])) for p in PLATFORMS}
+    free_threaded = {p: tuple(row.get(f"free_threaded_{p}", row.get("free_threaded", ()))) for p in PLATFORMS}
     pip = row["pip"]
     conda = row.get("conda")
     return Release(
@@ -241,6 +257,7 @@ def _release(row: dict) -> Release:
             torchaudio=conda.get("torchaudio"),
         ),
         source=row["source"],
+        free_threaded={p: pys for p, pys in free_threaded.items() if row.get(p)},
     )
 
 
@@ -283,6 +300,21 @@ class Tables:
                 return r
         return None
 
+    @cached_property
+    def _companion_ranges(self) -> dict:
+        """(package, release) -> the torch versions that release declares it works with."""
+        return {(c["package"], c["version"]): parse_range(c["torch"]) for c in self._torch.get("companion", ())}
+
+    def companion_fits(self, package: str, version: str, torch: str) -> bool:
+        """Does this torchvision/torchaudio go with this torch? Yes when it was released with it, or
+        when its own metadata declares this torch (torchvision 0.29.1 `Requires-Dist: torch>=2.14.0`)."""
+        have, torch = release_of(version), release_of(torch)
+        release = self.release(torch)
+        if release is not None and getattr(release, package, None) == have:
+            return True
+        declared = self._companion_ranges.get((package, have))
+        return declared is not None and in_range(vtuple(torch), declared)
+
     def releases_matching(self, text: str) -> list[Release]:
         """'2.2.1' -> that release; '2.2' -> every 2.2.x, newest first."""
         parts = text.split(".")
@@ -314,14 +346,13 @@ class Tables:
     def min_driver(self, cuda: tuple[int, int], os: str) -> str | None:
         """The lowest driver with full support for CUDA major.minor (its GA release's minimum).
 
-        From CUDA 13.1 NVIDIA prints no Windows minimum ("N/A": the Windows driver is no longer
-        bundled); Windows and Linux drivers share branch numbers, so the Linux branch stands in.
+        For CUDA 13.x NVIDIA prints no Windows driver ("N/A", written "none" in compat/cuda.toml):
+        there is no full-compatibility minimum to give, so None; such a build then runs on Windows
+        through CUDA minor-version compatibility only (mvc_driver), with its limits.
         """
         rows = [t for t in self.toolkits if t.version[:2] == cuda]
         found = [t.windows if os == "windows" else t.linux for t in rows]
-        found = [f for f in found if f]
-        if not found and os == "windows":
-            found = [t.linux.split(".")[0] for t in rows if t.linux]
+        found = [f for f in found if f and f != "none"]
         return min(found, key=driver_tuple) if found else None
 
     def mvc_driver(self, major: int, os: str) -> str | None:
@@ -396,8 +427,10 @@ class Tables:
             for w in self.raw("wheel_archs.toml")["wheel_arch"]
         )
 
-    def archs(self, release: Release, variant: str, os: str) -> WheelArch | None:
-        os_key = "windows" if os == "windows" else "linux"
+    def archs(self, release: Release, variant: str, os: str, arch: str = "x86_64") -> WheelArch | None:
+        """The GPU architectures of an official wheel. Linux aarch64 wheels are built for fewer GPUs
+        than x86_64 ones (and for Thor, sm_110, which x86_64 wheels lack): their own rows, else None."""
+        os_key = "windows" if os == "windows" else "linux_aarch64" if arch in ("aarch64", "arm64") else "linux"
         for w in self.wheel_archs:
             if w.variant == variant and w.os in (os_key, "any") and in_range(release.key, w.torch):
                 return w

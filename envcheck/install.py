@@ -223,7 +223,7 @@ def _driver_needed(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> s
 
 
 def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: str) -> _Verdict:
-    archs = tables.archs(release, variant, machine.os)
+    archs = tables.archs(release, variant, machine.os, machine.arch)
     if archs is None:
         return _Verdict(True, notes=[f"envcheck's tables do not list the GPU architectures of torch {release.torch} {variant}"])
     for gpu in {g.cc: g for g in machine.gpus}.values():  # one judgement per architecture
@@ -241,8 +241,8 @@ def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: s
 def _judge(tables: Tables, machine: Machine, release: Release, variant: str, plat: str, python: str, explicit: bool) -> _Verdict:
     """One (release, variant) on this machine. `explicit`: the user named the build, so
     machine facts become warnings instead of reasons to reject."""
-    if python not in release.python.get(plat, ()):
-        pys = release.python.get(plat, ())
+    pys = release.pythons(plat, python)
+    if python not in pys:
         span = f"{pys[0]}–{pys[-1]}" if pys else "none"
         return _Verdict(False, f"no wheels for Python {python} (has {span})", kind="python")
     cuda = cuda_of_variant(variant)
@@ -287,7 +287,7 @@ def runs_here(tables: Tables, machine: Machine, release: Release, variant: str) 
     if variant not in release.variants.get(plat, ()):
         return False
     if variant == "cpu":
-        return not machine.has_gpu and machine.python in release.python.get(plat, ())
+        return not machine.has_gpu and machine.python in release.pythons(plat, machine.python)
     return _judge(tables, machine, release, variant, plat, machine.python, explicit=False).ok
 
 
@@ -344,9 +344,9 @@ def _explain_empty(tables: Tables, releases: list[Release], plat: str, request: 
         return f"no torch release has a {v} build for {label}; CUDA builds exist for {', '.join(cuda_str(c) for c in cudas)}"
     if request.torch:
         r = releases[0]
-        pys = r.python.get(plat, ())
+        pys = r.pythons(plat, python)
         if python not in pys:
-            first = [x.torch for x in reversed(tables.releases) if python in x.python.get(plat, ())]
+            first = [x.torch for x in reversed(tables.releases) if python in x.pythons(plat, python)]
             also = f"; the oldest torch with Python {python} wheels is {first[0]}" if first else ""
             return f"torch {r.torch} has no wheels for Python {python} on {label} (it supports {', '.join(pys) or 'none'}){also}"
     return f"no torch build fits this request on {label}"
@@ -409,7 +409,7 @@ def _python_hint(releases, plat, request, python, rejected) -> str:
     """For a request that failed on the Python version alone: the Pythons that would work."""
     if not rejected or any(r.kind != "python" for r in rejected):
         return ""
-    pythons = sorted({py for r in releases for py in r.python.get(plat, ())}, key=py_key)
+    pythons = sorted({py for r in releases for py in r.pythons(plat, python)}, key=py_key)
     if not pythons or python in pythons:
         return ""
     return f"; plan for Python {pythons[-1]} with --python {pythons[-1]} --env NAME (a new environment)"

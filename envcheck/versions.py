@@ -72,11 +72,17 @@ def check_torch(text: str) -> str:
 
 
 def check_python(text: str) -> str:
+    """'3.10', '3.10.4' -> '3.10'; '3.13t' (a free-threaded build, PEP 703) stays '3.13t'."""
     t = text.strip()
-    m = re.match(r"^(3\.\d{1,2})(?:\.\d+)?$", t)
+    m = re.match(r"^(3\.\d{1,2})(?:\.\d+)?(t?)$", t)
     if not m:
-        raise UserError(f"--python {text!r} is not a Python version: write it as 3.10")
-    return m.group(1)
+        raise UserError(f"--python {text!r} is not a Python version: write it as 3.10 (or 3.13t for a free-threaded build)")
+    return m.group(1) + m.group(2)
+
+
+def is_free_threaded(python: str) -> bool:
+    """'3.13t': CPython built without the GIL, which needs its own wheels (cp313t ABI tag)."""
+    return python.endswith("t")
 
 
 def vtuple(text: str) -> tuple[int, ...]:
@@ -96,9 +102,10 @@ def pad3(v: tuple[int, ...]) -> tuple[int, ...]:
     return v + (0,) * (3 - len(v))
 
 
-def py_key(py: str) -> tuple[int, int]:
+def py_key(py: str) -> tuple[int, int, int]:
+    """'3.13' -> (3, 13, 0); '3.13t' -> (3, 13, 1), right after the build with the GIL."""
     major, minor = py.split(".")[:2]
-    return int(major), int(minor)
+    return int(major), int(minor.rstrip("t")), int(is_free_threaded(py))
 
 
 def arch_cc(name: str) -> str | None:

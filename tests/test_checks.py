@@ -156,6 +156,20 @@ def test_torchvision_version_mismatch():
     assert "0.17.1" in f.summary and f.fix.startswith("pip install torch==2.2.1 torchvision==0.17.1")
 
 
+def test_torchvision_that_declares_the_installed_torch_is_no_mismatch():
+    """torchvision 0.29.1 and 0.29.2 require torch>=2.14.0 in their metadata (compat/torch.toml [[companion]])."""
+    for torch, vision in (("2.15.0+cu130", "0.29.1"), ("2.14.1+cu130", "0.29.2"), ("2.15.0+cu130", "0.29.2")):
+        s = snapshot(torch=cuda_torch(torch, cuda="13.0"), packages=pkgs(torch=torch, torchvision=vision))
+        assert "torchvision-mismatch" not in codes(s), (torch, vision)
+
+
+def test_torchvision_pinned_to_an_older_torch_is_still_a_mismatch():
+    """torchvision 0.29.0 pins torch==2.14.0: with torch 2.15.0 it is an error naming 0.29.2."""
+    s = snapshot(torch=cuda_torch("2.15.0+cu130", cuda="13.0"), packages=pkgs(torch="2.15.0+cu130", torchvision="0.29.0"))
+    f = one(s, "torchvision-mismatch")
+    assert "0.29.2" in f.summary
+
+
 def test_torchaudio_build_mismatch():
     f = one(snapshot(packages=pkgs(torchaudio="2.2.1+cu118")), "torchaudio-mismatch")
     assert f.severity == "error"

@@ -161,6 +161,23 @@ def test_compat_torch(run_cli):
     assert cmds["cu121"] == "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu121"
 
 
+def test_compat_torch_lists_free_threaded_pythons_and_the_lts_index(run_cli):
+    code, out, _ = run_cli("compat", "--torch", "2.10.0")
+    assert code == 0
+    assert "Python on Linux x86_64: 3.10, 3.11, 3.12, 3.13, 3.14, 3.13t, 3.14t;" in out
+    code, out, _ = run_cli("compat", "--torch", "1.8.2", "--json")
+    assert code == 0
+    data = json.loads(out)
+    cmds = {v["variant"]: v["command"] for v in data["variants"]}
+    assert cmds["cu111"] == "pip install torch==1.8.2 torchvision==0.9.2 torchaudio==0.8.2 --extra-index-url https://download.pytorch.org/whl/lts/1.8/cu111"
+
+
+def test_compat_cuda_13_gives_no_invented_windows_driver(run_cli):
+    code, out, _ = run_cli("compat", "--cuda", "13.0")
+    assert code == 0
+    assert "Windows —" in out and "minor-version compatibility" in out
+
+
 def test_compat_cuda(run_cli):
     code, out, _ = run_cli("compat", "--cuda", "12.1")
     assert code == 0

@@ -9,7 +9,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from envcheck.compat import PLATFORMS, Tables, in_range
+from envcheck.compat import PLATFORMS, Tables, in_range, parse_range
 from envcheck.versions import cc_tuple, cuda_of_variant, driver_tuple, vtuple
 
 T = Tables()
@@ -79,6 +79,27 @@ def test_python_support_moves_forward():
         assert pys == [(3, m) for m in range(pys[0][1], pys[-1][1] + 1)], f"{r.torch}: hole in Python versions"
 
 
+def test_free_threaded_pythons_have_a_gil_build_beside_them():
+    """'3.13t' rows are free-threaded builds of a CPython the release also supports with the GIL."""
+    for r in T.releases:
+        for plat, fts in r.free_threaded.items():
+            assert r.variants[plat], f"{r.torch}: free-threaded Pythons on {plat}, which has no builds"
+            assert all(re.match(r"^3\.\d{1,2}t$", p) for p in fts), fts
+            assert list(fts) == sorted(fts, key=lambda p: vtuple(p[:-1]))
+            assert {p[:-1] for p in fts} <= set(r.python[plat]), f"{r.torch} {plat}: {fts} without the GIL build"
+
+
+def test_companion_rows_declare_a_torch_range_from_a_known_release():
+    rows = T.raw("torch.toml").get("companion", [])
+    assert rows, "the declared ranges of torchvision 0.29.1/0.29.2 are modelled"
+    for c in rows:
+        assert c["package"] in ("torchvision", "torchaudio") and c["source"].strip()
+        assert re.match(r"^\d+\.\d+\.\d+$", c["version"]), c
+        lower = [b for op, b in parse_range(c["torch"]) if op in (">=", "==")]
+        assert lower and T.release(".".join(map(str, lower[0]))), c
+        assert any(getattr(r, c["package"]) == c["version"] for r in T.releases), f"{c['version']} is no release's"
+
+
 def test_every_cuda_variant_has_a_driver_minimum():
     for r in T.releases:
         for plat in ("linux", "windows"):
@@ -106,8 +127,10 @@ def test_toolkit_rows():
         seen.add(t.version)
         assert t.label.startswith("CUDA ")
         assert t.source.strip()
-        for d in (t.linux, t.windows):
-            assert d == "" or DRIVER.match(d), (t.label, d)
+        assert t.linux == "" or DRIVER.match(t.linux), (t.label, t.linux)
+        assert t.windows in ("", "none") or DRIVER.match(t.windows), (t.label, t.windows)
+        if t.windows == "none":  # NVIDIA's "N/A": no Windows driver bundled from CUDA 13.x on
+            assert t.version[0] >= 13, t.label
 
 
 @pytest.mark.parametrize("os", ["linux", "windows"])
@@ -137,7 +160,7 @@ def test_wheel_arch_rows_do_not_overlap():
     releases = [r.torch for r in T.releases]
     by_key = defaultdict(list)
     for w in T.wheel_archs:
-        assert VARIANT.match(w.variant) and w.os in ("linux", "windows", "any")
+        assert VARIANT.match(w.variant) and w.os in ("linux", "linux_aarch64", "windows", "any")
         assert w.source.strip()
         for sm in (*w.sm, *w.ptx):
             cc_tuple(sm)
@@ -145,7 +168,7 @@ def test_wheel_arch_rows_do_not_overlap():
         by_key[w.variant].append(w)
     for variant, rows in by_key.items():
         for v in releases:
-            for os in ("linux", "windows"):
+            for os in ("linux", "linux_aarch64", "windows"):
                 hits = [w for w in rows if w.os in (os, "any") and in_range(vtuple(v), w.torch)]
                 assert len(hits) <= 1, f"{variant} {os} torch {v}: {len(hits)} rows"
 

@@ -129,6 +129,19 @@ def test_explain_on_a_failure_prints_each_rejected_build(run_cli):
     assert err.strip().splitlines()[-1].startswith("envcheck: error: torch 1.12.1 has no wheels for Python 3.11")
 
 
+def test_free_threaded_python_plans_a_free_threaded_build(run_cli):
+    code, out, err = run_cli("install-cmd", "--python", "3.13t", "--cpu", "--os", "linux", "--arch", "x86_64")
+    assert code == 0
+    assert "for Python 3.13t on linux x86_64" in out
+    assert "pip install torch==2.12.0 torchvision==0.27.0 --index-url https://download.pytorch.org/whl/cpu" in out
+
+
+def test_a_python_version_that_is_not_one_is_a_one_line_error(run_cli):
+    code, out, err = run_cli("install-cmd", "--python", "3.13x")
+    assert code == 2 and out == ""
+    assert err.strip() == "envcheck: error: --python '3.13x' is not a Python version: write it as 3.10 (or 3.13t for a free-threaded build)"
+
+
 # -- one answer to "can this driver run this CUDA build" ----------------------------------------
 
 

@@ -365,3 +365,25 @@ def test_command_failed_shows_the_tail_of_the_output(sandbox):
     assert exc.value.returncode == 1
     assert "No matching distribution found for torch==0.0.1" in str(exc.value)
     assert sandbox.run(["pip", "install", "torch==0.0.1"], check=False).returncode == 1
+
+
+# -- free-threaded CPython ---------------------------------------------------------------------
+
+
+def test_free_threaded_plan_resolves_to_cp314t_wheels_on_the_replica(sandbox, replicas, tmp_path):
+    """`install-cmd --python 3.14t` plans a build whose cp314t files exist where the plan sends pip.
+
+    The sandbox interpreter is not free-threaded, so pip cannot install them here; `pip download`
+    with the target's tags (--python-version 3.14 --abi cp314t) resolves the printed line instead.
+    """
+    from envcheck.install import Machine, Request, solve
+
+    plan = solve(Tables(), Machine("linux", "x86_64", "3.11", local=False), Request(python="3.14t", cuda=(13, 0)))
+    argv = next(s.argv for s in plan.steps if s.purpose == "install")
+    assert argv[:2] == ("pip", "install")
+    dest = tmp_path / "dl"
+    sandbox.run(["pip", "download", *argv[2:], "--no-deps", "--only-binary=:all:", "--python-version", "3.14",
+                 "--abi", "cp314t", "--platform", "manylinux_2_28_x86_64", "-d", str(dest)])
+    got = sorted(p.name for p in dest.iterdir())
+    assert got and all("-cp314-cp314t-manylinux_2_28_x86_64.whl" in n for n in got), got
+    assert any(n.startswith(f"torch-{plan.torch}+cu130-") for n in got), got

@@ -81,9 +81,13 @@ def test_explicit_build_on_a_machine_it_cannot_run_warns_instead_of_refusing():
     assert any("too old for CUDA 12.1" in n for n in plan.notes)
 
 
-def test_windows_cuda13_uses_the_linux_branch_number():
+def test_windows_cuda13_runs_through_minor_version_compatibility_only():
+    """NVIDIA's table gives no Windows driver for full CUDA 13.x support (N/A), only the 13.x
+    minor-version-compatibility branch (>= 580): a Windows plan says so instead of inventing a number."""
     plan = solve(T, box("581.57", H100, os="windows"), Request())
     assert plan.variant in ("cu130", "cu132")
+    assert T.min_driver((13, 0), "windows") is None
+    assert any("minor-version compatibility" in n for n in plan.notes)
 
 
 @pytest.mark.parametrize(
@@ -118,3 +122,53 @@ def test_macos_x86_64_stops_at_the_last_intel_release():
     plan = solve(T, Machine("macos", "x86_64", "3.11", no_driver_reason="macOS has no CUDA"), Request())
     assert plan.torch == T.macos_x86_64_last
     assert plan.steps[0].argv[:2] == ("pip", "install")
+
+
+# -- free-threaded CPython (PEP 703): its own wheels, cp313t / cp314t ------------------------------
+
+
+def test_free_threaded_python_gets_a_release_with_free_threaded_wheels():
+    plan = solve(T, Machine("linux", "x86_64", "3.13t", local=False), Request(python="3.13t", cpu=True))
+    release = T.release(plan.torch)
+    assert "3.13t" in release.free_threaded["linux"]
+    assert plan.torch == "2.12.0"  # 2.12.1 and later publish 3.14t only
+
+
+def test_free_threaded_python_3_14t_gets_the_newest_release():
+    plan = solve(T, Machine("linux", "x86_64", "3.14t", local=False), Request(python="3.14t", cuda=(13, 0)))
+    assert plan.torch == T.releases[0].torch and plan.variant == "cu130"
+    install = next(s for s in plan.steps if s.purpose == "install")
+    assert install.argv[:3] == ("pip", "install", f"torch=={plan.torch}")
+
+
+def test_free_threaded_python_before_its_first_wheels_is_an_error_naming_them():
+    with pytest.raises(UserError) as exc:
+        solve(T, Machine("linux", "x86_64", "3.11", local=False), Request(torch="2.6.0", python="3.13t"))
+    msg = str(exc.value)
+    assert "no wheels for Python 3.13t" in msg and "oldest torch with Python 3.13t wheels is 2.7.0" in msg
+
+
+def test_free_threaded_python_in_a_new_environment_names_the_free_threaded_interpreter():
+    plan = solve(T, Machine("linux", "x86_64", "3.11", local=False), Request(python="3.14t", cpu=True, env="ft"))
+    assert ("python3.14t", "-m", "venv", "ft") in [s.argv for s in plan.steps]
+    plan = solve(T, Machine("linux", "x86_64", "3.11", local=False), Request(python="3.14t", cpu=True, env="ft", manager="uv"))
+    assert ("uv", "venv", "ft", "--python", "3.14t") in [s.argv for s in plan.steps]
+
+
+# -- Linux aarch64 wheels carry their own GPU lists ---------------------------------------------
+
+THOR = TargetGpu("NVIDIA Thor", "11.0")
+
+
+def test_aarch64_wheels_have_kernels_for_thor_that_x86_64_wheels_lack():
+    """CUDA 13 aarch64 wheels build sm_110 (RELEASE.md's aarch64 table); the x86_64 ones do not."""
+    arm = solve(T, Machine("linux", "aarch64", "3.12", driver="580.65.06", gpus=(THOR,)), Request())
+    assert arm.variant in ("cu130", "cu132") and not arm.notes
+    x86 = solve(T, Machine("linux", "x86_64", "3.12", driver="580.65.06", gpus=(THOR,)), Request())
+    assert x86.variant == "cpu" and "no CUDA build of any torch release runs on NVIDIA Thor" in x86.notes[0]
+
+
+def test_aarch64_build_without_an_arch_row_says_so_instead_of_borrowing_x86_64s():
+    plan = solve(T, Machine("linux", "aarch64", "3.12", driver="580.65.06", gpus=(H100,)), Request(torch="2.10.0"))
+    assert plan.variant == "cu130"
+    assert "envcheck's tables do not list the GPU architectures of torch 2.10.0 cu130" in plan.notes

@@ -85,7 +85,7 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
         arch = WheelArch(installed_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
     else:  # a report without the arch list: the official wheel's, from envcheck's table
         release = tables.release(release_of(t.version or ""))
-        arch = tables.archs(release, installed_variant(t), s.system.os) if release else None
+        arch = tables.archs(release, installed_variant(t), s.system.os, s.system.arch) if release else None
         if arch is None:
             return _retired(s, t, tables)
         listed = " ".join("sm_" + x.replace(".", "") for x in arch.sm) + " (the official wheel's)"
@@ -158,7 +158,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         if not have or not want:
             continue
         have_local = have.partition("+")[2]
-        wrong_version = release_of(have) != want
+        wrong_version = not tables.companion_fits(name, have, t.version)
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
             what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"

@@ -41,6 +41,7 @@ def torch(a: TorchAnswer, c: Output) -> None:
     c.wrap(f"torchvision {r.torchvision or '—'}   torchaudio {r.torchaudio or '— (none released with it)'}", "  ")
     for plat, pys in r.python.items():
         if r.variants.get(plat):
+            pys = (*pys, *r.free_threaded.get(plat, ()))  # free-threaded builds last: 3.13t
             c.wrap(f"Python on {PLATFORM_LABEL[plat]}: {', '.join(pys)}; default index serves: {r.default.get(plat, '—')}", "  ")
     c.wrap(f"conda (pytorch channel): {a.conda or 'not published there'}", "  ")
     c.wrap("builds:", "  ")

@@ -61,9 +61,10 @@ def normalize(project: str) -> str:
 
 
 def python_tag(python: str) -> str:
-    """'3.11' -> 'cp311-cp311'."""
+    """'3.11' -> 'cp311-cp311'; free-threaded '3.13t' -> 'cp313-cp313t' (PEP 703's ABI tag)."""
     major, minor = python.split(".")[:2]
-    return f"cp{major}{minor}-cp{major}{minor}"
+    base = f"cp{major}{minor.rstrip('t')}"
+    return f"{base}-{base}{'t' if minor.endswith('t') else ''}"
 
 
 def platform_tags(release: Release, platform: str, macos_x86_64_last: str, *, default_index: bool = False) -> tuple[str, ...]:
@@ -125,7 +126,7 @@ class ReplicaModel:
         rp = requires_python(release, platform)
         tags = platform_tags(release, platform, self.tables.macos_x86_64_last, default_index=default_index)
         out = []
-        for py in release.python.get(platform, ()):
+        for py in (*release.python.get(platform, ()), *release.free_threaded.get(platform, ())):
             for plat in tags:
                 tag = f"{python_tag(py)}-{plat}"
                 out.append(
