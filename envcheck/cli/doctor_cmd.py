@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
@@ -21,6 +21,7 @@ def doctor(
     save: Annotated[Optional[Path], typer.Option("--save", help="Also write the snapshot to this JSON file.")] = None,
     pip_check: Annotated[bool, typer.Option("--pip-check", help="Also run `pip check` in the target interpreter (slow).")] = False,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep GPU UUIDs and the host name in markdown output.")] = False,
+    offline: OfflineOpt = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
@@ -33,6 +34,10 @@ def doctor(
     from envcheck.snapshot_io import dump
 
     check_seconds(timeout, "--timeout")
+    if offline:  # doctor reads no index today; --offline keeps it so if one is ever added
+        from envcheck.probes.wheel_index import forbid_network
+
+        forbid_network()
     target = python or sys.executable
     if python is not None and not Path(python).exists():
         raise UserError(f"--python {python}: no such file")
