@@ -78,11 +78,11 @@ def refresh(
             raise UserError(f"--variants {variants!r}: {', '.join(bad) or 'none given'} not a build envcheck knows ({', '.join(known)})")
     source = choose_source(t, mirror, read_pip_value("index-url"))
     result = run_refresh(t, source, wanted)
-    for line in render.refresh_problems(result):
-        write(sys.stderr, f"envcheck: {line}\n")
-    if not result.knowledge.variants:
+    if not result.knowledge.variants:  # nothing read: one line, and the cache stays as it was
         first = result.errors[0] if result.errors else "nothing listed"
         raise UserError(f"could not read {source.name}: {first}; envcheck keeps using its shipped tables")
+    for line in render.refresh_problems(result):
+        write(sys.stderr, f"envcheck: {line}\n")
     if chosen_format(fmt, as_json) is Format.json:
         print_json(render.refresh_dict(result))
     else:
