@@ -73,9 +73,9 @@ def choose_source(tables: Tables, mirror: str | None, configured_index: str | No
     return pytorch_source(tables)
 
 
-def all_variants(tables: Tables) -> list[str]:
-    """Every build the tables know, on any platform: what a refresh reads by default."""
-    return sorted({v for r in tables.releases for vs in r.variants.values() for v in vs})
+def all_variants(tables: Tables, since: tuple = ()) -> list[str]:
+    """Every build the tables know, on any platform, of the releases from `since` on."""
+    return sorted({v for r in tables.releases if r.key >= since for vs in r.variants.values() for v in vs})
 
 
 # -- compat refresh ------------------------------------------------------------------------------
@@ -278,7 +278,8 @@ def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> Inde
         if listing.error:
             checked.append(Checked(w, "", listing.error, ""))
             continue
-        for host in listing.offsite:
+        # The default index itself may serve files from another host; a mirror's links must stay on it.
+        for host in listing.offsite if (plan.mirror or not w.default_index) else ():
             if host != urlsplit(w.where).netloc:
                 offsite.add(f"{w.source}'s {w.project} links lead to {host}: pip would download from there, not from {w.source}")
         name = _match(listing, w, plan.python, plan.os, plan.arch)

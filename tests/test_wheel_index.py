@@ -127,3 +127,16 @@ def test_json_that_is_not_pep_691(server):
     listing = read_listing(server.url("/odd/torch/"))
     _one_line(listing.error)
     assert "PEP 691" in listing.error
+
+
+def test_pips_proxy_setting_is_used(server, tmp_path, monkeypatch):
+    """`proxy` in pip's configuration file: the listing of a host that does not exist comes through
+    the proxy (here the local server, which answers absolute-URI requests)."""
+    server.pages["/whl/cu126/torch/"] = pep691("torch", FILES)
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nproxy = {server.base}\n", encoding="utf-8")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    monkeypatch.delenv("PIP_PROXY", raising=False)
+    listing = read_listing("http://index.invalid/whl/cu126/torch/")
+    assert listing.ok, listing.error
+    assert listing.files[0].local == "cu126"

@@ -54,7 +54,7 @@ def compat(
 @app.command("refresh")
 def refresh(
     mirror: Annotated[Optional[str], typer.Option("--mirror", help="Read a copy of PyTorch's index: sjtu, nju, aliyun, or its URL (default: pip's configured mirror when it has one, else PyTorch's own index).")] = None,
-    variants: Annotated[Optional[str], typer.Option("--variants", help="Only these builds, e.g. cu126,cpu (default: every build the tables know).")] = None,
+    variants: Annotated[Optional[str], typer.Option("--variants", help="Only these builds, e.g. cu126,cpu (default: every build of torch 2.x in the tables).")] = None,
     offline: OfflineOpt = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
@@ -70,7 +70,7 @@ def refresh(
         raise UserError("compat refresh reads the wheel indexes over the network, and --offline forbids that")
     t = tables()
     known = all_variants(t)
-    wanted = known
+    wanted = all_variants(t, since=(2, 0))  # the 1.x builds live on pages PyTorch no longer changes
     if variants is not None:
         wanted = [v.strip().lower() for v in variants.split(",") if v.strip()]
         bad = [v for v in wanted if v not in known]

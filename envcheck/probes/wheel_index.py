@@ -234,6 +234,8 @@ def parse(page: Page, asked: str) -> Listing:
 
 def read_listing(url: str, **kw) -> Listing:
     """The wheels listed at `url` (a project page or a flat folder), or why they could not be read."""
+    if "proxy" not in kw:
+        kw["proxy"] = pip_proxy()
     page = fetch(url, **kw)
     if isinstance(page, str):
         return Listing(url, error=page)
@@ -247,6 +249,8 @@ def read_listings(urls: list[str], workers: int = 8, **kw) -> dict[str, Listing]
     unique = list(dict.fromkeys(urls))
     if not unique:
         return {}
+    if "proxy" not in kw:
+        kw["proxy"] = pip_proxy()
     with ThreadPoolExecutor(max_workers=min(workers, len(unique))) as pool:
         return dict(zip(unique, pool.map(lambda u: read_listing(u, **kw), unique)))
 
