@@ -185,6 +185,9 @@ def overlay(releases: list, as_of: str, knowledge: Knowledge | None = None) -> l
                 variants[p] = tuple(sorted((*variants.get(p, ()), *vs), key=variant_order))
             for p, pys in add_py.items():
                 python[p] = tuple(sorted((*python.get(p, ()), *pys), key=_py_order))
-            r = r._replace(variants=variants, python=python)
+            found = "; ".join([*(f"{p}: {', '.join(vs)}" for p, vs in add_v.items()),
+                               *(f"{p}: Python {', '.join(pys)}" for p, pys in add_py.items())])
+            r = r._replace(variants=variants, python=python,
+                           source=f"{r.source} ; wheel index {knowledge.source} read {knowledge.fetched} (envcheck compat refresh) adds {found}")
         out.append(r)
     return out

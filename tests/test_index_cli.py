@@ -182,3 +182,28 @@ def test_refresh_through_the_replicas_finds_what_the_tables_say(run_cli, tmp_pat
     assert "the shipped tables already list every build and Python version read" in out
     builds = json.loads((tmp_path / "envcheck" / "index.json").read_text())["builds"]
     assert "cu126" in builds["2.6.0"]["linux_aarch64"] and "cpu" in builds["2.6.0"]["macos"]
+
+
+def test_refresh_in_json(sites, run_cli):
+    _serve(sites["pytorch"], "/whl", "cu126", _stack("cp312", X86))
+    code, out, err = run_cli("compat", "refresh", "--variants", "cu126", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["source"] == "PyTorch's index" and data["variants_read"] == ["cu126"]
+    assert data["releases"]["2.6.0"]["linux"]["cu126"] == ["3.12"]
+    assert data["errors"] == [] and data["offsite"] == []
+
+
+def test_refresh_names_listings_it_could_not_read(sites, run_cli):
+    _serve(sites["pytorch"], "/whl", "cu126", _stack("cp312", X86), projects=("torch",))
+    code, out, err = run_cli("compat", "refresh", "--variants", "cu126")
+    assert code == 1
+    assert "envcheck: warning: " in err and "/whl/cu126/torchvision/: HTTP 404" in err
+    assert "cached in" in out
+
+
+def test_a_conda_plan_says_what_was_not_checked(sites, run_cli):
+    code, out, err = run_cli("install-cmd", "--torch", "2.2.1", "--cpu", "--manager", "conda", "--os", "linux",
+                             "--arch", "x86_64", "--python", "3.10", "--check-index")
+    assert code == 1 and "conda install" in out
+    assert "conda's channels, which were not checked" in err
