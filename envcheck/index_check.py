@@ -148,6 +148,7 @@ class IndexCheck(NamedTuple):
     files: tuple[Checked, ...]
     offsite: tuple[str, ...]  # "sjtu's links lead to download.pytorch.org"
     target: str  # "cp312 manylinux x86_64"
+    unchecked: str = ""  # why the plan has nothing a wheel index could confirm
 
     @property
     def missing(self) -> tuple[Checked, ...]:
@@ -269,6 +270,12 @@ def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> Inde
     """Each exact file of the plan on the listing the plan sends pip to; for a missing one, the
     other copies of PyTorch's index (PyTorch's own, the mirrors) that have it."""
     wanted = wanted_files(plan, tables, default_index)
+    target = target_tags(plan.python, plan.os, plan.arch)
+    if not wanted:
+        conda = any(s.purpose == "install" and s.argv[:1] == ("conda",) for s in plan.steps)
+        why = ("this plan installs through conda's channels, which were not checked" if conda
+               else "the install line pins no exact versions, so there is no exact file to look for")
+        return IndexCheck((), (), target, why)
     got = read_listings([w.where for w in wanted], **fetch)
     checked = []
     offsite = set()
@@ -284,7 +291,7 @@ def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> Inde
                 offsite.add(f"{w.source}'s {w.project} links lead to {host}: pip would download from there, not from {w.source}")
         name = _match(listing, w, plan.python, plan.os, plan.arch)
         checked.append(Checked(w, name, "", "" if name else _elsewhere(w, tables, plan, pytorch_host, fetch)))
-    return IndexCheck(tuple(checked), tuple(sorted(offsite)), target_tags(plan.python, plan.os, plan.arch))
+    return IndexCheck(tuple(checked), tuple(sorted(offsite)), target)
 
 
 def _elsewhere(w: Wanted, tables: Tables, plan, pytorch_host: str, fetch: dict) -> str:

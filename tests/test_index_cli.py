@@ -12,7 +12,7 @@ import pytest
 
 import envcheck.compat as compat
 from envcheck.compat import Tables, data_dir
-from tests.index_pages import IndexServer, pep503, pep691, wheel
+from tests.index_pages import Answer, IndexServer, pep503, pep691, wheel
 
 HOSTS = {"pytorch": "https://download.pytorch.org", "sjtu": "https://mirror.sjtu.edu.cn",
          "nju": "https://mirrors.nju.edu.cn", "aliyun": "https://mirrors.aliyun.com"}
@@ -207,3 +207,15 @@ def test_a_conda_plan_says_what_was_not_checked(sites, run_cli):
                              "--arch", "x86_64", "--python", "3.10", "--check-index")
     assert code == 1 and "conda install" in out
     assert "conda's channels, which were not checked" in err
+
+
+def test_a_find_links_folder_is_checked_as_one_flat_page(sites, run_cli):
+    """Aliyun's copy is a web server's folder listing (-f): every project's wheels on one page."""
+    links = "\n".join(f'<a href="{f.filename.replace("+", "%2B")}">{f.filename}</a>' for f in _stack("cp311", X86))
+    sites["aliyun"].pages["/pytorch-wheels/cu126/"] = Answer(
+        f"<html><head><title>Index of /pytorch-wheels/cu126/</title></head><body><a href=\"../\">../</a>\n{links}</body></html>".encode())
+    code, out, err = run_cli("install-cmd", "--torch", "2.6.0", "--cuda", "12.6", "--mirror", "aliyun", "--os", "linux",
+                             "--arch", "x86_64", "--python", "3.11", "--check-index")
+    assert code == 0, err
+    assert "-f " + sites["aliyun"].url("/pytorch-wheels/cu126/") in out
+    assert "index: aliyun has torchvision-0.21.0+cu126-cp311-cp311-manylinux_2_28_x86_64.whl" in err

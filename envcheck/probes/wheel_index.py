@@ -81,10 +81,23 @@ def pip_proxy(env=os.environ) -> str | None:
     return read_pip_value("proxy", env=env)
 
 
-def _opener(proxy: str | None):
+def pip_cert(env=os.environ) -> str | None:
+    """pip's CA bundle (PIP_CERT, or `cert` in pip's configuration), e.g. a company proxy's."""
+    if env.get("PIP_CERT"):
+        return env["PIP_CERT"]
+    from envcheck.probes.pip_config import read_pip_value
+
+    return read_pip_value("cert", env=env)
+
+
+def _opener(proxy: str | None, cafile: str | None = None):
     import urllib.request
 
-    handlers = [urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []
+    handlers: list = [urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []
+    if cafile and os.path.isfile(cafile):
+        import ssl
+
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
     return urllib.request.build_opener(*handlers)  # no proxy given: the environment's (and no_proxy)
 
 
@@ -95,7 +108,7 @@ class Page(NamedTuple):
 
 
 def fetch(url: str, *, accept: str = ACCEPT, timeout: float = TIMEOUT_S, deadline: float = DEADLINE_S,
-          max_bytes: int = MAX_BYTES, proxy: str | None = None) -> Page | str:
+          max_bytes: int = MAX_BYTES, proxy: str | None = None, cafile: str | None = None) -> Page | str:
     """The page at `url`, or one line saying why not. Reads at most `max_bytes`, for at most
     `deadline` seconds, each socket operation within `timeout`."""
     import socket
@@ -107,19 +120,19 @@ def fetch(url: str, *, accept: str = ACCEPT, timeout: float = TIMEOUT_S, deadlin
     request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "envcheck"})
     start = time.monotonic()
     try:
-        with _opener(proxy).open(request, timeout=timeout) as resp:
-            chunks, size = [], 0
+        with _opener(proxy, cafile).open(request, timeout=timeout) as resp:
+            body = bytearray()
             while True:
                 chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
                 if not chunk:
                     break
-                size += len(chunk)
-                if size > max_bytes:
-                    return f"{url}: listing larger than {max_bytes // (1024 * 1024) or max_bytes} {'MiB' if max_bytes >= 1024 * 1024 else 'bytes'}: stopped reading"
+                body += chunk
+                if len(body) > max_bytes:
+                    cap = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+                    return f"{url}: listing larger than {cap}: stopped reading"
                 if time.monotonic() - start > deadline:
-                    return f"{url}: listing not read within {deadline:g} s ({size // 1024} KiB so far): stopped"
-                chunks.append(chunk)
-            return Page(resp.geturl(), b"".join(chunks), resp.headers.get("Content-Type", ""))
+                    return f"{url}: listing not read within {deadline:g} s ({len(body) // 1024} KiB so far): stopped"
+            return Page(resp.geturl(), bytes(body), resp.headers.get("Content-Type", ""))
     except urllib.error.HTTPError as exc:
         return f"{url}: HTTP {exc.code} {exc.reason}"
     except urllib.error.URLError as exc:
@@ -232,10 +245,19 @@ def parse(page: Page, asked: str) -> Listing:
     return Listing(asked, tuple(files), "", tuple(sorted(offsite)), form)
 
 
-def read_listing(url: str, **kw) -> Listing:
-    """The wheels listed at `url` (a project page or a flat folder), or why they could not be read."""
+def _pip_settings(kw: dict) -> dict:
+    """pip's proxy and CA bundle, unless the caller chose them: envcheck reaches an index as pip would."""
+    kw = dict(kw)
     if "proxy" not in kw:
         kw["proxy"] = pip_proxy()
+    if "cafile" not in kw:
+        kw["cafile"] = pip_cert()
+    return kw
+
+
+def read_listing(url: str, **kw) -> Listing:
+    """The wheels listed at `url` (a project page or a flat folder), or why they could not be read."""
+    kw = _pip_settings(kw)
     page = fetch(url, **kw)
     if isinstance(page, str):
         return Listing(url, error=page)
@@ -249,8 +271,7 @@ def read_listings(urls: list[str], workers: int = 8, **kw) -> dict[str, Listing]
     unique = list(dict.fromkeys(urls))
     if not unique:
         return {}
-    if "proxy" not in kw:
-        kw["proxy"] = pip_proxy()
+    kw = _pip_settings(kw)
     with ThreadPoolExecutor(max_workers=min(workers, len(unique))) as pool:
         return dict(zip(unique, pool.map(lambda u: read_listing(u, **kw), unique)))
 

@@ -61,6 +61,7 @@ def check_dict(c) -> dict:
             for x in c.files
         ],
         "offsite": list(c.offsite),
+        "unchecked": c.unchecked or None,
     }
 
 
@@ -72,7 +73,7 @@ def _what(w) -> str:
 def check_lines(c) -> list[tuple[str, str]]:
     """(level, line) for stderr: ok | warning | error. A missing file names where it does exist."""
     if not c.files:
-        return [("warning", "--check-index checks wheels from pip indexes; this plan installs through conda's channels, which were not checked")]
+        return [("warning", f"--check-index checks the exact wheels of pip and uv lines; {c.unchecked}")]
     out = []
     if c.unreadable:  # one line for a network failure, however many files it hid
         first = c.unreadable[0].error
@@ -83,7 +84,10 @@ def check_lines(c) -> list[tuple[str, str]]:
             out.append(("ok", f"index: {x.wanted.source} has {x.filename}"))
         elif not x.error:
             line = f"{x.wanted.source} lacks {_what(x.wanted)} for {c.target}"
-            line += f"; {x.alternative}" if x.alternative else "; no other copy of PyTorch's index envcheck knows has it either"
+            if x.alternative:
+                line += f"; {x.alternative}"
+            elif not x.wanted.default_index:
+                line += "; no other copy of PyTorch's index envcheck knows has it either"
             out.append(("error", line))
     out += [("warning", o) for o in c.offsite]
     return [(level, redact(text)) for level, text in out]
