@@ -206,6 +206,9 @@ def wanted_files(plan, tables: Tables, default_index: str | None) -> list[Wanted
 
 
 def platform_fits(tag_platform: str, os: str, arch: str) -> bool:
+    """Would pip on this OS and CPU take a wheel of this platform tag?"""
+    if tag_platform == "any":
+        return True
     if os == "linux":
         machine = "aarch64" if arch in ("aarch64", "arm64") else "x86_64"
         return tag_platform.startswith(("manylinux", "linux_")) and tag_platform.endswith(machine)

@@ -45,3 +45,23 @@ def test_the_cache_round_trips_and_a_foreign_file_is_ignored(tmp_path):
     for junk in ("", "[]", '{"schema": 2}', '{"schema": 1, "fetched": "2026-12-01", "builds": {"2.15.0": {"beos": {}}}}', "\x00\xff"):
         path.write_text(junk, encoding="latin-1")
         assert load(path) is None
+
+
+def test_which_wheels_fit_a_target():
+    from envcheck.index_check import file_fits
+    from envcheck.probes.wheel_index import _wheel
+
+    def fits(filename: str, python: str, os: str = "linux", arch: str = "x86_64", requires: str = "") -> bool:
+        return file_fits(_wheel(filename, "", requires), python, os, arch)
+
+    assert fits("torch-2.6.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl", "3.12")
+    assert not fits("torch-2.6.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl", "3.13")
+    assert not fits("torch-2.6.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl", "3.12", arch="aarch64")
+    assert fits("torch-2.6.0+cu126-cp313-cp313t-manylinux_2_28_x86_64.whl", "3.13t")
+    assert not fits("torch-2.6.0+cu126-cp313-cp313t-manylinux_2_28_x86_64.whl", "3.13")
+    assert fits("torchvision-0.29.2-py3-none-any.whl", "3.14", os="windows")
+    assert not fits("torchvision-0.29.2-py3-none-any.whl", "3.10", requires=">=3.11")
+    assert fits("torch-1.10.0+cu113-cp39-cp39-linux_x86_64.whl", "3.9")
+    assert fits("torch-2.6.0-cp312-none-macosx_11_0_arm64.whl", "3.12", os="macos", arch="arm64")
+    assert fits("torch-2.6.0+cpu-cp312-cp312-win_amd64.whl", "3.12", os="windows")
+    assert fits("torchaudio-2.6.0-cp39-abi3-manylinux_2_28_x86_64.whl", "3.12")

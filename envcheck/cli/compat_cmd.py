@@ -64,7 +64,7 @@ def refresh(
     from envcheck.index_check import refresh as run_refresh
     from envcheck.probes.pip_config import read_pip_value
     from envcheck.render import index as render
-    from envcheck.render.console import out, print_json, write
+    from envcheck.render.console import live, out, print_json, write
 
     if offline:
         raise UserError("compat refresh reads the wheel indexes over the network, and --offline forbids that")
@@ -77,7 +77,12 @@ def refresh(
         if not wanted or bad:
             raise UserError(f"--variants {variants!r}: {', '.join(bad) or 'none given'} not a build envcheck knows ({', '.join(known)})")
     source = choose_source(t, mirror, read_pip_value("index-url"))
+    progress = live(sys.stderr)
+    if progress:  # a terminal: say what the wait is for
+        write(sys.stderr, f"reading {len(wanted) * 3} listings of {source.name} …\r")
     result = run_refresh(t, source, wanted)
+    if progress:
+        sys.stderr.write("\033[K")
     if not result.knowledge.variants:  # nothing read: one line, and the cache stays as it was
         first = result.errors[0] if result.errors else "nothing listed"
         raise UserError(f"could not read {source.name}: {first}; envcheck keeps using its shipped tables")
