@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from envcheck.compat import Mirror, Tables
+from envcheck.compat import PLATFORMS, Mirror, Tables
 from envcheck.errors import UserError
 from envcheck.index_cache import Knowledge, additions, builds_of, python_of, save
 from envcheck.probes.wheel_index import Listing, read_listings
@@ -90,11 +90,13 @@ class Refresh(NamedTuple):
     unknown_releases: tuple[str, ...]  # torch releases on the index the tables do not know
     cache_error: str  # "" when the cache was written
     cache_path: str
+    companion_gaps: tuple[str, ...] = ()  # "torchvision 0.21.0 (with torch 2.6.0): no cu126 wheel for windows"
 
 
 def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None, **fetch) -> Refresh:
-    """Read the torch listing of each variant (torchvision's and torchaudio's too, to report
-    what is there), cache what exists, and say what that adds to the shipped tables."""
+    """Read the torch, torchvision and torchaudio listings of each variant, cache the torch builds
+    that exist, and say what that adds to the shipped tables and which companion wheels are
+    missing beside a torch build."""
     from envcheck.index_cache import cache_file
 
     urls = {(v, p): source.listing_url(v, p) for v in variants for p in PROJECTS}
@@ -106,8 +108,9 @@ def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None
     knowledge = Knowledge(today, source.template, tuple(sorted(torch_ok)), builds)
     errors = tuple(dict.fromkeys(lst.error for lst in listings.values() if lst.error))
     offsite = tuple(sorted({h for lst in listings.values() for h in lst.offsite if h != source.host}))
+    shipped = Tables(tables.directory)  # what the cache adds is measured against the tables alone
     added = []
-    for r in tables.releases:
+    for r in shipped.releases:
         add_v, add_py = additions(r, knowledge)
         for p, vs in add_v.items():
             added.append(f"torch {r.torch} {p}: builds {', '.join(vs)}")
@@ -115,11 +118,38 @@ def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None
             added.append(f"torch {r.torch} {p}: Python {', '.join(pys)}")
     from envcheck.versions import vtuple
 
-    known = {r.torch for r in tables.releases}
+    known = {r.torch for r in shipped.releases}
     unknown = sorted((v for v in builds if v not in known and all(x.isdigit() for x in v.split("."))), key=vtuple)
     path = cache_path or cache_file()
     cache_error = save(knowledge, path) if torch_ok else "no listing could be read: the cache was left as it was"
-    return Refresh(source, knowledge, errors, offsite, tuple(added), tuple(unknown), cache_error, str(path or ""))
+    return Refresh(source, knowledge, errors, offsite, tuple(added), tuple(unknown), cache_error, str(path or ""),
+                   companion_gaps(shipped, knowledge, listings))
+
+
+def companion_gaps(tables: Tables, knowledge: Knowledge, listings: dict) -> tuple[str, ...]:
+    """torchvision / torchaudio releases paired with a torch build on the index that have no wheel
+    of that build for that platform there: the pairing the tables claim, which pip cannot install."""
+    from envcheck.index_cache import platform_of
+
+    have: dict = {}
+    for (variant, project), lst in listings.items():
+        if project == "torch" or not lst.ok:
+            continue
+        for f in lst.files:
+            if f.project == project:
+                for tag in f.tags:
+                    plat = tag.split("-")[2]
+                    where = set(PLATFORMS) if plat == "any" else {platform_of(plat)}
+                    have.setdefault((project, f.version, f.local or variant), set()).update(where)
+    gaps = []
+    for r in tables.releases:
+        for platform, variants in knowledge.builds.get(r.torch, {}).items():
+            for variant in variants:
+                for project in ("torchvision", "torchaudio"):
+                    version = getattr(r, project)
+                    if version and listings.get((variant, project), Listing("")).ok and platform not in have.get((project, version, variant), ()):
+                        gaps.append(f"{project} {version} (with torch {r.torch}): no {variant} wheel for {platform}")
+    return tuple(gaps)
 
 
 # -- install-cmd --check-index ----------------------------------------------------------------------

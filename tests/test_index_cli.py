@@ -128,6 +128,8 @@ def test_refresh_adds_what_the_index_has_and_every_command_uses_it(sites, run_cl
     assert code == 0, err
     assert "torch 2.15.0 linux: builds cu126" in out
     assert "do not know (upgrade envcheck): 2.99.0" in out
+    assert "torchvision 0.29.2 (with torch 2.15.0): no cu126 wheel for linux" in out  # the pairing pip could not install
+    assert "(with torch 2.6.0)" not in out
     cached = json.loads(_cache(tmp_path).read_text())
     assert cached["builds"]["2.15.0"]["linux"]["cu126"] == ["3.12", "3.14t"]
     assert cached["fetched"] and cached["source"].endswith("/pytorch-wheels/{variant}")

@@ -18,6 +18,7 @@ def refresh_dict(r) -> dict:
         "releases": {v: k.builds[v] for v in k.builds},
         "adds_to_tables": list(r.added),
         "releases_not_in_tables": list(r.unknown_releases),
+        "companion_gaps": list(r.companion_gaps),
         "errors": list(r.errors),
         "offsite": list(r.offsite),
         "cache": r.cache_path,
@@ -38,6 +39,10 @@ def refresh_text(r, console: Output) -> None:
         console.print("# the shipped tables already list every build and Python version read", markup=False)
     if r.unknown_releases:
         console.print(f"# releases on the index that envcheck's tables do not know (upgrade envcheck): {', '.join(r.unknown_releases)}", markup=False)
+    if r.companion_gaps:
+        console.print("# paired releases the index has no wheel of, beside a torch build it has:", markup=False)
+        for line in r.companion_gaps:
+            console.print(f"  {line}", markup=False)
     if not r.cache_error:
         console.print(f"# cached in {r.cache_path}", markup=False)
 
