@@ -140,3 +140,18 @@ def test_pips_proxy_setting_is_used(server, tmp_path, monkeypatch):
     listing = read_listing("http://index.invalid/whl/cu126/torch/")
     assert listing.ok, listing.error
     assert listing.files[0].local == "cu126"
+
+
+def test_offline_forbids_reading_and_ends_with_its_command(server, run_cli):
+    from envcheck.probes.wheel_index import allow_network, forbid_network
+
+    server.pages["/whl/cu126/torch/"] = pep691("torch", FILES)
+    forbid_network()
+    try:
+        listing = read_listing(server.url("/whl/cu126/torch/"))
+    finally:
+        allow_network()
+    assert listing.error.endswith("not fetched (--offline)") and server.requests == []
+    code, out, _ = run_cli("install-cmd", "--offline", "--cpu", "--os", "linux", "--arch", "x86_64", "--python", "3.12")
+    assert code == 0 and "pip install torch==" in out
+    assert read_listing(server.url("/whl/cu126/torch/")).ok  # the next command may use the network again

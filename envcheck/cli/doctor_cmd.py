@@ -14,6 +14,7 @@ from envcheck.numbers import seconds as check_seconds
 
 
 def doctor(
+    ctx: typer.Context,
     from_: Annotated[Optional[str], typer.Option("--from", help="Diagnose a saved or pasted text instead of this machine: envcheck JSON, collect_env, nvidia-smi output, error messages and tracebacks; - for stdin.")] = None,
     python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter (default: the one running envcheck).")] = None,
     no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
@@ -35,9 +36,10 @@ def doctor(
 
     check_seconds(timeout, "--timeout")
     if offline:  # doctor reads no index today; --offline keeps it so if one is ever added
-        from envcheck.probes.wheel_index import forbid_network
+        from envcheck.probes.wheel_index import allow_network, forbid_network
 
         forbid_network()
+        ctx.call_on_close(allow_network)
     target = python or sys.executable
     if python is not None and not Path(python).exists():
         raise UserError(f"--python {python}: no such file")

@@ -51,6 +51,7 @@ def _gpu(text: str) -> TargetGpu:
 
 
 def install_cmd(
+    ctx: typer.Context,
     cuda: Annotated[Optional[str], typer.Option("--cuda", help="CUDA build to install, e.g. 12.1 (cu121).")] = None,
     torch: Annotated[Optional[str], typer.Option("--torch", help="torch release, e.g. 2.2.1 (or 2.2 for the newest 2.2.x).")] = None,
     python: PythonVer = None,
@@ -75,9 +76,10 @@ def install_cmd(
     if check_index and offline:
         raise UserError("--check-index reads the index over the network, and --offline forbids that: choose one")
     if offline:
-        from envcheck.probes.wheel_index import forbid_network
+        from envcheck.probes.wheel_index import allow_network, forbid_network
 
         forbid_network()
+        ctx.call_on_close(allow_network)
     request = Request(
         torch=check_torch(torch) if torch else None,
         cuda=cuda_tuple(cuda) if cuda else None,

@@ -35,10 +35,15 @@ class Offline(Exception):
 _OFFLINE = False
 
 
-def forbid_network() -> None:
-    """--offline: from now on in this process, every read of an index fails before any socket opens."""
+def forbid_network(forbid: bool = True) -> None:
+    """--offline: until allowed again, every read of an index fails before any socket opens. The
+    CLI allows it again when the command ends (a test runs many commands in one process)."""
     global _OFFLINE
-    _OFFLINE = True
+    _OFFLINE = forbid
+
+
+def allow_network() -> None:
+    forbid_network(False)
 
 
 def network_forbidden() -> bool:
