@@ -122,7 +122,7 @@ def install_cmd(
     checked = _check_index(plan, t) if check_index else None
     f = chosen_format(fmt, as_json)
     if f is Format.json:
-        print_json({**render.as_dict(plan), **({"index_check": _index_dict(checked)} if checked else {})})
+        print_json({**render.as_dict(plan), **({"index_check": _index_dict(checked)} if checked is not None else {})})
     elif f is Format.markdown:
         out().print(render.markdown(plan, explain), markup=False, end="")
     else:
