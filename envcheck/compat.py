@@ -268,8 +268,9 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 class Tables:
     """All compat tables; each file is read on first use only (install-cmd never reads gpus)."""
 
-    def __init__(self, directory: Path | None = None):
+    def __init__(self, directory: Path | None = None, live: bool = False):
         self.directory = directory
+        self.live = live  # join what `envcheck compat refresh` cached (envcheck/index_cache.py)
 
     def warm(self) -> "Tables":
         """Read the tables install-cmd needs now (e.g. while a probe waits on the driver)."""
@@ -288,6 +289,10 @@ class Tables:
     def releases(self) -> tuple[Release, ...]:
         """Newest first."""
         rows = [_release(r) for r in self._torch["release"]]
+        if self.live:
+            from envcheck.index_cache import overlay
+
+            rows = overlay(rows, self._torch.get("as_of", ""))
         return tuple(sorted(rows, key=lambda r: r.key, reverse=True))
 
     @property
@@ -638,5 +643,5 @@ _TABLES: Tables | None = None
 def tables() -> Tables:
     global _TABLES
     if _TABLES is None:
-        _TABLES = Tables()
+        _TABLES = Tables(live=True)
     return _TABLES

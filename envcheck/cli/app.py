@@ -13,7 +13,7 @@ from envcheck.errors import DataError, UserError
 _USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
-# name -> (module, attribute); "mirror" is a group of its own.
+# name -> (module, attribute); "mirror" and "compat" (compat refresh) are groups of their own.
 COMMANDS = {
     "doctor": ("doctor_cmd", "doctor"),
     "install-cmd": ("install_cmd", "install_cmd"),
@@ -21,7 +21,7 @@ COMMANDS = {
     "onnx": ("onnx_cmd", "onnx"),
     "bench": ("bench_cmd", "bench"),
     "cluster": ("cluster_cmd", "cluster"),
-    "compat": ("compat_cmd", "compat"),
+    "compat": ("compat_cmd", "app"),
     "gpus": ("gpus_cmd", "gpus"),
     "mirror": ("mirror_cmd", "app"),
 }
@@ -46,8 +46,8 @@ def build_app(only: Optional[str] = None) -> typer.Typer:
         if only is not None and name != only:
             continue
         target = getattr(importlib.import_module(f"envcheck.cli.{module}"), attr)
-        if name == "mirror":
-            app.add_typer(target, name="mirror")
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
         else:
             app.command(name)(target)
     app.callback()(_root)

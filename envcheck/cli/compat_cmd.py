@@ -1,16 +1,22 @@
-"""`envcheck compat`: questions about the compatibility tables."""
+"""`envcheck compat`: questions about the compatibility tables; `compat refresh` reads what the
+wheel indexes really hold and caches it."""
 
+import sys
 from typing import Annotated, Optional
 
 import typer
 
-from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.versions import check_torch, cuda_tuple, driver_tuple
 
+app = typer.Typer(help="Answer questions from envcheck's driver / CUDA / torch / GPU tables.")
 
+
+@app.callback(invoke_without_command=True)
 def compat(
+    ctx: typer.Context,
     driver: Annotated[Optional[str], typer.Option("--driver", help="Which CUDA versions and torch builds does this NVIDIA driver run?")] = None,
     torch: Annotated[Optional[str], typer.Option("--torch", help="torchvision/torchaudio, Python versions and builds of this torch release.")] = None,
     cuda: Annotated[Optional[str], typer.Option("--cuda", help="Minimum driver and torch releases of this CUDA version.")] = None,
@@ -19,14 +25,16 @@ def compat(
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer questions from envcheck's driver / CUDA / torch / GPU tables."""
+    """Answer questions from envcheck's driver / CUDA / torch / GPU tables (`compat refresh`: from the wheel indexes)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from envcheck import compat_query as q
     from envcheck.render import compat as render
     from envcheck.render.console import out, print_json
 
     asked = [x for x in (driver, torch, cuda, gpu) if x]
     if len(asked) != 1:
-        raise UserError("envcheck compat takes exactly one of --driver, --torch, --cuda, --gpu")
+        raise UserError("envcheck compat takes exactly one of --driver, --torch, --cuda, --gpu (or: envcheck compat refresh)")
     t = tables()
     if driver:
         driver_tuple(driver)
@@ -41,3 +49,47 @@ def compat(
         print_json(render.as_dict(answer))
     else:
         show(answer, out())
+
+
+@app.command("refresh")
+def refresh(
+    mirror: Annotated[Optional[str], typer.Option("--mirror", help="Read a copy of PyTorch's index: sjtu, nju, aliyun, or its URL (default: pip's configured mirror when it has one, else PyTorch's own index).")] = None,
+    variants: Annotated[Optional[str], typer.Option("--variants", help="Only these builds, e.g. cu126,cpu (default: every build of torch 2.x in the tables).")] = None,
+    offline: OfflineOpt = False,
+    fmt: FormatOpt = Format.table,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read which torch builds and Python versions PyTorch's wheel index (or a mirror of it) holds, and cache them."""
+    from envcheck.index_check import all_variants, choose_source
+    from envcheck.index_check import refresh as run_refresh
+    from envcheck.probes.pip_config import read_pip_value
+    from envcheck.render import index as render
+    from envcheck.render.console import live, out, print_json, write
+
+    if offline:
+        raise UserError("compat refresh reads the wheel indexes over the network, and --offline forbids that")
+    t = tables()
+    known = all_variants(t)
+    wanted = all_variants(t, since=(2, 0))  # the 1.x builds live on pages PyTorch no longer changes
+    if variants is not None:
+        wanted = [v.strip().lower() for v in variants.split(",") if v.strip()]
+        bad = [v for v in wanted if v not in known]
+        if not wanted or bad:
+            raise UserError(f"--variants {variants!r}: {', '.join(bad) or 'none given'} not a build envcheck knows ({', '.join(known)})")
+    source = choose_source(t, mirror, read_pip_value("index-url"))
+    progress = live(sys.stderr)
+    if progress:  # a terminal: say what the wait is for
+        write(sys.stderr, f"reading {len(wanted) * 3} listings of {source.name} …\r")
+    result = run_refresh(t, source, wanted)
+    if progress:
+        sys.stderr.write("\033[K")
+    if not result.knowledge.variants:  # nothing read: one line, and the cache stays as it was
+        first = result.errors[0] if result.errors else "nothing listed"
+        raise UserError(f"could not read {source.name}: {first}; envcheck keeps using its shipped tables")
+    for line in render.refresh_problems(result):
+        write(sys.stderr, f"envcheck: {line}\n")
+    if chosen_format(fmt, as_json) is Format.json:
+        print_json(render.refresh_dict(result))
+    else:
+        render.refresh_text(result, out())
+    raise typer.Exit(1 if render.refresh_problems(result) else 0)

@@ -8,13 +8,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
 
 
 def doctor(
+    ctx: typer.Context,
     from_: Annotated[Optional[str], typer.Option("--from", help="Diagnose a saved or pasted text instead of this machine: envcheck JSON, collect_env, nvidia-smi output, error messages and tracebacks; - for stdin.")] = None,
     python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter: a path, a command on PATH (python3.10) or an environment's directory (default: the one running envcheck).")] = None,
     no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
@@ -22,6 +23,7 @@ def doctor(
     save: Annotated[Optional[Path], typer.Option("--save", help="Also write the snapshot to this JSON file.")] = None,
     pip_check: Annotated[bool, typer.Option("--pip-check", help="Also run `pip check` in the target interpreter (slow).")] = False,
     no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep GPU UUIDs and the host name in markdown output.")] = False,
+    offline: OfflineOpt = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
@@ -35,6 +37,11 @@ def doctor(
     from envcheck.snapshot_io import dump
 
     check_seconds(timeout, "--timeout")
+    if offline:  # doctor reads no index today; --offline keeps it so if one is ever added
+        from envcheck.probes.wheel_index import allow_network, forbid_network
+
+        forbid_network()
+        ctx.call_on_close(allow_network)
     target = sys.executable if python is None else find_interpreter(python)
     t = tables()
     f = chosen_format(fmt, as_json)

@@ -5,7 +5,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from envcheck.cli.options import Format, FormatOpt, JsonOpt, PythonVer, QuietOpt, chosen_format
+from envcheck.cli.options import (
+    Format,
+    FormatOpt,
+    JsonOpt,
+    OfflineOpt,
+    PythonVer,
+    QuietOpt,
+    chosen_format,
+)
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.facts import Installed
@@ -43,6 +51,7 @@ def _gpu(text: str) -> TargetGpu:
 
 
 def install_cmd(
+    ctx: typer.Context,
     cuda: Annotated[Optional[str], typer.Option("--cuda", help="CUDA build to install, e.g. 12.1 (cu121).")] = None,
     torch: Annotated[Optional[str], typer.Option("--torch", help="torch release, e.g. 2.2.1 (or 2.2 for the newest 2.2.x).")] = None,
     python: PythonVer = None,
@@ -55,6 +64,8 @@ def install_cmd(
     driver: Annotated[Optional[str], typer.Option("--driver", help="Plan for this NVIDIA driver version instead of the one found here.")] = None,
     gpu: Annotated[Optional[list[str]], typer.Option("--gpu", help="Plan for this GPU (name or compute capability, e.g. 6.1); repeatable.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="List every build rejected and why.")] = False,
+    check_index: Annotated[bool, typer.Option("--check-index", help="Before printing, confirm on the index (or mirror) the plan uses that each wheel exists for this Python and platform.")] = False,
+    offline: OfflineOpt = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -62,6 +73,13 @@ def install_cmd(
     """Print the exact pip / conda / uv commands for a PyTorch build that runs here."""
     if cpu and cuda:
         raise UserError("--cpu and --cuda contradict each other: choose one")
+    if check_index and offline:
+        raise UserError("--check-index reads the index over the network, and --offline forbids that: choose one")
+    if offline:
+        from envcheck.probes.wheel_index import allow_network, forbid_network
+
+        forbid_network()
+        ctx.call_on_close(allow_network)
     request = Request(
         torch=check_torch(torch) if torch else None,
         cuda=cuda_tuple(cuda) if cuda else None,
@@ -101,10 +119,39 @@ def install_cmd(
             render.rejections_to(exc.rejected, Output(sys.stderr))
         raise
 
+    checked = _check_index(plan, t) if check_index else None
     f = chosen_format(fmt, as_json)
     if f is Format.json:
-        print_json(render.as_dict(plan))
+        print_json({**render.as_dict(plan), **({"index_check": _index_dict(checked)} if checked is not None else {})})
     elif f is Format.markdown:
         out().print(render.markdown(plan, explain), markup=False, end="")
     else:
         render.text(plan, out(), explain, quiet)
+    if checked is not None:
+        raise typer.Exit(_index_report(checked))
+
+
+def _check_index(plan, t):
+    from envcheck.index_check import check_plan
+    from envcheck.probes.wheel_index import default_index
+
+    return check_plan(plan, t, default_index())
+
+
+def _index_dict(checked) -> dict:
+    from envcheck.render.index import check_dict
+
+    return check_dict(checked)
+
+
+def _index_report(checked) -> int:
+    """The check's lines on stderr; the exit code: 2 when a file of the plan is missing, 1 when the
+    check could not run or a mirror's links leave it (the plan is printed either way), else 0."""
+    from envcheck.render.console import write
+    from envcheck.render.index import check_lines
+
+    lines = check_lines(checked)
+    for level, line in lines:
+        write(sys.stderr, f"envcheck: {'' if level == 'ok' else level + ': '}{line}\n")
+    levels = {level for level, _ in lines}
+    return 2 if "error" in levels else 1 if "warning" in levels else 0

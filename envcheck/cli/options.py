@@ -15,6 +15,7 @@ class Format(str, Enum):
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output as a table (text), JSON, or markdown for an issue tracker.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the commands, no comments.")]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use no network at all (the shipped tables and the cache of `compat refresh` only).")]
 PythonVer = Annotated[Optional[str], typer.Option("--python", help="Python version to plan for, e.g. 3.10, or 3.13t for a free-threaded build (default: this interpreter's).")]
 
 

@@ -81,3 +81,22 @@ def read_pip_index(prefix: str = sys.prefix, env=os.environ, platform: str = sys
     split = lambda v: tuple(redact_url(x) for x in v.split()) if v else ()  # noqa: E731
     index = values.get("index-url", "").strip()
     return PipIndex(redact_url(index) if index else None, split(values.get("extra-index-url", "")), split(values.get("find-links", "")), origin)
+
+
+def read_pip_value(key: str, prefix: str = sys.prefix, env=os.environ, platform: str = sys.platform) -> str | None:
+    """One setting of pip's configuration files ([install] over [global], later files winning),
+    e.g. `proxy` for envcheck's own reads of a wheel index. Not redacted: it is used, not shown."""
+    found = None
+    for path in config_files(prefix, env, platform):
+        parser = configparser.RawConfigParser()
+        try:
+            if not parser.read(path, encoding="utf-8"):
+                continue
+        except (configparser.Error, UnicodeDecodeError, OSError):
+            continue
+        for section in ("global", "install"):
+            if parser.has_section(section):
+                for k, value in parser.items(section):
+                    if k.replace("_", "-") == key and value.strip():
+                        found = value.strip()
+    return found

@@ -1,0 +1,343 @@
+"""Services that ask the wheel indexes themselves: `compat refresh` (what exists, cached) and
+`install-cmd --check-index` (does each exact file of a plan exist where the plan sends pip?).
+
+Both read listings through envcheck/probes/wheel_index.py and return result objects; nothing here
+prints. Where PyTorch's index lives comes from the tables (the newest release's index form), and
+its mirrors (SJTU, NJU, Aliyun) from compat/mirrors.toml, so no URL is written twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from envcheck.compat import PLATFORMS, Mirror, Tables
+from envcheck.errors import UserError
+from envcheck.index_cache import Knowledge, additions, builds_of, python_of, save
+from envcheck.probes.wheel_index import Listing, read_listings
+
+PROJECTS = ("torch", "torchvision", "torchaudio")
+
+
+class Source(NamedTuple):
+    """An index of PyTorch's wheels: PyTorch's own, or a mirror's copy used its own way."""
+
+    name: str  # "PyTorch's index", "sjtu", or the URL given
+    template: str  # per-variant URL with {variant}
+    form: str  # index (PEP 503/691 per project) | find-links (one flat folder per variant)
+
+    def listing_url(self, variant: str, project: str) -> str:
+        base = self.template.format(variant=variant).rstrip("/")
+        return f"{base}/{project}/" if self.form == "index" else base + "/"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.template).netloc
+
+
+def pytorch_source(tables: Tables) -> Source:
+    """PyTorch's own per-variant index, as the newest release's official line addresses it."""
+    newest = next(r for r in tables.releases if r.pip.flag == "--index-url")
+    return Source("PyTorch's index", newest.pip.url, "index")
+
+
+def mirror_source(m: Mirror) -> Source | None:
+    if m.wheels_form not in ("index", "find-links"):
+        return None
+    return Source(m.name, m.wheels_url, m.wheels_form)
+
+
+def choose_source(tables: Tables, mirror: str | None, configured_index: str | None = None) -> Source:
+    """--mirror (a name or a URL of a copy of PyTorch's index), else the mirror pip is configured
+    with when it also copies PyTorch's wheels, else PyTorch's own index."""
+    if mirror and mirror.strip().lower() != "none":
+        text = mirror.strip()
+        known = tables.mirror(text)
+        if known is not None and (known.name == text.lower() or text.lower() in (a.lower() for a in known.aliases)):
+            src = mirror_source(known)
+            if src is None:
+                have = ", ".join(m.name for m in tables.mirrors if mirror_source(m))
+                raise UserError(f"--mirror {known.name} copies only the default index, not PyTorch's wheel index: use one of {have}, or a URL")
+            return src
+        if "://" in text:
+            if urlsplit(text).scheme not in ("http", "https") or not urlsplit(text).netloc:
+                raise UserError(f"--mirror {text!r} is not an http(s) URL")
+            template = text if "{variant}" in text else text.rstrip("/") + "/{variant}"
+            return Source(text, template, "index")
+        raise UserError(f"--mirror {tables.unknown_mirror(text)}")
+    if configured_index:
+        known = tables.mirror_by_url(configured_index)
+        if known is not None and mirror_source(known):
+            return mirror_source(known)
+    return pytorch_source(tables)
+
+
+def all_variants(tables: Tables, since: tuple = ()) -> list[str]:
+    """Every build the tables know, on any platform, of the releases from `since` on."""
+    return sorted({v for r in tables.releases if r.key >= since for vs in r.variants.values() for v in vs})
+
+
+# -- compat refresh ------------------------------------------------------------------------------
+
+
+class Refresh(NamedTuple):
+    source: Source
+    knowledge: Knowledge
+    errors: tuple[str, ...]  # one line per listing that could not be read
+    offsite: tuple[str, ...]  # hosts the mirror's links or redirects lead to
+    added: tuple[str, ...]  # what the cache adds to the shipped tables, one line each
+    unknown_releases: tuple[str, ...]  # torch releases on the index the tables do not know
+    cache_error: str  # "" when the cache was written
+    cache_path: str
+    companion_gaps: tuple[str, ...] = ()  # "torchvision 0.21.0 (with torch 2.6.0): no cu126 wheel for windows"
+
+
+def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None, **fetch) -> Refresh:
+    """Read the torch, torchvision and torchaudio listings of each variant, cache the torch builds
+    that exist, and say what that adds to the shipped tables and which companion wheels are
+    missing beside a torch build."""
+    from envcheck.index_cache import cache_file
+
+    urls = {(v, p): source.listing_url(v, p) for v in variants for p in PROJECTS}
+    got = read_listings(list(urls.values()), **fetch)
+    listings = {key: got[url] for key, url in urls.items()}
+    torch_ok = {v: listings[(v, "torch")] for v in variants if listings[(v, "torch")].ok}
+    builds = builds_of(torch_ok)
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    knowledge = Knowledge(today, source.template, tuple(sorted(torch_ok)), builds)
+    errors = tuple(dict.fromkeys(lst.error for lst in listings.values() if lst.error))
+    offsite = tuple(sorted({h for lst in listings.values() for h in lst.offsite if h != source.host}))
+    shipped = Tables(tables.directory)  # what the cache adds is measured against the tables alone
+    added = []
+    for r in shipped.releases:
+        add_v, add_py = additions(r, knowledge)
+        for p, vs in add_v.items():
+            added.append(f"torch {r.torch} {p}: builds {', '.join(vs)}")
+        for p, pys in add_py.items():
+            added.append(f"torch {r.torch} {p}: Python {', '.join(pys)}")
+    from envcheck.versions import vtuple
+
+    known = {r.torch for r in shipped.releases}
+    unknown = sorted((v for v in builds if v not in known and all(x.isdigit() for x in v.split("."))), key=vtuple)
+    path = cache_path or cache_file()
+    cache_error = save(knowledge, path) if torch_ok else "no listing could be read: the cache was left as it was"
+    return Refresh(source, knowledge, errors, offsite, tuple(added), tuple(unknown), cache_error, str(path or ""),
+                   companion_gaps(shipped, knowledge, listings))
+
+
+def companion_gaps(tables: Tables, knowledge: Knowledge, listings: dict) -> tuple[str, ...]:
+    """torchvision / torchaudio releases paired with a torch build on the index that have no wheel
+    of that build for that platform there: the pairing the tables claim, which pip cannot install."""
+    from envcheck.index_cache import platform_of
+
+    have: dict = {}
+    for (variant, project), lst in listings.items():
+        if project == "torch" or not lst.ok:
+            continue
+        for f in lst.files:
+            if f.project == project:
+                for tag in f.tags:
+                    plat = tag.split("-")[2]
+                    where = set(PLATFORMS) if plat == "any" else {platform_of(plat)}
+                    have.setdefault((project, f.version, f.local or variant), set()).update(where)
+    gaps = []
+    for r in tables.releases:
+        for platform, variants in knowledge.builds.get(r.torch, {}).items():
+            for variant in variants:
+                for project in ("torchvision", "torchaudio"):
+                    version = getattr(r, project)
+                    if version and listings.get((variant, project), Listing("")).ok and platform not in have.get((project, version, variant), ()):
+                        gaps.append(f"{project} {version} (with torch {r.torch}): no {variant} wheel for {platform}")
+    return tuple(gaps)
+
+
+# -- install-cmd --check-index ----------------------------------------------------------------------
+
+
+class Wanted(NamedTuple):
+    """One file a plan makes pip download."""
+
+    project: str
+    version: str  # public version
+    local: str | None  # the build label the file must carry; None: unlabelled or the variant's
+    variant: str
+    where: str  # the listing URL asked
+    source: str  # the index's name as a person says it
+    default_index: bool  # from the default index (or a mirror of it): files carry no label
+
+
+class Checked(NamedTuple):
+    wanted: Wanted
+    filename: str  # the file that fits; "" when none
+    error: str  # the listing could not be read
+    alternative: str  # where the missing file does exist (a source name and its URL)
+
+
+class IndexCheck(NamedTuple):
+    files: tuple[Checked, ...]
+    offsite: tuple[str, ...]  # "sjtu's links lead to download.pytorch.org"
+    target: str  # "cp312 manylinux x86_64"
+    unchecked: str = ""  # why the plan has nothing a wheel index could confirm
+
+    @property
+    def missing(self) -> tuple[Checked, ...]:
+        return tuple(c for c in self.files if not c.filename and not c.error)
+
+    @property
+    def unreadable(self) -> tuple[Checked, ...]:
+        return tuple(c for c in self.files if c.error)
+
+
+def _pins(argv) -> list[tuple[str, str, str]]:
+    out = []
+    for token in argv:
+        if "==" in token and not token.startswith("-"):
+            name, _, version = token.partition("==")
+            public, _, local = version.partition("+")
+            out.append((name.lower(), public, local))
+    return out
+
+
+def _urls(argv, flag: str) -> list[str]:
+    argv = list(argv)
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
+
+
+def wanted_files(plan, tables: Tables, default_index: str | None) -> list[Wanted]:
+    """The torch / torchvision / torchaudio files the plan's install line downloads, and the listing
+    that must hold each: the copy of PyTorch's index the line names, or (for the default build)
+    the default index or its mirror. `default_index` is what pip uses without --index-url."""
+    step = next((s for s in plan.steps if s.purpose == "install" and s.argv[:1] != ("conda",)), None)
+    if step is None:
+        return []
+    argv = step.argv
+    pypi = tables.mirror(plan.mirror).pypi if plan.mirror else None
+    index = (_urls(argv, "--index-url") or [pypi or default_index])[0]
+    wheel_urls = [u for u in (*_urls(argv, "--index-url"), *_urls(argv, "--extra-index-url")) if u != pypi]
+    flat = _urls(argv, "-f")
+    out = []
+    for project, version, local in _pins(argv):
+        if project not in PROJECTS:
+            continue
+        if flat:
+            where, form, on_default = flat[0], "find-links", False
+        elif wheel_urls:
+            where, form, on_default = wheel_urls[0], "index", False
+        else:
+            where, form, on_default = index, "index", True
+        if where is None:
+            where = "pip's default index (pip not importable, so its URL is unknown)"
+        listing = where if form == "find-links" else f"{where.rstrip('/')}/{project}/"
+        m = tables.mirror_by_url(where)
+        name = m.name if m else ("PyTorch's index" if urlsplit(where).netloc == pytorch_source(tables).host else urlsplit(where).netloc)
+        out.append(Wanted(project, version, local or None, plan.variant, listing, name, on_default))
+    return out
+
+
+def platform_fits(tag_platform: str, os: str, arch: str) -> bool:
+    """Would pip on this OS and CPU take a wheel of this platform tag?"""
+    if tag_platform == "any":
+        return True
+    if os == "linux":
+        machine = "aarch64" if arch in ("aarch64", "arm64") else "x86_64"
+        return tag_platform.startswith(("manylinux", "linux_")) and tag_platform.endswith(machine)
+    if os == "windows":
+        return tag_platform == "win_amd64"
+    if os == "macos":
+        machine = "x86_64" if arch == "x86_64" else "arm64"
+        return tag_platform.startswith("macosx_") and (tag_platform.endswith(machine) or tag_platform.endswith("universal2"))
+    return False
+
+
+def file_fits(f, python: str, os: str, arch: str) -> bool:
+    """Would pip take this wheel for this Python (3.12, or 3.13t free-threaded) and platform?"""
+    if f.requires_python:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            if not SpecifierSet(f.requires_python).contains(python.rstrip("t") + ".0", prereleases=True):
+                return False
+        except InvalidSpecifier:
+            pass
+    for tag in f.tags:
+        interpreter, abi, plat = tag.split("-")
+        if not platform_fits(plat, os, arch):
+            continue
+        if interpreter.startswith("py3") and abi == "none":
+            return True
+        py = python_of(interpreter, abi)
+        if py == python or (abi == "abi3" and py and not python.endswith("t") and _order(py) <= _order(python)):
+            return True
+    return False
+
+
+def _order(py: str) -> tuple:
+    major, minor = py.rstrip("t").split(".")
+    return int(major), int(minor)
+
+
+def _match(listing: Listing, w: Wanted, python: str, os: str, arch: str) -> str:
+    for f in listing.files:
+        if f.project != w.project or f.version != w.version:
+            continue
+        if w.default_index:
+            label_ok = f.local == ""
+        elif w.local is not None:
+            label_ok = f.local == w.local
+        else:
+            label_ok = f.local in ("", w.variant)
+        if label_ok and file_fits(f, python, os, arch):
+            return f.filename
+    return ""
+
+
+def target_tags(python: str, os: str, arch: str) -> str:
+    py = "cp" + python.rstrip("t").replace(".", "") + ("t" if python.endswith("t") else "")
+    plat = {"linux": f"manylinux {'aarch64' if arch in ('aarch64', 'arm64') else 'x86_64'}", "windows": "win_amd64",
+            "macos": f"macosx {'x86_64' if arch == 'x86_64' else 'arm64'}"}.get(os, os)
+    return f"{py} {plat}"
+
+
+def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> IndexCheck:
+    """Each exact file of the plan on the listing the plan sends pip to; for a missing one, the
+    other copies of PyTorch's index (PyTorch's own, the mirrors) that have it."""
+    wanted = wanted_files(plan, tables, default_index)
+    target = target_tags(plan.python, plan.os, plan.arch)
+    if not wanted:
+        conda = any(s.purpose == "install" and s.argv[:1] == ("conda",) for s in plan.steps)
+        why = ("this plan installs through conda's channels, which were not checked" if conda
+               else "the install line pins no exact versions, so there is no exact file to look for")
+        return IndexCheck((), (), target, why)
+    got = read_listings([w.where for w in wanted], **fetch)
+    checked = []
+    offsite = set()
+    pytorch_host = pytorch_source(tables).host
+    for w in wanted:
+        listing = got[w.where]
+        if listing.error:
+            checked.append(Checked(w, "", listing.error, ""))
+            continue
+        # The default index itself may serve files from another host; a mirror's links must stay on it.
+        for host in listing.offsite if (plan.mirror or not w.default_index) else ():
+            if host != urlsplit(w.where).netloc:
+                offsite.add(f"{w.source}'s {w.project} links lead to {host}: pip would download from there, not from {w.source}")
+        name = _match(listing, w, plan.python, plan.os, plan.arch)
+        checked.append(Checked(w, name, "", "" if name else _elsewhere(w, tables, plan, pytorch_host, fetch)))
+    return IndexCheck(tuple(checked), tuple(sorted(offsite)), target)
+
+
+def _elsewhere(w: Wanted, tables: Tables, plan, pytorch_host: str, fetch: dict) -> str:
+    """'nju has it (--mirror nju)' / 'PyTorch's index has it (--mirror none)', or ''."""
+    if w.default_index:
+        return ""
+    sources = [pytorch_source(tables), *(s for s in (mirror_source(m) for m in tables.mirrors) if s)]
+    sources = [s for s in sources if s.listing_url(w.variant, w.project) != w.where]
+    urls = {s: s.listing_url(w.variant, w.project) for s in sources}
+    got = read_listings(list(urls.values()), **fetch)
+    for s, url in urls.items():
+        listing = got[url]
+        if listing.ok and _match(listing, w, plan.python, plan.os, plan.arch):
+            how = "--mirror none" if s.host == pytorch_host else f"--mirror {s.name}"
+            return f"{s.name} has it ({how}: {s.template.format(variant=w.variant)})"
+    return ""

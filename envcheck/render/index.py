@@ -1,0 +1,98 @@
+"""What `compat refresh` found, and what `install-cmd --check-index` confirmed, as text or JSON."""
+
+from __future__ import annotations
+
+from envcheck.facts import SCHEMA_VERSION
+from envcheck.redact import redact
+from envcheck.render.console import Output
+
+
+def refresh_dict(r) -> dict:
+    k = r.knowledge
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": r.source.name,
+        "url": r.source.template,
+        "fetched": k.fetched,
+        "variants_read": list(k.variants),
+        "releases": {v: k.builds[v] for v in k.builds},
+        "adds_to_tables": list(r.added),
+        "releases_not_in_tables": list(r.unknown_releases),
+        "companion_gaps": list(r.companion_gaps),
+        "errors": list(r.errors),
+        "offsite": list(r.offsite),
+        "cache": r.cache_path,
+        "cache_error": r.cache_error,
+    }
+
+
+def refresh_text(r, console: Output) -> None:
+    k = r.knowledge
+    console.print(f"# read {len(k.variants)} variant listing(s) of {r.source.name} ({r.source.template}), {k.fetched}", markup=False)
+    if k.builds:
+        console.print(f"# torch releases listed: {len(k.builds)}", markup=False)
+    if r.added:
+        console.print("# what the index has beyond envcheck's shipped tables (used from now on):", markup=False)
+        for line in r.added:
+            console.print(f"  {line}", markup=False)
+    else:
+        console.print("# the shipped tables already list every build and Python version read", markup=False)
+    if r.unknown_releases:
+        console.print(f"# releases on the index that envcheck's tables do not know (upgrade envcheck): {', '.join(r.unknown_releases)}", markup=False)
+    if r.companion_gaps:
+        console.print("# paired releases the index has no wheel of, beside a torch build it has:", markup=False)
+        for line in r.companion_gaps:
+            console.print(f"  {line}", markup=False)
+    if not r.cache_error:
+        console.print(f"# cached in {r.cache_path}", markup=False)
+
+
+def refresh_problems(r) -> list[str]:
+    """Lines for stderr: listings not read, links that leave the mirror, a cache not written."""
+    lines = [f"warning: {e}" for e in r.errors]
+    lines += [f"warning: {r.source.name}'s listings lead to {h}: downloads through it come from {h}" for h in r.offsite]
+    if r.cache_error:
+        lines.append(f"warning: {r.cache_error}")
+    return [redact(x) for x in lines]
+
+
+def check_dict(c) -> dict:
+    return {
+        "target": c.target,
+        "files": [
+            {"project": x.wanted.project, "version": x.wanted.version, "build": x.wanted.local or x.wanted.variant,
+             "source": x.wanted.source, "listing": redact(x.wanted.where), "file": x.filename or None,
+             "error": redact(x.error) or None, "alternative": x.alternative or None}
+            for x in c.files
+        ],
+        "offsite": list(c.offsite),
+        "unchecked": c.unchecked or None,
+    }
+
+
+def _what(w) -> str:
+    build = "" if w.default_index else f"+{w.local or w.variant}"
+    return f"{w.project} {w.version}{build}"
+
+
+def check_lines(c) -> list[tuple[str, str]]:
+    """(level, line) for stderr: ok | warning | error. A missing file names where it does exist."""
+    if not c.files:
+        return [("warning", f"--check-index checks the exact wheels of pip and uv lines; {c.unchecked}")]
+    out = []
+    if c.unreadable:  # one line for a network failure, however many files it hid
+        first = c.unreadable[0].error
+        more = f" (and {len(c.unreadable) - 1} more listing(s))" if len(c.unreadable) > 1 else ""
+        out.append(("warning", f"could not check the index: {first}{more}; the commands are printed unconfirmed"))
+    for x in c.files:
+        if x.filename:
+            out.append(("ok", f"index: {x.wanted.source} has {x.filename}"))
+        elif not x.error:
+            line = f"{x.wanted.source} lacks {_what(x.wanted)} for {c.target}"
+            if x.alternative:
+                line += f"; {x.alternative}"
+            elif not x.wanted.default_index:
+                line += "; no other copy of PyTorch's index envcheck knows has it either"
+            out.append(("error", line))
+    out += [("warning", o) for o in c.offsite]
+    return [(level, redact(text)) for level, text in out]

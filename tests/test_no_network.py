@@ -1,0 +1,58 @@
+"""The default path of install-cmd and doctor opens no network connection, and --offline neither:
+measured in a real process whose sitecustomize records every socket connect/lookup (an audit hook,
+PEP 578) and refuses it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HOOK = '''
+import os, sys
+
+def _no_network(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.sendto"):
+        with open(os.environ["ENVCHECK_TEST_SOCKETS"], "a") as fh:
+            fh.write(f"{event} {args!r}\\n")
+        raise OSError("network use recorded by the test's audit hook")
+
+sys.addaudithook(_no_network)
+'''
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(HOOK, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]), ENVCHECK_TEST_SOCKETS=str(tmp_path / "sockets.log"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "envcheck", *args], capture_output=True, text=True, env=env, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("install-cmd",),
+    ("install-cmd", "--offline"),
+    ("install-cmd", "--mirror", "sjtu", "--cuda", "12.6"),
+    ("doctor",),
+    ("doctor", "--offline", "--no-torch"),
+])
+def test_no_socket_is_opened(tmp_path, args):
+    code, out, err = _run(tmp_path, *args)
+    assert code in (0, 1, 2) and "Traceback" not in err, err
+    assert out.strip()  # it did its work
+    assert not (tmp_path / "sockets.log").exists(), (tmp_path / "sockets.log").read_text()
+
+
+def test_the_hook_does_see_a_connection(tmp_path):
+    """The measurement can fail: --check-index does connect (and here is refused, in one line)."""
+    code, out, err = _run(tmp_path, "install-cmd", "--cpu", "--python", "3.12", "--os", "linux", "--arch", "x86_64", "--check-index")
+    assert (tmp_path / "sockets.log").exists()
+    assert code == 1 and "could not check the index" in err and "pip install torch==" in out
