@@ -69,3 +69,17 @@ def test_golden_output(name, width, machine, run_cli, monkeypatch):
         return
     too_wide = [line for line in out.splitlines() if len(line) > width and not line.lstrip().startswith(COMMAND_LINE)]
     assert not too_wide, f"{name}: lines wider than {width} columns:\n" + "\n".join(too_wide)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", ["bench-3xh100-allreduce", "onnx-providers"])
+def test_golden_results(name, width, monkeypatch):
+    """bench and onnx measure, so their figures differ on every run: their renderers are pinned on
+    fixed results (three H100s, one throttled, and an all-reduce; an onnx run with a provider that
+    fell back to the CPU and an export that failed), built in tests/test_progress.py."""
+    from tests.test_progress import _bench_report, _onnx_report
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = (_bench_report if name.startswith("bench") else _onnx_report)(width)
+    _compare(name, width, out)
+    assert max(len(line) for line in out.splitlines()) <= width

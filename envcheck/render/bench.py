@@ -11,7 +11,7 @@ from envcheck.render.layout import table
 from envcheck.snapshot import SCHEMA_VERSION, jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim", "ok": "green"}
-SUITES = {"matmul": "dtype", "conv": "dtype/pass", "memory": "copy"}  # suite -> header of its figure names
+SUITES = {"matmul": "dtype", "conv": "dtype/pass", "memory": "transfer"}  # suite -> header of its figure names
 FILLED, TO_PEAK = "█", "░"  # an ASCII console gets # and . (render.console's fallback)
 MAX_BAR = 60  # wider bars show nothing more
 
