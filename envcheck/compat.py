@@ -221,13 +221,28 @@ class Mirror(NamedTuple):
     status: str
     source: str
     notes: str
+    wheels_variants: tuple[str, ...] = ()  # the builds its copy holds, where known to be only some
 
     def wheel_url(self, variant: str) -> str:
         return self.wheels_url.format(variant=variant)
 
+    def carries(self, variant: str) -> bool:
+        """Does this mirror's copy of PyTorch's wheel index hold this build (cu126, cpu)?"""
+        if self.wheels_form not in ("index", "find-links"):
+            return False
+        return not self.wheels_variants or variant in self.wheels_variants
+
     @property
     def host(self) -> str:
         return self.pypi.split("/")[2]
+
+
+class TorchRoute(NamedTuple):
+    """compat/mirrors.toml [torch_route]: carriers of PyTorch's wheels in order of preference."""
+
+    order: tuple[str, ...]
+    status: str
+    source: str
 
 
 def _release(row: dict) -> Release:
@@ -524,9 +539,23 @@ class Tables:
                     status=m["status"],
                     source=m["source"],
                     notes=m.get("notes", ""),
+                    wheels_variants=tuple(wheels.get("variants", ())),
                 )
             )
         return tuple(out)
+
+    @cached_property
+    def torch_route(self) -> TorchRoute:
+        """The carriers of PyTorch's wheels a mirror without its own copy sends torch through."""
+        row = self.raw("mirrors.toml").get("torch_route", {})
+        return TorchRoute(tuple(row.get("order", ())), row.get("status", ""), row.get("source", ""))
+
+    @property
+    def carriers(self) -> tuple[Mirror, ...]:
+        """The mirrors that copy PyTorch's wheel index, in the table's order of preference."""
+        ranked = {name: i for i, name in enumerate(self.torch_route.order)}
+        found = [m for m in self.mirrors if m.wheels_form in ("index", "find-links")]
+        return tuple(sorted(found, key=lambda m: ranked.get(m.name, len(ranked))))
 
     def mirror(self, name: str) -> Mirror | None:
         """By name, by any name people use for it (tsinghua, 清华), or by its index URL."""

@@ -70,6 +70,8 @@ class Request(NamedTuple):
     manager: str = "pip"
     mirror: str | None = None  # mirror name, or None for the default index
     env: str | None = None
+    torch_mirror: str | None = None  # the copy of PyTorch's wheel index to use, or PYTORCH_HOST
+    persist: bool = False  # also make the mirror pip's configured index (`pip config set`)
 
 
 class Rejection(NamedTuple):
@@ -102,6 +104,7 @@ class Plan:
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
     rejected: tuple[Rejection, ...] = ()
+    wheels_from: str = "default-index"  # default-index | pytorch | conda | the carrier mirror's name
 
     def shell(self, step: Step) -> str:
         return quote(step.argv, self.os)
@@ -510,55 +513,114 @@ def from_default_index(release: Release, variant: str, plat: str, mirror: Mirror
     return release.pip.plain_default and _is_default(release, variant, plat)
 
 
-def pip_install(
-    release: Release, variant: str, plat: str, mirror: Mirror | None, tool: tuple[str, ...] = ("pip",), pin_local: bool = False
-) -> tuple[list[str], str]:
-    """The install command for pip (or `uv pip`) and a sentence on where the wheels come from.
+PYTORCH_HOST = "pytorch"  # --torch-mirror's name for PyTorch's own wheel index
 
-    With a PyPI mirror: the default index's own build comes straight from the mirror; another
-    build comes from PyTorch's index (or the mirror's copy of it, used its own way) with the
-    PyPI mirror kept for the dependencies, since a PyPI mirror never carries `+cu121` builds.
-    `pin_local` pins every package with the build's local label (X+cu126): the official line
-    otherwise, which an installed X+cpu would satisfy.
+
+class Route(NamedTuple):
+    """Where a build's torch packages come from: a mirror's copy of PyTorch's wheel index
+    (`carrier`), or PyTorch's own index (None); `why` says why, for the plan's notes."""
+
+    carrier: Mirror | None
+    why: str = ""
+
+
+def carrier_named(tables: Tables, name: str) -> Mirror:
+    """The mirror --torch-mirror names; it must copy PyTorch's wheel index."""
+    m = tables.mirror(name)
+    choices = ", ".join([*(c.name for c in tables.carriers), PYTORCH_HOST])
+    if m is None:
+        raise UserError(f"--torch-mirror {name!r} is not a copy of PyTorch's wheel index envcheck knows: choose {choices}")
+    if m.wheels_form not in ("index", "find-links"):
+        raise UserError(f"--torch-mirror {m.name}: {m.name} copies only the default index, not PyTorch's wheels: choose {choices}")
+    return m
+
+
+def torch_route(tables: Tables, mirror: Mirror | None, variant: str, torch_mirror: str | None = None) -> Route:
+    """Which copy of PyTorch's wheel index serves this build: --torch-mirror's choice, else the
+    chosen mirror's own copy, else the first carrier in compat/mirrors.toml's order that holds the
+    build, else PyTorch's own index. Without a mirror, PyTorch's own index, as its own lines say."""
+    if torch_mirror == PYTORCH_HOST:
+        return Route(None, "chosen with --torch-mirror pytorch")
+    if torch_mirror:
+        chosen = carrier_named(tables, torch_mirror)
+        if not chosen.carries(variant):
+            others = ", ".join([*(c.name for c in tables.carriers if c.carries(variant)), PYTORCH_HOST])
+            raise UserError(f"--torch-mirror {chosen.name}: its copy of PyTorch's index has no {variant} builds "
+                            f"(compat/mirrors.toml): choose {others}")
+        return Route(chosen, f"chosen with --torch-mirror {chosen.name}")
+    if mirror is None:
+        return Route(None)
+    if mirror.carries(variant):
+        return Route(mirror)
+    lacks = "copies only the default index" if mirror.wheels_form == "none" else f"has no {variant} builds in its copy of PyTorch's index"
+    order = ", ".join(tables.torch_route.order)
+    for carrier in tables.carriers:
+        if carrier.carries(variant):
+            return Route(carrier, f"{mirror.name} {lacks}; {carrier.name} comes first of the copies with {variant} "
+                                  f"builds in compat/mirrors.toml's order: {order}")
+    return Route(None, f"{mirror.name} {lacks}, and no copy of PyTorch's index envcheck knows has {variant} builds")
+
+
+class Install(NamedTuple):
+    argv: list[str]
+    where: str  # a sentence on where the wheels come from; "" for PyTorch's own line
+    source: str  # Plan.wheels_from
+
+
+def pip_install(
+    release: Release, variant: str, plat: str, mirror: Mirror | None, tool: tuple[str, ...] = ("pip",), pin_local: bool = False,
+    route: Route = Route(None), persist: bool = False,
+) -> Install:
+    """The install command for pip (or `uv pip`) and where its wheels come from.
+
+    The default index's own build comes from it (or its mirror); another build from the copy of
+    PyTorch's wheel index that `route` names, used its own way (--index-url for a PEP 503 copy, -f
+    and pinned local versions for a flat folder), or from PyTorch's own index; the mirror stays an
+    index for the dependencies, since a mirror of the default index never carries `+cu121` builds.
+    The mirror is named on the command itself (uv reads no pip config), unless `persist`: then
+    `pip config set` has made it pip's index already. `pin_local` pins every package with the
+    build's local label (X+cu126): the official line otherwise, which an installed X+cpu would satisfy.
     """
     uv = tool[0] == "uv"
     official = official_pip(release, variant, plat)
     if pin_local and not from_default_index(release, variant, plat, mirror) and variant not in release.pip_exceptions:
         n = len(_pins(release, variant, False))
         official = [official[0], official[1], *_pins(release, variant, True, all_local=True), *official[2 + n:]]
+    default = ["--index-url", mirror.pypi] if mirror and (uv or not persist) else []
+    if from_default_index(release, variant, plat, mirror):
+        if mirror is None:
+            return Install([*tool, *official[1:]], "", "default-index")
+        return Install([*tool, "install", *_pins(release, variant, False), *default],
+                       f"{mirror.name} mirrors the default index, which serves the {variant} build of torch {release.torch} here",
+                       "default-index")
+    carrier = route.carrier
+    because = f" ({route.why})" if route.why else ""
+    rest = f"; other packages from {mirror.name}" if mirror else ""
+    if carrier is None:
+        where = f"the {variant} wheels come from PyTorch's own index{because}{rest}" if route.why else ""
+        if mirror is None:
+            return Install([*tool, *official[1:]], where, PYTORCH_HOST)
+        flag, url = official[-2], official[-1]
+        pins = official[2:-2]
+        if uv:  # uv searches extra indexes first and stops at the first that has a package
+            argv = [*tool, "install", *pins, "--extra-index-url" if flag == "--index-url" else flag, url, "--index-url", mirror.pypi]
+        elif flag == "--index-url":
+            argv = [*tool, "install", *pins, flag, url, "--extra-index-url", mirror.pypi]
+        else:
+            argv = [*tool, "install", *pins, flag, url, *default]
+        return Install(argv, where, PYTORCH_HOST)
+    url = carrier.wheel_url(variant)
+    if carrier.wheels_form == "find-links":
+        argv = [*tool, "install", *_pins(release, variant, True, all_local=pin_local), "-f", url, *default]
+        return Install(argv, f"the {variant} wheels come from {carrier.name}'s flat wheel folder, -f with the +{variant} builds pinned{because}{rest}", carrier.name)
+    pins = _pins(release, variant, release.pip.local, all_local=pin_local)
     if mirror is None:
-        return [*tool, *official[1:]], ""
-    pins_plain = _pins(release, variant, False)
-    if plat == "macos" or _is_default(release, variant, plat):
-        argv = [*tool, "install", *pins_plain]
-        if uv:
-            argv += ["--index-url", mirror.pypi]
-        return argv, f"{mirror.name} mirrors the default index, which serves the {variant} build of torch {release.torch} here"
-    if mirror.wheels_form == "find-links":
-        argv = [*tool, "install", *_pins(release, variant, True, all_local=pin_local), "-f", mirror.wheel_url(variant)]
-        if uv:
-            argv += ["--index-url", mirror.pypi]
-        return argv, f"the {variant} wheels come from {mirror.name}'s flat wheel folder (-f, pinned +{variant}); other packages from its PyPI mirror"
-    if mirror.wheels_form == "index":
-        pins = _pins(release, variant, release.pip.local, all_local=pin_local)
-        if uv:
-            return [*tool, "install", *pins, "--index-url", mirror.pypi, "--extra-index-url", mirror.wheel_url(variant)], (
-                f"the {variant} wheels come from {mirror.name}'s copy of PyTorch's index; other packages from its PyPI mirror"
-            )
-        return [*tool, "install", *pins, "--index-url", mirror.wheel_url(variant), "--extra-index-url", mirror.pypi], (
-            f"the {variant} wheels come from {mirror.name}'s copy of PyTorch's index; other packages from its PyPI mirror"
-        )
-    why = f"{mirror.name} carries only the default index's builds, so the {variant} wheels come from PyTorch's own index; other packages from {mirror.name}"
-    flag, url = official[-2], official[-1]
-    pins = official[2:-2]
-    if uv:
-        # uv searches extra indexes first and stops at the first that has a package.
-        if flag == "--index-url":
-            flag = "--extra-index-url"
-        return [*tool, "install", *pins, flag, url, "--index-url", mirror.pypi], why
-    if flag == "--index-url":
-        return [*tool, "install", *pins, flag, url, "--extra-index-url", mirror.pypi], why
-    return [*tool, "install", *pins, flag, url], why  # -f / --extra-index-url keep the configured mirror
+        argv = [*tool, "install", *pins, "--index-url" if official[-2] == "--index-url" else "--extra-index-url", url]
+    elif uv:
+        argv = [*tool, "install", *pins, "--index-url", mirror.pypi, "--extra-index-url", url]
+    else:
+        argv = [*tool, "install", *pins, "--index-url", url, "--extra-index-url", mirror.pypi]
+    return Install(argv, f"the {variant} wheels come from {carrier.name}'s copy of PyTorch's index{because}{rest}", carrier.name)
 
 
 def conda_install(release: Release, variant: str, os: str = "linux") -> list[str] | None:
@@ -586,11 +648,13 @@ def conda_install(release: Release, variant: str, os: str = "linux") -> list[str
     return ["conda", "install", *pins, pkg, *channels]
 
 
-def mirror_setup(mirror: Mirror, manager: str) -> list[Step]:
-    """The commands that make pip (or conda) use a mirror; `envcheck mirror set` runs the same."""
-    if manager == "uv":
-        return []
-    steps = [Step("mirror", ("pip", "config", "set", "global.index-url", mirror.pypi), f"use the {mirror.title} mirror of the default index")]
+def mirror_setup(mirror: Mirror, manager: str, persist: bool = False) -> list[Step]:
+    """The commands that make conda (and with `persist`, pip) use a mirror from now on; `envcheck
+    mirror set` runs the same. Without `persist`, pip's configuration is left alone: each pip
+    command names the mirror itself. uv reads no pip config and gets no step."""
+    steps = []
+    if persist and manager != "uv":
+        steps.append(Step("mirror", ("pip", "config", "set", "global.index-url", mirror.pypi), f"use the {mirror.title} mirror of the default index"))
     if manager == "conda" and mirror.conda:
         steps += [Step("mirror", argv, "") for argv in conda_mirror_argv(mirror)]
     return steps
@@ -704,10 +768,14 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
         mirror = tables.mirror(request.mirror)
         if mirror is None:
             raise UserError(f"--mirror {tables.unknown_mirror(request.mirror)}")
+    if request.torch_mirror and request.torch_mirror != PYTORCH_HOST:
+        carrier_named(tables, request.torch_mirror)  # a wrong name is an error whatever the build
     notes = list(notes)
     steps: list[Step] = []
     if mirror:
-        steps += mirror_setup(mirror, request.manager)
+        steps += mirror_setup(mirror, request.manager, request.persist)
+    # The torch packages' source when the default index (or its mirror) does not serve the build.
+    route = Route(None) if from_default_index(release, variant, plat, mirror) else torch_route(tables, mirror, variant, request.torch_mirror)
     env_steps = _env_steps(request, python, machine)
     steps += env_steps
     # The environment the commands install into holds the installed stack unless they make a new one.
@@ -716,7 +784,11 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
     if request.manager == "conda":
         argv = conda_install(release, variant, machine.os)
         if argv is not None:
+            source = "conda"
             steps.append(Step("install", tuple(argv)))
+            if mirror or request.torch_mirror:
+                notes.append("conda takes torch from the pytorch conda channel, through the mirror's copy set in conda's "
+                             "configuration as before; a copy of PyTorch's wheel index serves pip and uv only")
             if mirror and "pytorch" not in mirror.conda_channels:
                 notes.append(f"{mirror.name} does not carry the pytorch conda channel: conda fetches it from anaconda.org")
             if cuda_of_variant(variant) and mirror:
@@ -729,15 +801,17 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
                 )
             else:
                 notes.append(f"the pytorch conda channel has no {variant} build of torch {release.torch}, so pip installs it inside the conda environment")
-            argv, where = pip_install(release, variant, plat, mirror)
+            argv, where, source = pip_install(release, variant, plat, mirror, route=route, persist=request.persist)
             steps.append(Step("install", tuple(argv)))
     else:
         tool = ("uv", "pip") if request.manager == "uv" else ("pip",)
         first, pin_local, why_first = _replace_installed(release, variant, plat, mirror, request.manager, machine.installed) if here else ([], False, [])
-        argv, where = pip_install(release, variant, plat, mirror, tool, pin_local=pin_local)
+        argv, where, source = pip_install(release, variant, plat, mirror, tool, pin_local=pin_local, route=route, persist=request.persist)
         steps += first
         steps.append(Step("install", tuple(argv)))
         notes += why_first
+        if request.persist and request.manager == "uv" and mirror:
+            notes.append("--persist: envcheck writes no uv.toml; each uv command names the mirror itself")
     steps.append(Step("verify", verify_argv(variant, machine.os), "check that this build really landed"))
     if where:
         notes.insert(0, where)
@@ -761,6 +835,7 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
         steps=tuple(steps),
         notes=tuple(notes),
         rejected=tuple(r for r in rejected if vtuple(r.torch) >= vtuple(release.torch)),
+        wheels_from=source,
     )
 
 

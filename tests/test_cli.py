@@ -28,14 +28,43 @@ def test_install_cmd_on_driver_535_gtx1080ti(machine, run_cli):
     assert out.splitlines()[0].startswith("# torch ")
 
 
-def test_install_cmd_with_mirror_prints_mirror_line_first(machine, run_cli):
+def test_install_cmd_with_mirror_leaves_pip_config_alone_unless_persist(machine, run_cli):
     machine("driver580_h100x8")
     code, out, _ = run_cli("install-cmd", "--mirror", "tuna")
     assert code == 0
     cmds = commands(out)
-    assert cmds[0] == "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple"
+    assert not any("pip config" in c for c in cmds)
+    assert cmds[0].startswith("pip install torch==") and "-index-url https://pypi.tuna.tsinghua.edu.cn/simple" in cmds[0]
     assert cmds[-1].startswith("python -c ")
     assert "torch.version.cuda" in cmds[-1]
+    code, out, _ = run_cli("install-cmd", "--mirror", "tuna", "--persist")
+    assert code == 0
+    assert commands(out)[0] == "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple"
+
+
+def test_install_cmd_routes_cuda_wheels_through_a_china_copy_of_pytorchs_index(machine, run_cli):
+    machine("driver535_gtx1080ti")
+    code, out, _ = run_cli("install-cmd", "--mirror", "tsinghua")
+    assert code == 0
+    assert commands(out)[0].endswith("--index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu126 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple")
+    assert "sjtu comes first of the copies with cu126 builds" in out
+    code, out, _ = run_cli("install-cmd", "--mirror", "tuna", "--torch-mirror", "阿里云", "--manager", "uv")
+    assert code == 0
+    assert "-f https://mirrors.aliyun.com/pytorch-wheels/cu126/ --index-url https://pypi.tuna.tsinghua.edu.cn/simple" in commands(out)[0]
+    assert "torch==2.14.1+cu126" in commands(out)[0] and "chosen with --torch-mirror aliyun" in out
+    code, out, _ = run_cli("install-cmd", "--mirror", "tuna", "--torch-mirror", "pytorch")
+    assert "--index-url https://download.pytorch.org/whl/cu126 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple" in commands(out)[0]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("tuna", "--torch-mirror tuna: tuna copies only the default index, not PyTorch's wheels: choose sjtu, nju, aliyun, pytorch"),
+    ("sjtuu", "--torch-mirror 'sjtuu' is not a copy of PyTorch's wheel index envcheck knows: choose sjtu, nju, aliyun, pytorch"),
+])
+def test_a_torch_mirror_without_pytorchs_wheels_is_one_line_exit_2(machine, run_cli, name, message):
+    machine("driver535_gtx1080ti")
+    code, out, err = run_cli("install-cmd", "--mirror", "tuna", "--torch-mirror", name)
+    assert code == 2 and out == ""
+    assert err.strip() == f"envcheck: error: {message}"
 
 
 def test_install_cmd_pinned_matches_the_official_line(machine, run_cli):
@@ -231,7 +260,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
 
 def test_quiet_prints_only_the_commands(machine, run_cli):
     machine("driver470_rtx3090")
-    code, out, _ = run_cli("install-cmd", "-q", "--mirror", "tuna")
+    code, out, _ = run_cli("install-cmd", "-q", "--mirror", "tuna", "--persist")
     assert code == 0
     lines = out.splitlines()
     assert lines == commands(out) and len(lines) == 3

@@ -216,6 +216,16 @@ def test_mirror_rows():
         assert m.source.strip() and m.status.strip()
 
 
+def test_the_torch_route_orders_every_copy_of_pytorchs_index_once():
+    route = T.torch_route
+    copies = {m.name for m in T.mirrors if m.wheels_form != "none"}
+    assert len(route.order) == len(set(route.order)) and set(route.order) == copies
+    assert [m.name for m in T.carriers] == list(route.order)
+    assert route.status.strip() and route.source.strip()
+    for m in T.carriers:  # a copy that holds only some builds lists real ones
+        assert all(VARIANT.match(v) for v in m.wheels_variants), m.name
+
+
 def test_range_reading_agrees_with_packaging():
     """envcheck reads the arch table's ranges itself (start-up cost); packaging is the reference."""
     rows = T.raw("wheel_archs.toml")["wheel_arch"]

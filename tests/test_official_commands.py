@@ -88,7 +88,8 @@ LINUX = Machine("linux", "x86_64", "3.11", local=False)
 WINDOWS = Machine("windows", "x86_64", "3.11", local=False)
 
 # (request, machine, expected commands in order). Official lines are from the page; the mirror forms
-# follow each mirror's documented use (compat/mirrors.toml).
+# follow each mirror's documented use (compat/mirrors.toml), with the mirror named on each command
+# unless --persist (`pip config set`) asks for pip's configuration to change.
 CASES = [
     (Request(torch="2.2.1", cuda=(12, 1)), LINUX, [
         "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu121"]),
@@ -108,38 +109,48 @@ CASES = [
         "pip install torch==2.12.1 torchvision==0.27.1 --index-url https://download.pytorch.org/whl/cu130"]),
     (Request(torch="2.5.1", cpu=True), LINUX, [
         "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 --index-url https://download.pytorch.org/whl/cpu"]),
-    # mirrors: the default index's own build straight from the PyPI mirror ...
+    # mirrors: the default index's own build straight from the PyPI mirror, named on the command;
+    # pip's configuration is left alone ...
     (Request(torch="2.2.1", cuda=(12, 1), mirror="tuna"), LINUX, [
+        "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+    # ... unless --persist: then the mirror becomes pip's index first
+    (Request(torch="2.2.1", cuda=(12, 1), mirror="tuna", persist=True), LINUX, [
         "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
         "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1"]),
-    # ... another build from PyTorch's index, the PyPI mirror kept for the dependencies
+    # another build from the first copy of PyTorch's index in compat/mirrors.toml's order (SJTU's),
+    # the PyPI mirror kept for the dependencies
     (Request(torch="2.2.1", cuda=(11, 8), mirror="tuna"), LINUX, [
-        "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
+        "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu118 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+    # --torch-mirror pytorch: PyTorch's own index, as before
+    (Request(torch="2.2.1", cuda=(11, 8), mirror="tuna", torch_mirror="pytorch"), LINUX, [
         "pip install torch==2.2.1 torchvision==0.17.1 torchaudio==2.2.1 --index-url https://download.pytorch.org/whl/cu118 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
     (Request(torch="1.12.1", cuda=(11, 3), python="3.10", mirror="ustc"), LINUX, [
+        "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu113 --extra-index-url https://mirrors.ustc.edu.cn/pypi/simple"]),
+    (Request(torch="1.12.1", cuda=(11, 3), python="3.10", mirror="ustc", torch_mirror="pytorch"), LINUX, [
+        "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113 --index-url https://mirrors.ustc.edu.cn/pypi/simple"]),
+    (Request(torch="1.12.1", cuda=(11, 3), python="3.10", mirror="ustc", torch_mirror="pytorch", persist=True), LINUX, [
         "pip config set global.index-url https://mirrors.ustc.edu.cn/pypi/simple",
         "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113"]),
     # a flat wheel folder needs -f and the local version pinned
     (Request(torch="2.4.1", cuda=(12, 1), mirror="aliyun"), WINDOWS, [
-        "pip config set global.index-url https://mirrors.aliyun.com/pypi/simple/",
-        "pip install torch==2.4.1+cu121 torchvision==0.19.1+cu121 torchaudio==2.4.1 -f https://mirrors.aliyun.com/pytorch-wheels/cu121/"]),
-    (Request(torch="2.4.1", cuda=(11, 8), mirror="aliyun"), LINUX, [
+        "pip install torch==2.4.1+cu121 torchvision==0.19.1+cu121 torchaudio==2.4.1 -f https://mirrors.aliyun.com/pytorch-wheels/cu121/ --index-url https://mirrors.aliyun.com/pypi/simple/"]),
+    (Request(torch="2.4.1", cuda=(11, 8), mirror="aliyun", persist=True), LINUX, [
         "pip config set global.index-url https://mirrors.aliyun.com/pypi/simple/",
         "pip install torch==2.4.1+cu118 torchvision==0.19.1+cu118 torchaudio==2.4.1 -f https://mirrors.aliyun.com/pytorch-wheels/cu118/"]),
+    (Request(torch="2.4.1", cuda=(11, 8), mirror="tuna", torch_mirror="aliyun"), LINUX, [
+        "pip install torch==2.4.1+cu118 torchvision==0.19.1+cu118 torchaudio==2.4.1 -f https://mirrors.aliyun.com/pytorch-wheels/cu118/ --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
     # a PEP 503 copy of PyTorch's index is used as the index
     (Request(torch="2.7.1", cuda=(12, 8), mirror="sjtu"), LINUX, [
-        "pip config set global.index-url https://mirror.sjtu.edu.cn/pypi/web/simple",
         "pip install torch==2.7.1 torchvision==0.22.1 torchaudio==2.7.1 --index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu128 --extra-index-url https://mirror.sjtu.edu.cn/pypi/web/simple"]),
     (Request(torch="2.9.1", cuda=(13, 0), mirror="nju"), LINUX, [
-        "pip config set global.index-url https://mirrors.nju.edu.cn/pypi/web/simple",
         "pip install torch==2.9.1 torchvision==0.24.1 torchaudio==2.9.1 --index-url https://mirrors.nju.edu.cn/pytorch/whl/cu130 --extra-index-url https://mirrors.nju.edu.cn/pypi/web/simple"]),
-    # Windows: the default index serves the CPU build, so a CUDA build always needs PyTorch's index
+    (Request(torch="2.9.1", cuda=(13, 0), torch_mirror="nju"), LINUX, [
+        "pip install torch==2.9.1 torchvision==0.24.1 torchaudio==2.9.1 --index-url https://mirrors.nju.edu.cn/pytorch/whl/cu130"]),
+    # Windows: the default index serves the CPU build, so a CUDA build always needs a copy of PyTorch's index
     (Request(torch="2.5.1", cuda=(12, 4), mirror="tuna"), WINDOWS, [
-        "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
-        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 --index-url https://download.pytorch.org/whl/cu124 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 --index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu124 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
     (Request(torch="2.5.1", cpu=True, mirror="huawei"), WINDOWS, [
-        "pip config set global.index-url https://repo.huaweicloud.com/repository/pypi/simple",
-        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1"]),
+        "pip install torch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 --index-url https://repo.huaweicloud.com/repository/pypi/simple"]),
     # conda, where the pytorch channel has the release
     (Request(torch="2.3.1", cuda=(12, 1), manager="conda", env="dl", python="3.10"), LINUX, [
         "conda create -n dl python=3.10 -y", "conda activate dl",
@@ -155,7 +166,6 @@ CASES = [
         "conda install pytorch==2.5.1 torchvision==0.20.1 torchaudio==2.5.1 cpuonly -c pytorch"]),
     # conda with a mirror: the channel mirror first, then the same command
     (Request(torch="2.3.1", cuda=(11, 8), manager="conda", python="3.11", mirror="tuna"), LINUX, [
-        "pip config set global.index-url https://pypi.tuna.tsinghua.edu.cn/simple",
         "conda config --set show_channel_urls yes",
         "conda config --set custom_channels.conda-forge https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud",
         "conda config --set custom_channels.pytorch https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud",
@@ -175,7 +185,11 @@ CASES = [
         "uv pip install torch==1.13.1+cu116 torchvision==0.14.1+cu116 torchaudio==0.13.1 --extra-index-url https://download.pytorch.org/whl/cu116"]),
     # uv searches extra indexes first: PyTorch's index goes there, the mirror is the default index
     (Request(torch="2.6.0", cuda=(12, 6), manager="uv", mirror="tuna"), LINUX, [
+        "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --index-url https://pypi.tuna.tsinghua.edu.cn/simple --extra-index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu126"]),
+    (Request(torch="2.6.0", cuda=(12, 6), manager="uv", mirror="tuna", torch_mirror="pytorch", persist=True), LINUX, [
         "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --extra-index-url https://download.pytorch.org/whl/cu126 --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+    (Request(torch="2.6.0", cuda=(12, 6), manager="uv", mirror="tuna", torch_mirror="aliyun"), LINUX, [
+        "uv pip install torch==2.6.0+cu126 torchvision==0.21.0+cu126 torchaudio==2.6.0 -f https://mirrors.aliyun.com/pytorch-wheels/cu126/ --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
     (Request(torch="2.6.0", cuda=(12, 4), manager="uv", mirror="tuna"), LINUX, [
         "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
     # pip into a fresh venv on Windows

@@ -3,10 +3,14 @@ described, a Python without wheels, and the one driver-support answer everything
 
 from __future__ import annotations
 
+import re
+import shutil
+
 import pytest
 
 from envcheck.checks import run_all
-from envcheck.compat import Tables
+from envcheck.compat import Tables, data_dir
+from envcheck.errors import UserError
 from envcheck.facts import Installed
 from envcheck.install import Machine, Request, SolveError, TargetGpu, solve
 from tests.snapshots import cpu_torch, cuda_torch, gpu, pkgs, replace, snapshot
@@ -252,3 +256,69 @@ def test_a_torch_that_does_not_import_is_removed_before_its_own_build_goes_back(
     f = next(f for f in run_all(s, T) if f.code == "torch-import-failed")
     assert f.fix.startswith("pip uninstall -y torch && pip install torch==2.14.1 ")
     assert any("does not import" in n for n in f.fix_notes)
+
+
+# -- routing the torch wheels through a China copy of PyTorch's index -------------------------------
+
+
+def tables_where(tmp_path, holds: dict[str, list[str]]) -> Tables:
+    """The shipped tables, except that each named carrier's copy holds only these builds."""
+    shutil.copytree(data_dir(), tmp_path / "compat")
+    path = tmp_path / "compat" / "mirrors.toml"
+    rows = path.read_text(encoding="utf-8").split("[[mirror]]")
+    for name, variants in holds.items():
+        i = next(i for i, row in enumerate(rows) if f'name = "{name}"' in row)
+        listed = ", ".join(f'"{v}"' for v in variants)
+        rows[i], n = re.subn(r"^(torch_wheels = \{.*) \}$", rf"\1, variants = [{listed}] }}", rows[i], flags=re.M)
+        assert n == 1, name
+    text = "[[mirror]]".join(rows)
+    path.write_text(text, encoding="utf-8")
+    return Tables(tmp_path / "compat")
+
+
+def test_a_china_mirror_takes_the_first_copy_of_pytorchs_index_that_has_the_build(tmp_path):
+    assert solve(T, box(), Request(mirror="tuna")).wheels_from == "sjtu"
+    plan = solve(tables_where(tmp_path, {"sjtu": ["cu118"]}), box(), Request(mirror="tuna"))
+    assert plan.wheels_from == "nju"
+    assert install_line(plan).endswith("--index-url https://mirrors.nju.edu.cn/pytorch/whl/cu126 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple")
+    assert "nju comes first of the copies with cu126 builds in compat/mirrors.toml's order: sjtu, nju, aliyun" in plan.notes[0]
+
+
+def test_no_copy_with_the_build_falls_back_to_pytorchs_index_and_says_so(tmp_path):
+    t = tables_where(tmp_path, {"sjtu": ["cu118"], "nju": ["cu118"], "aliyun": ["cu118"]})
+    plan = solve(t, box(), Request(mirror="tuna"))
+    assert plan.wheels_from == "pytorch"
+    assert install_line(plan) == ("pip install torch==2.14.1 torchvision==0.29.1 --index-url https://download.pytorch.org/whl/cu126 "
+                                  "--extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple")
+    assert plan.notes[0] == ("the cu126 wheels come from PyTorch's own index (tuna copies only the default index, and no copy of "
+                             "PyTorch's index envcheck knows has cu126 builds); other packages from tuna")
+
+
+def test_a_mirror_whose_own_copy_lacks_the_build_routes_through_another(tmp_path):
+    plan = solve(tables_where(tmp_path, {"aliyun": ["cu118"]}), box(), Request(mirror="aliyun"))
+    assert plan.wheels_from == "sjtu" and "aliyun has no cu126 builds in its copy of PyTorch's index" in plan.notes[0]
+    assert install_line(plan).endswith("--extra-index-url https://mirrors.aliyun.com/pypi/simple/")
+
+
+def test_torch_mirror_naming_a_copy_without_the_build_is_an_error(tmp_path):
+    t = tables_where(tmp_path, {"aliyun": ["cu118"]})
+    with pytest.raises(UserError, match=r"--torch-mirror aliyun: its copy of PyTorch's index has no cu126 builds \(compat/mirrors.toml\): choose sjtu, nju, pytorch"):
+        solve(t, box(), Request(mirror="tuna", torch_mirror="aliyun"))
+
+
+def test_the_default_index_build_needs_no_copy_of_pytorchs_index():
+    plan = solve(T, box("580.65.06", H100), Request(mirror="tuna", torch="2.14.1", torch_mirror="aliyun"))
+    assert plan.wheels_from == "default-index"
+    assert install_line(plan) == "pip install torch==2.14.1 torchvision==0.29.1 --index-url https://pypi.tuna.tsinghua.edu.cn/simple"
+
+
+def test_conda_keeps_its_channel_and_says_the_copies_serve_pip_and_uv_only():
+    plan = solve(T, box(), Request(torch="2.3.1", cuda=(11, 8), manager="conda", mirror="tuna"))
+    assert plan.wheels_from == "conda" and not plan.commands("mirror")[0].startswith("pip config")
+    assert any("a copy of PyTorch's wheel index serves pip and uv only" in n for n in plan.notes)
+
+
+def test_persist_with_uv_writes_no_config_and_says_so():
+    plan = solve(T, box(), Request(manager="uv", mirror="tuna", persist=True))
+    assert not plan.commands("mirror")
+    assert "--persist: envcheck writes no uv.toml; each uv command names the mirror itself" in plan.notes

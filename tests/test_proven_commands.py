@@ -4,8 +4,10 @@ A scenario is a machine, a starting state of the environment, a mirror, an insta
 commands come from (install-cmd's plan, or doctor's fix). Its commands run as printed in an isolated
 virtual environment (tests/replicas: stub wheels generated from compat/, served on 127.0.0.1, every
 URL rewritten to its replica), and afterwards the environment must hold exactly the planned
-versions and builds, the torch wheel must have come from where the plan says, and the plan's
-verification line must pass.
+versions and builds, the torch wheel must have come from where the plan says (with a China mirror:
+the China copy of PyTorch's index the plan routes it through), nothing may have been fetched from
+anywhere but the plan's two sources, pip's configuration must be as it was (unless --persist), and
+the plan's verification line must pass.
 
 The matrix is built from the tables below and from compat/: a new release, mirror or starting state
 is a new row, not new code. conda lines are checked for form only (tests/test_official_commands.py):
@@ -66,10 +68,23 @@ STATES = ("empty", "cpu-same-release", "older-release", "mismatched-torchvision"
 # doctor also sees whether torch imports: the planned build itself, installed but broken, must be
 # replaced too (pip calls torch==R+V met by a broken R+V).
 DOCTOR_STATES = (*STATES, "broken-planned-build")
-# The mirrors whose forms differ (none: PyTorch's index; a default-index mirror; a find-links folder;
-# a PEP 503 copy of PyTorch's index) run every state; every other mirror of compat/mirrors.toml runs
-# the state that breaks naive commands.
+# The mirrors whose forms differ (none: PyTorch's index; a default-index mirror, whose torch wheels
+# are routed through a China copy of PyTorch's index; a find-links folder; a PEP 503 copy of
+# PyTorch's index) run every state; every other mirror of compat/mirrors.toml runs the state that
+# breaks naive commands.
 FORMS = {"none": None, "none-form": "tuna", "find-links": "aliyun", "index": "sjtu"}
+# A China mirror of the default index with the torch wheels routed through each form of copy of
+# PyTorch's index (--torch-mirror; None: compat/mirrors.toml's own choice, SJTU's PEP 503 copy), and
+# through PyTorch's own index, on a machine whose build the default index does not serve (cu126),
+# from the states that matter for the pins (nothing; the +cpu build of the same release).
+ROUTES = {
+    ("tuna", None): ("empty", "cpu-same-release"),
+    ("ustc", None): ("empty", "cpu-same-release"),
+    ("tuna", "aliyun"): ("empty", "cpu-same-release"),
+    ("ustc", "aliyun"): ("empty", "cpu-same-release"),
+    ("bfsu", "nju"): ("empty", "cpu-same-release"),
+    ("tuna", "pytorch"): ("cpu-same-release",),
+}
 MIRRORS = (None, *(m.name for m in T.mirrors))
 # install-cmd requests beyond "the best build for this machine", with the Python they run on:
 # older command forms (X+cu117 with --extra-index-url; -f torch_stable.html on Python 3.9).
@@ -92,10 +107,13 @@ class Scenario(NamedTuple):
     state: str
     mirror: str | None
     manager: str
+    torch_mirror: str | None = None  # --torch-mirror
+    persist: bool = False  # --persist
 
     @property
     def id(self) -> str:
-        return "-".join([self.source, self.machine, self.request, self.state, self.mirror or "no-mirror", self.manager])
+        extra = ([f"torch-via-{self.torch_mirror}"] if self.torch_mirror else []) + (["persist"] if self.persist else [])
+        return "-".join([self.source, self.machine, self.request, self.state, self.mirror or "no-mirror", *extra, self.manager])
 
 
 def scenarios() -> list[Scenario]:
@@ -117,6 +135,13 @@ def scenarios() -> list[Scenario]:
             for mirror in representative:
                 for manager in _installers():
                     out.append(Scenario("install-cmd", "gtx1080ti-driver535", request, "cpu-same-release", mirror, manager))
+    for (mirror, torch_mirror), states in ROUTES.items():
+        for state in states:
+            for manager in _installers():
+                out.append(Scenario("install-cmd", "gtx1080ti-driver535", "best", state, mirror, manager, torch_mirror))
+    for manager in _installers():  # --persist: the mirror becomes pip's index (uv: no config written)
+        out.append(Scenario("install-cmd", "gtx1080ti-driver535", "best", "empty", "tuna", manager, persist=True))
+    out.append(Scenario("install-cmd", "h100-newest-driver", "best", "empty", "tuna", "pip", persist=True))
     return out
 
 
@@ -144,7 +169,7 @@ def find_python(version: str) -> str | None:
 
 def request_of(s: Scenario) -> tuple[Request, str]:
     request, python = REQUESTS[s.request]
-    return request._replace(manager=s.manager, mirror=s.mirror), python
+    return request._replace(manager=s.manager, mirror=s.mirror, torch_mirror=s.torch_mirror, persist=s.persist), python
 
 
 def older_release(release: str, variant: str, python: str = PY):
@@ -259,15 +284,34 @@ def expected(plan: Plan, name: str) -> tuple[str, str] | None:
     return None if version is None else (version, plan.variant)
 
 
+def default_source(plan: Plan) -> str:
+    """The replica standing for the index the plan uses for everything but torch's own builds."""
+    return f"/mirror/{plan.mirror}/pypi/" if plan.mirror else "/pypi/"
+
+
 def expected_source(plan: Plan, mirror: str | None) -> str:
-    """The replica the torch wheel must come from: a mirror's links stay on the mirror."""
+    """The replica the torch wheel must come from: a mirror's links stay on the mirror, and a
+    China mirror's plan takes the build from the China copy of PyTorch's index it names."""
     m = T.mirror(mirror) if mirror else None
-    release = T.release(plan.torch)
-    if from_default_index(release, plan.variant, "linux", m):
-        return f"/mirror/{m.name}/pypi/" if m else "/pypi/"
-    if m and m.wheels_form in ("find-links", "index"):
-        return f"/mirror/{m.name}/wheels/"
-    return "/pytorch/whl/"
+    if from_default_index(T.release(plan.torch), plan.variant, "linux", m):
+        assert plan.wheels_from == "default-index"
+        return default_source(plan)
+    if plan.wheels_from == "pytorch":
+        assert m is None or plan.notes[0].startswith(f"the {plan.variant} wheels come from PyTorch's own index")
+        return "/pytorch/whl/"
+    carrier = T.mirror(plan.wheels_from)
+    assert carrier is not None and carrier.carries(plan.variant), plan.wheels_from
+    if m is not None and m.wheels_form != "none":
+        assert carrier == m, "a mirror with its own copy of PyTorch's index is used for the torch wheels"
+    return f"/mirror/{carrier.name}/wheels/"
+
+
+def config_files(sandbox: Sandbox) -> dict[str, str]:
+    """Every pip and uv configuration file the sandbox's pip and uv could read or write, by path."""
+    home = sandbox.root / "home"
+    paths = [sandbox.pip_conf, home / ".config" / "pip" / "pip.conf", home / ".pip" / "pip.conf",
+             home / ".config" / "uv" / "uv.toml", sandbox.root / "xdg" / "pip" / "pip.conf"]
+    return {str(p): p.read_text(encoding="utf-8") for p in paths if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +339,7 @@ def test_printed_commands_leave_the_planned_build(s: Scenario, replicas, tmp_pat
     if s.source == "doctor" and s.mirror:  # the user's pip already points at the mirror
         sandbox.run(["pip", "config", "set", "global.index-url", T.mirror(s.mirror).pypi])
     before = installed_of(sandbox)
+    config_before = config_files(sandbox)
     if s.source == "install-cmd":
         plan, argvs = install_cmd_commands(s, sandbox)
     else:
@@ -312,11 +357,26 @@ def test_printed_commands_leave_the_planned_build(s: Scenario, replicas, tmp_pat
     for name in STACK:
         assert build(after.version(name)) == expected(plan, name), f"{name}: {before.version(name)} -> {after.version(name)}"
     assert sandbox.torch_cuda() == plan.cuda
-    torch_wheels = [r.path for r in replicas.requests_since(mark) if r.path.endswith(".whl") and "/torch-" in r.path]
+    served = [r.path for r in replicas.requests_since(mark)]
+    source = expected_source(plan, s.mirror)
+    torch_wheels = [p for p in served if p.endswith(".whl") and "/torch-" in p]
     if torch_wheels:  # none when the installed torch already was the planned build
-        assert all(expected_source(plan, s.mirror) in p for p in torch_wheels), torch_wheels
+        assert all(p.startswith(source) for p in torch_wheels), torch_wheels
     else:
         assert before.torch == after.torch
+    # Nothing came from anywhere but the plan's two sources: with a China mirror, nothing from
+    # PyTorch's own host or the default index unless the plan says so.
+    elsewhere = sorted({p for p in served if not p.startswith((source, default_source(plan)))})
+    assert not elsewhere, f"fetched from neither {source} nor {default_source(plan)}: {elsewhere}"
+    if source.endswith("/wheels/") and T.mirror(plan.wheels_from).wheels_form == "find-links":
+        others = [p for p in served if p.endswith(".whl") and not p.rpartition("/")[2].startswith(STACK)]
+        assert all(p.startswith(default_source(plan)) for p in others), others  # the folder holds torch's builds only
+    config_after = config_files(sandbox)
+    if s.persist and s.manager == "pip":
+        assert config_after.keys() == config_before.keys()
+        assert f"index-url = {replicas.url(T.mirror(s.mirror).pypi)}" in config_after[str(sandbox.pip_conf)]
+    else:
+        assert config_after == config_before, "pip's (or uv's) configuration changed without --persist"
 
 
 def test_the_matrix_covers_every_form_state_installer_and_source():
@@ -325,4 +385,11 @@ def test_the_matrix_covers_every_form_state_installer_and_source():
     assert {s.mirror for s in got} == set(MIRRORS)
     assert {s.source for s in got} == {"install-cmd", "doctor"}
     assert {s.manager for s in got} == set(_installers())
+    routed = {(s.mirror, T.mirror(s.torch_mirror or "sjtu").wheels_form, s.state, s.manager) for s in got
+              if s.mirror in ("tuna", "ustc") and s.torch_mirror != "pytorch" and s.source == "install-cmd" and s.machine == "gtx1080ti-driver535"}
+    for mirror in ("tuna", "ustc"):
+        for form in ("index", "find-links"):
+            for state in ("empty", "cpu-same-release"):
+                assert {(mirror, form, state, m) for m in _installers()} <= routed
+    assert any(s.persist and s.manager == "pip" for s in got) and any(s.persist and s.manager == "uv" for s in got) == bool(find_uv())
     assert shutil.which("python3") is not None

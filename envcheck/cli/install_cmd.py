@@ -60,6 +60,11 @@ def install_cmd(
     arch: Annotated[Optional[str], typer.Option("--arch", help="Plan for another CPU: x86_64, aarch64.")] = None,
     manager: Annotated[str, typer.Option("--manager", help="pip, conda or uv.")] = "pip",
     mirror: Annotated[Optional[str], typer.Option("--mirror", help="Package mirror: tuna, aliyun, ustc, sjtu, bfsu, nju, tencent, huawei, or none.")] = None,
+    torch_mirror: Annotated[Optional[str], typer.Option(
+        "--torch-mirror", help="Where the CUDA/CPU wheels come from: sjtu, nju, aliyun (copies of PyTorch's wheel index) or pytorch (its own). "
+        "Default: with --mirror, that mirror's copy, else the first copy that has the build.")] = None,
+    persist: Annotated[bool, typer.Option("--persist", help="Also make the mirror pip's configured index (pip config set); "
+                                          "without it the commands name the mirror themselves and leave pip's config alone.")] = False,
     env: Annotated[Optional[str], typer.Option("--env", help="Create this environment first (conda: default 'torch').")] = None,
     driver: Annotated[Optional[str], typer.Option("--driver", help="Plan for this NVIDIA driver version instead of the one found here.")] = None,
     gpu: Annotated[Optional[list[str]], typer.Option("--gpu", help="Plan for this GPU (name or compute capability, e.g. 6.1); repeatable.")] = None,
@@ -88,6 +93,8 @@ def install_cmd(
         manager=_choice(manager, MANAGERS, "--manager"),
         mirror=None if mirror in (None, "none", "") else mirror,
         env=env,
+        torch_mirror=torch_mirror.strip().lower() if torch_mirror else None,
+        persist=persist,
     )
     from envcheck.probes.host import read_host
 
