@@ -4,7 +4,7 @@ knowledge joins the shipped tables.
 The cache lives in the user's cache directory ($XDG_CACHE_HOME/envcheck, ~/.cache/envcheck, or
 %LOCALAPPDATA%\\envcheck on Windows) as index.json: release × platform × variant → Python versions,
 with the fetch date and the index it came from. It is read by every command and can only ADD to
-the shipped table, and only when it was fetched after the table's `as_of` date:
+the shipped table, and only when it was fetched on or after the table's `as_of` date:
 - a build (variant) of a release the table knows, on a platform, that the listing has wheels for;
 - a Python version of such a release on such a platform (free-threaded tags such as 3.13t are kept
   in the cache and shown by `compat refresh`; the tables do not model them).
@@ -171,9 +171,10 @@ def additions(release, knowledge: Knowledge) -> tuple[dict, dict]:
 
 
 def overlay(releases: list, as_of: str, knowledge: Knowledge | None = None) -> list:
-    """The releases with what a refresh newer than the table (`as_of`) found added to them."""
+    """The releases with what a refresh no older than the table (`as_of`) found added to them. A
+    refresh on the table's own date counts: it only adds, so a tie cannot lose a shipped fact."""
     knowledge = knowledge if knowledge is not None else load()
-    if knowledge is None or knowledge.fetched <= str(as_of):
+    if knowledge is None or knowledge.fetched < str(as_of):
         return releases
     out = []
     for r in releases:
