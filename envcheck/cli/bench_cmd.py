@@ -131,10 +131,11 @@ def bench(
         interrupted = True
         notes.append("interrupted (Ctrl-C): these are the measurements that finished")
     verdicts = judge(results, rows, reasons)
+    code = 130 if interrupted else exit_code(verdicts)
     if chosen is Format.json:
-        print_json(render.as_dict(mapping, results, verdicts, notes))
+        print_json("bench", code, render.as_dict(mapping, results, verdicts, notes))
     elif chosen is Format.markdown:
         out().print(fenced("envcheck bench", lambda c: render.text(mapping, results, verdicts, notes, rows, c)), end="")
     else:
         render.text(mapping, results, verdicts, notes, rows, out())
-    raise typer.Exit(130 if interrupted else exit_code(verdicts))
+    raise typer.Exit(code)

@@ -47,7 +47,7 @@ def cluster(
     if report is not None:  # rank 0
         chosen = chosen_format(fmt, as_json)
         if chosen is Format.json:
-            print_json(render.as_dict(report))
+            print_json("cluster", code, render.as_dict(report))
         elif chosen is Format.markdown:  # for a public tracker: no host names
             out().print(fenced("envcheck cluster", lambda c: render.text(report, c, hosts=False)), end="")
         else:

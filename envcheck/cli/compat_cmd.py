@@ -46,7 +46,7 @@ def compat(
     else:
         answer, show = q.answer_gpu(t, gpu), render.gpu
     if chosen_format(fmt, as_json) is Format.json:
-        print_json(render.as_dict(answer))
+        print_json("compat", 0, render.as_dict(answer))
     else:
         show(answer, out())
 
@@ -88,8 +88,9 @@ def refresh(
         raise UserError(f"could not read {source.name}: {first}; envcheck keeps using its shipped tables")
     for line in render.refresh_problems(result):
         write(sys.stderr, f"envcheck: {line}\n")
+    code = 1 if render.refresh_problems(result) else 0
     if chosen_format(fmt, as_json) is Format.json:
-        print_json(render.refresh_dict(result))
+        print_json("compat refresh", code, render.refresh_dict(result))
     else:
         render.refresh_text(result, out())
-    raise typer.Exit(1 if render.refresh_problems(result) else 0)
+    raise typer.Exit(code)

@@ -25,7 +25,7 @@ def diff(
     found = compare(read_snapshot(a, t), read_snapshot(b, t))
     chosen = chosen_format(fmt, as_json)
     if chosen is Format.json:
-        print_json(render.as_dict(found, a, b))
+        print_json("diff", found.exit_code, render.as_dict(found, a, b))
     elif chosen is Format.markdown:
         out().print(render.markdown(found, a, b), end="")
     else:

@@ -63,7 +63,7 @@ def doctor(
             raise UserError(f"--save {save}: {exc.strerror}") from exc
         write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: envcheck doctor --from {quote(str(save))}\n")
     if f is Format.json:
-        print_json(render.as_dict(snapshot, findings))
+        print_json("doctor", exit_code(findings), render.as_dict(snapshot, findings))
     elif f is Format.markdown:
         out().print(render.markdown(snapshot, findings, redact=not no_redact), end="")
     else:

@@ -49,7 +49,7 @@ def gpus(
     chosen = service.pick(report, pick, cmd) if pick is not None else None
     code = service.exit_code(report, chosen)
     if f is Format.json:
-        print_json(render.data(report, chosen, code))
+        print_json("gpus", code, render.data(report, chosen))
     elif f is Format.markdown:
         out().print(fenced("envcheck gpus", lambda o: render.text(report, o, render.WIDTH, chosen, quiet)), end="")
     else:

@@ -127,15 +127,15 @@ def install_cmd(
         raise
 
     checked = _check_index(plan, t) if check_index else None
+    code = 0 if checked is None else _index_report(checked)  # its lines go to stderr, before the plan
     f = chosen_format(fmt, as_json)
     if f is Format.json:
-        print_json({**render.as_dict(plan), **({"index_check": _index_dict(checked)} if checked is not None else {})})
+        print_json("install-cmd", code, {**render.as_dict(plan), **({"index_check": _index_dict(checked)} if checked is not None else {})})
     elif f is Format.markdown:
         out().print(render.markdown(plan, explain), markup=False, end="")
     else:
         render.text(plan, out(), explain, quiet)
-    if checked is not None:
-        raise typer.Exit(_index_report(checked))
+    raise typer.Exit(code)
 
 
 def _check_index(plan, t):

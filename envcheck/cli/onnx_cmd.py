@@ -72,7 +72,7 @@ def onnx(
                 results.append(runner.check_reference(n, e, opset, requested, optimize))
     report = runner.OnnxReport(tv, ov, rv, available, tuple(results))
     if chosen is Format.json:
-        print_json(render.as_dict(report))
+        print_json("onnx", report.exit_code, render.as_dict(report))
     elif chosen is Format.markdown:
         out().print(fenced("envcheck onnx", lambda c: render.text(report, c)), end="")
     else:

@@ -4,11 +4,11 @@ the console has (80 columns on a pipe)."""
 
 from __future__ import annotations
 
-from envcheck.bench.verdicts import exit_code, peak_for
+from envcheck.bench.verdicts import peak_for
 from envcheck.numbers import figure
 from envcheck.render.console import Output
 from envcheck.render.layout import table
-from envcheck.snapshot import SCHEMA_VERSION, jsonable
+from envcheck.snapshot import jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim", "ok": "green"}
 SUITES = {"matmul": "dtype", "conv": "dtype/pass", "memory": "transfer"}  # suite -> header of its figure names
@@ -17,8 +17,8 @@ MAX_BAR = 60  # wider bars show nothing more
 
 
 def as_dict(mapping: list, results: list, verdicts: list, notes: list) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "devices": mapping, "results": jsonable(results),
-            "verdicts": jsonable(verdicts), "notes": notes, "exit_code": exit_code(verdicts)}
+    return {"devices": mapping, "results": jsonable(results),
+            "verdicts": jsonable(verdicts), "notes": notes}
 
 
 def _table(title: str, headers: list, rows: list):

@@ -4,10 +4,10 @@ problems with the ranks that have them, the per-rank matmul and the all-reduce s
 from __future__ import annotations
 
 from envcheck.cluster.drift import rank_facts
-from envcheck.cluster.report import ClusterReport, exit_code, problems
+from envcheck.cluster.report import ClusterReport, problems
 from envcheck.render.console import Output
 from envcheck.render.diff import label
-from envcheck.snapshot import SCHEMA_VERSION, jsonable
+from envcheck.snapshot import jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim"}
 
@@ -38,12 +38,12 @@ def as_dict(report: ClusterReport) -> dict:
               "model": r.model, "capability": r.capability,
               "facts": {k: f.value for k, f in rank_facts(r).items()}, "matmul": jsonable(r.matmul), "error": r.error}
              for r in report.ranks]
-    return {"schema_version": SCHEMA_VERSION, "launcher": report.launcher, "world": report.world, "backend": report.backend,
+    return {"launcher": report.launcher, "world": report.world, "backend": report.backend,
             "nodes": {str(n): {"host": h, "ranks": list(rs)} for n, (h, rs) in report.nodes.items()},
             "ranks": ranks, "drift": [{**jsonable(d), "label": label(d.key)} for d in report.drift],
             "findings": [{**jsonable(f), "ranks": list(rs)} for f, rs in report.findings],
             "allreduce": jsonable(report.allreduce), "node_allreduce": jsonable(report.node_allreduce),
-            "verdicts": jsonable(report.verdicts), "exit_code": exit_code(report)}
+            "verdicts": jsonable(report.verdicts)}
 
 
 def _sweep(title: str, result, c: Output) -> None:

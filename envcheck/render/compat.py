@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envcheck.compat_query import CudaAnswer, DriverAnswer, GpuAnswer, TorchAnswer
-from envcheck.facts import SCHEMA_VERSION, jsonable
+from envcheck.facts import jsonable
 from envcheck.render.console import Output
 
 PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}
@@ -11,7 +11,6 @@ PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "wi
 
 def as_dict(answer) -> dict:
     d = jsonable(answer)
-    d["schema_version"] = SCHEMA_VERSION
     return d
 
 

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 
+from envcheck.facts import SCHEMA_VERSION
 from envcheck.numbers import finite_data
 from envcheck.redact import hide_uuids, redact, redact_data
 
@@ -139,8 +140,19 @@ def out() -> Output:
     return Output(sys.stdout)
 
 
-def print_json(data) -> None:
-    """Strict JSON (no NaN or Infinity: an nvidia-smi reading of 'nan W' becomes null), secrets masked."""
+def envelope(command: str, exit_code: int, payload: dict) -> dict:
+    """Every command's JSON, one shape: schema_version, command and exit_code first, then the
+    command's own keys beside them (a consumer checks one place for the verdict of any command)."""
+    clash = {"schema_version", "command", "exit_code"} & set(payload)
+    if clash:
+        raise ValueError(f"a payload may not set the envelope's keys: {sorted(clash)}")
+    return {"schema_version": SCHEMA_VERSION, "command": command, "exit_code": exit_code, **payload}
+
+
+def print_json(command: str, exit_code: int, payload: dict) -> None:
+    """The envelope as strict JSON (no NaN or Infinity: an nvidia-smi reading of 'nan W' becomes
+    null), secrets masked."""
+    data = envelope(command, exit_code, payload)
     text = json.dumps(finite_data(redact_data(data)), indent=2, ensure_ascii=not utf8(sys.stdout), allow_nan=False)
     sys.stdout.write(text + "\n")  # \\u escapes where the console's encoding lacks a character: still the same JSON
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from envcheck.diff import Comparison
 from envcheck.render.console import Output
-from envcheck.snapshot import SCHEMA_VERSION
 
 # What each fact is called on screen; programs read the keys (envcheck/diff.py KEYS).
 LABELS = {
@@ -106,6 +105,6 @@ def markdown(c: Comparison, a: str, b: str) -> str:
 
 
 def as_dict(c: Comparison, a: str, b: str) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "exit_code": c.exit_code, "a": a, "b": b,
+    return {"a": a, "b": b,
             "differences": [{"key": d.key, "label": label(d.key), "a": d.a, "b": d.b} for d in c.differences],
             "not_compared": [{"key": n.key, "label": label(n.key), "a": n.a, "b": n.b, "why": n.why} for n in c.not_compared]}

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from envcheck.checks.findings import Finding, exit_code
+from envcheck.checks.findings import Finding
 from envcheck.redact import hide_uuids
 from envcheck.render.console import Output
-from envcheck.snapshot import SCHEMA_VERSION, Snapshot, Unavailable, jsonable, known
+from envcheck.snapshot import Snapshot, Unavailable, jsonable, known
 
 TITLES = {
     "system": "System",
@@ -201,5 +201,5 @@ def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
 
 
 def as_dict(s: Snapshot, findings: list[Finding]) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "exit_code": exit_code(findings), "findings": jsonable(findings), "snapshot": jsonable(s)}
+    return {"findings": jsonable(findings), "snapshot": jsonable(s)}
 

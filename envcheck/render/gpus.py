@@ -11,7 +11,7 @@ import shlex
 import textwrap
 from typing import Optional
 
-from envcheck.facts import SCHEMA_VERSION, jsonable
+from envcheck.facts import jsonable
 from envcheck.gpus import GpusReport, GpuView, Pick
 from envcheck.render.console import Output
 
@@ -166,13 +166,10 @@ def clear(o: Output) -> None:
         o.file.write("\n")
 
 
-def data(report: GpusReport, chosen: Optional[Pick], code: int) -> dict:
-    """The JSON envelope: schema_version, command, exit_code, then the payload. A missing figure is
-    {"unavailable": code, "reason": ...}, as in every envcheck report."""
+def data(report: GpusReport, chosen: Optional[Pick]) -> dict:
+    """The JSON payload. A missing figure is {"unavailable": code, "reason": ...}, as in every
+    envcheck report."""
     return {
-        "schema_version": SCHEMA_VERSION,
-        "command": "gpus",
-        "exit_code": code,
         "driver_version": report.driver_version,
         "cuda_driver_version": report.cuda_driver_version,
         "cuda_visible_devices": report.cuda_visible_devices,

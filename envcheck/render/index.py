@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from envcheck.facts import SCHEMA_VERSION
 from envcheck.redact import redact
 from envcheck.render.console import Output
 
@@ -10,7 +9,6 @@ from envcheck.render.console import Output
 def refresh_dict(r) -> dict:
     k = r.knowledge
     return {
-        "schema_version": SCHEMA_VERSION,
         "source": r.source.name,
         "url": r.source.template,
         "fetched": k.fetched,

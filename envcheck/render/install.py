@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from envcheck.facts import SCHEMA_VERSION, jsonable
+from envcheck.facts import jsonable
 from envcheck.install import Plan
 from envcheck.render.console import Output
 
 
 def as_dict(plan: Plan) -> dict:
     d = jsonable(plan)
-    d["schema_version"] = SCHEMA_VERSION
     d["commands"] = [plan.shell(s) for s in plan.steps]
     return d
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from envcheck.onnxcheck.runner import OnnxReport
 from envcheck.render.console import Output
 from envcheck.render.layout import table
-from envcheck.snapshot import SCHEMA_VERSION, jsonable
+from envcheck.snapshot import jsonable
 
 STYLE = {"pass": "green", "mismatch": "red", "fallback": "red", "unavailable": "red", "error": "red"}
 SUFFIX = "ExecutionProvider"  # every provider's name ends so (CPUExecutionProvider): the table shows the part that differs
@@ -14,7 +14,6 @@ SUFFIX = "ExecutionProvider"  # every provider's name ends so (CPUExecutionProvi
 
 def as_dict(report: OnnxReport) -> dict:
     d = jsonable(report)
-    d["schema_version"] = SCHEMA_VERSION
     d["passed"] = report.passed
     return d
 
