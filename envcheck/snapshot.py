@@ -47,6 +47,7 @@ class PythonEnv:
     pip_extra_index_urls: tuple = ()
     mirror: Optional[str] = None  # name from compat/mirrors.toml when index_url is a known mirror
     pip_check: Union[tuple, Unavailable, None] = None  # `pip check` problems; () none; None: not asked
+    free_threaded: bool = False  # built without the GIL (python3.13t): needs cp313t wheels
 
 
 @dataclass(frozen=True)

@@ -360,3 +360,16 @@ def test_every_finding_code_was_produced_end_to_end():
     if not SEEN:
         pytest.skip("run the whole module: this test collects what the tests above produced")
     assert EXPECTED - SEEN == set(), f"never produced end to end: {sorted(EXPECTED - SEEN)}"
+
+
+def test_another_free_threaded_interpreter_is_named_so(machine, run_cli, tmp_path):
+    machine("no_driver")
+    fake = tmp_path / "python3.13t"
+    facts = {"version": "3.13.1", "executable": str(fake), "prefix": str(tmp_path), "base_prefix": str(tmp_path),
+             "conda_env": None, "free_threaded": True}
+    fake.write_text(f"#!/bin/sh\necho '{json.dumps(facts)}'\n")
+    fake.chmod(0o755)
+    code, out, err = run_cli("doctor", "--no-torch", "--python", str(fake), "--json")
+    assert json.loads(out)["snapshot"]["python"]["free_threaded"] is True, err
+    code, out, err = run_cli("doctor", "--no-torch", "--python", str(fake))
+    assert "Python 3.13.1 (free-threaded)" in out

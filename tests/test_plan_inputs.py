@@ -3,6 +3,7 @@ described, a Python without wheels, and the one driver-support answer everything
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -322,3 +323,28 @@ def test_persist_with_uv_writes_no_config_and_says_so():
     plan = solve(T, box(), Request(manager="uv", mirror="tuna", persist=True))
     assert not plan.commands("mirror")
     assert "--persist: envcheck writes no uv.toml; each uv command names the mirror itself" in plan.notes
+
+
+def test_a_free_threaded_interpreter_plans_its_own_wheels(run_cli, monkeypatch):
+    """python3.13t says so in sys.abiflags; install-cmd then plans cp313t wheels without --python."""
+    import sys
+
+    from envcheck.probes.host import read_host
+
+    monkeypatch.setattr(sys, "abiflags", "t", raising=False)
+    monkeypatch.setattr(sys, "version_info", (3, 14, 0, "final", 0))
+    assert read_host().python == "3.14t"
+    code, out, err = run_cli("install-cmd", "--cuda", "13.0", "--os", "linux", "--arch", "x86_64", "--env", "ft", "--json")
+    assert code == 0, err
+    assert json.loads(out)["python"] == "3.14t"
+
+
+def test_doctor_names_a_free_threaded_interpreter_and_its_fix_plans_for_it():
+    from dataclasses import replace
+
+    from envcheck.checks.fixes import target_python
+    from tests.snapshots import snapshot
+
+    s = snapshot()
+    ft = replace(s, python=replace(s.python, version="3.13.1", free_threaded=True))
+    assert target_python(ft) == "3.13t" and target_python(replace(ft, python=replace(ft.python, free_threaded=False))) == "3.13"

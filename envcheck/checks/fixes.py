@@ -19,7 +19,8 @@ KNOWN_OS = ("linux", "windows", "macos")
 
 
 def target_python(snapshot: Snapshot) -> str:
-    return ".".join(snapshot.python.version.split(".")[:2])
+    """The Python a fix plans for: 3.13, or 3.13t for a free-threaded interpreter (its own wheels)."""
+    return ".".join(snapshot.python.version.split(".")[:2]) + ("t" if snapshot.python.free_threaded else "")
 
 
 def installed_variant(t: Torch) -> str:

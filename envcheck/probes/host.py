@@ -27,4 +27,17 @@ def read_host() -> Host:
     arch = _ARCH.get(_machine().lower(), _machine().lower())
     if os_name == "linux" and arch == "arm64":
         arch = "aarch64"
-    return Host(os=os_name, arch=arch, python=f"{sys.version_info[0]}.{sys.version_info[1]}")
+    return Host(os=os_name, arch=arch, python=f"{sys.version_info[0]}.{sys.version_info[1]}" + ("t" if free_threaded() else ""))
+
+
+def free_threaded() -> bool:
+    """Whether this CPython was built without the GIL (PEP 703: python3.13t): it needs the cp313t
+    wheels, and a plan for it must say 3.13t. POSIX builds say so in sys.abiflags; Windows only
+    through sysconfig, which is loaded there alone (it costs milliseconds)."""
+    if "t" in getattr(sys, "abiflags", ""):
+        return True
+    if sys.platform != "win32" or sys.version_info < (3, 13):
+        return False
+    import sysconfig
+
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))

@@ -12,13 +12,15 @@ import subprocess
 import sys
 
 from envcheck.errors import UserError
+from envcheck.probes.host import free_threaded
 from envcheck.probes.pip_config import read_pip_index
 from envcheck.snapshot import PythonEnv, Unavailable
 
 _SCRIPT = (
     "import json, os, sys; print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3], "
     "'executable': sys.executable, 'prefix': sys.prefix, 'base_prefix': getattr(sys, 'base_prefix', sys.prefix), "
-    "'conda_env': os.environ.get('CONDA_DEFAULT_ENV')}))"
+    "'conda_env': os.environ.get('CONDA_DEFAULT_ENV'), "
+    "'free_threaded': bool(__import__('sysconfig').get_config_var('Py_GIL_DISABLED'))}))"
 )
 
 
@@ -63,6 +65,7 @@ def _facts(python: str, timeout: float) -> dict:
             "prefix": sys.prefix,
             "base_prefix": sys.base_prefix,
             "conda_env": os.environ.get("CONDA_DEFAULT_ENV"),
+            "free_threaded": free_threaded(),
         }
     try:
         done = subprocess.run([python, "-c", _SCRIPT], capture_output=True, text=True, errors="replace", timeout=timeout)
@@ -103,4 +106,5 @@ def read_python_env(python: str = sys.executable, tables=None, timeout: float = 
         pip_extra_index_urls=tuple(extra),
         mirror=mirror,
         pip_check=pip_check(python) if check else None,
+        free_threaded=bool(f.get("free_threaded")),
     )

@@ -46,7 +46,7 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
     env = f"venv {py.venv}" if py.venv else (f"conda env {py.conda_env}" if py.conda_env else "no virtual environment")
     index = "default index" if py.pip_index_url is None else _v(py.pip_index_url)
     where_py = f" at {py.executable} ({env})" if py.executable else ""
-    out["python"] = [f"Python {py.version}{where_py}", f"pip index: {index}" + (f" ({py.mirror} mirror)" if py.mirror else "")]
+    out["python"] = [f"Python {py.version}{' (free-threaded)' if py.free_threaded else ''}{where_py}", f"pip index: {index}" + (f" ({py.mirror} mirror)" if py.mirror else "")]
     if py.pip_check is not None:
         if not known(py.pip_check):
             out["python"].append(f"pip check: {_v(py.pip_check)}")
