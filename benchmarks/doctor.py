@@ -1,6 +1,6 @@
 """`envcheck doctor` against `python -m torch.utils.collect_env`, both with torch installed.
 
-DESIGN.md's targets: doctor is faster than collect_env on the same machine (its probes run
+docs/DESIGN.md's targets: doctor is faster than collect_env on the same machine (its probes run
 concurrently) while reporting more; `doctor --no-torch` stays under 0.5 s. Commands run
 interleaved; medians compared.
 

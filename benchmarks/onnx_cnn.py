@@ -1,4 +1,4 @@
-"""`envcheck onnx` on the reference CNN: wall time after torch is imported (DESIGN.md: under 3 s on
+"""`envcheck onnx` on the reference CNN: wall time after torch is imported (docs/DESIGN.md: under 3 s on
 2 CPU cores). Each exporter runs in a fresh interpreter, several times; the time covers export,
 onnx.checker, session creation, two batch sizes, the comparison and the latency loop. A third row times only the imports the dynamo exporter needs
 (no envcheck code), the floor under that path on this machine.

@@ -30,7 +30,7 @@ COMMANDS = {
 def build_app(only: Optional[str] = None) -> typer.Typer:
     """The Typer app with every command, or with just the one being run: Typer builds every
     registered command's parameters on each start, and install-cmd has 1.5x `import typer, rich`
-    for all of its start-up (DESIGN.md)."""
+    for all of its start-up (docs/DESIGN.md)."""
     import importlib
 
     app = typer.Typer(
