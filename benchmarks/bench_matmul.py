@@ -1,6 +1,6 @@
 """envcheck bench's matmul figure against torch.utils.benchmark measuring the same product, in one run.
 
-DESIGN.md's target: within 5%. Both measure torch.mm(a, b, out=out) on the same device, dtype and
+docs/DESIGN.md's target: within 5%. Both measure torch.mm(a, b, out=out) on the same device, dtype and
 size; they alternate, so load on the machine hits both alike.
 
     python benchmarks/bench_matmul.py [--device cpu] [--size 2048] [--dtype fp32] [--rounds 3] [--seconds 3]

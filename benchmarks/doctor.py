@@ -1,6 +1,6 @@
 """`envcheck doctor` against `python -m torch.utils.collect_env`, both with torch installed.
 
-DESIGN.md's targets: doctor is faster than collect_env on the same machine (its probes run
+docs/DESIGN.md's targets: doctor is faster than collect_env on the same machine (its probes run
 concurrently) while reporting more, and within 1.05x of a bare `import torch` (the floor for
 anything that asks torch: the probe child starts before the CLI stack is imported);
 `doctor --no-torch` stays under 0.5 s. Commands run interleaved; medians compared.

@@ -1,4 +1,4 @@
-"""`envcheck onnx` on the reference CNN: wall time after torch is imported. Targets (DESIGN.md): the
+"""`envcheck onnx` on the reference CNN: wall time after torch is imported. Targets (docs/DESIGN.md): the
 TorchScript exporter under 3 s on 2 CPU cores; the dynamo exporter within 1.10x of the bare work
 it cannot avoid, `torch.onnx.export(..., dynamo=True)` of the same network plus one ONNX Runtime
 session run, in a fresh interpreter (torch's exporter is the floor). Each row runs in a fresh

@@ -1,6 +1,6 @@
 """How long `doctor --from` takes to read a paste of a few MB, adversarial ones included.
 
-DESIGN.md: readers are total and bounded, "in well under a second for a few MB". Each case is read
+docs/DESIGN.md: readers are total and bounded, "in well under a second for a few MB". Each case is read
 (read_report) and checked (run_all) in this process, three times; the best time is printed beside
 the size. Compared with a plain `text.splitlines()` of the same text, the floor for anything that
 looks at every line.

@@ -1,6 +1,6 @@
 """Start-up time of `envcheck install-cmd` and `envcheck compat` against `python -c "import typer, rich"`.
 
-DESIGN.md's target: these commands import nothing heavy and finish within 1.5x of importing typer
+docs/DESIGN.md's target: these commands import nothing heavy and finish within 1.5x of importing typer
 and rich with the same interpreter. The three commands are run interleaved, many times, and the
 median wall time of each is compared, so that load on the machine hits all of them alike.
 

@@ -18,10 +18,10 @@ import shlex
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Union
 
-from envcheck.checks.environment import visible_gpus
 from envcheck.errors import UserError
 from envcheck.facts import DriverInfo, GpuInfo, Unavailable, known
 from envcheck.numbers import ascii_int
+from envcheck.visible_devices import visible_gpus
 
 DEFAULT_COMMAND = "torchrun --nproc-per-node={n} train.py"
 

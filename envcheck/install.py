@@ -10,7 +10,7 @@ reproduce PyTorch's official ones exactly when no mirror is asked for.
 from __future__ import annotations
 
 import shlex
-import subprocess  # noqa: TID251 - only list2cmdline, to quote for Windows shells
+import subprocess  # only list2cmdline, to quote for Windows shells (pyproject: importlinter)
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 

@@ -16,12 +16,17 @@ if os.environ.get("CI"):
 
 @pytest.fixture
 def machine(monkeypatch):
-    """machine("driver535_gtx1080ti") makes NVML answer as that recorded machine."""
+    """machine("driver535_gtx1080ti") makes NVML answer as that recorded machine; a replayed hang
+    (wedged_driver) ends when the test does."""
+    fakes = []
 
     def use(name: str) -> dict:
-        return install_machine(monkeypatch, name)
+        fakes.append(install_machine(monkeypatch, name))
+        return fakes[-1].m
 
-    return use
+    yield use
+    for fake in fakes:
+        fake.release()
 
 
 @pytest.fixture

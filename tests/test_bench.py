@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-torch = pytest.importorskip("torch")
-
-from envcheck.bench import runner  # noqa: E402
-from envcheck.bench.suites import Measurement  # noqa: E402
-from envcheck.bench.verdicts import judge  # noqa: E402
-from envcheck.bench.worker import _shrinking  # noqa: E402
-from envcheck.compat import Tables  # noqa: E402
+from envcheck.bench import runner
+from envcheck.bench.suites import Measurement
+from envcheck.bench.verdicts import judge
+from envcheck.bench.worker import _shrinking
+from envcheck.compat import Tables
+from tests.pythons import HAS_TORCH, needs_torch
 
 T = Tables()
+# bench asks whether torch imports before it reads the GPUs or the CPU's dtypes: without torch,
+# that is the one line these inputs get
+needs_torch_first = pytest.mark.skipif(not HAS_TORCH, reason="bench reports a missing torch before this input")
 QUICK = ["--device", "cpu", "--suite", "matmul,memory", "--seconds", "0.2", "--size", "256", "--json"]
 
 
+@needs_torch
 def test_cpu_matmul_and_memory_give_real_figures(run_cli):
     code, out, err = run_cli("bench", *QUICK)
     data = json.loads(out)
@@ -59,12 +64,14 @@ def _args(**kw):
     return {"device": "cpu", "suites": ["matmul"], "dtypes": ["fp32"], "size": 128, "megabytes": 16, "seconds": 0.1, **kw}
 
 
+@needs_torch
 def test_a_crashing_worker_keeps_the_others_results():
     results = runner.run_devices([("CPU", _args(), {}), ("GPU 9", _args(device="cuda:0"), {})], timeout=120)
     assert results[0].measurements and not results[0].errors
     assert results[1].errors and "crashed" in results[1].errors[0]
 
 
+@needs_torch
 def test_a_hanging_worker_is_killed_after_the_timeout():
     results = runner.run_devices([("CPU", _args(seconds=120, size=1024), {})], timeout=3)
     assert results[0].errors and "did not finish within 3 s" in results[0].errors[0]
@@ -76,9 +83,10 @@ def test_out_of_memory_shrinks_the_problem():
             raise MemoryError("simulated")
         return n
 
-    assert _shrinking(torch, workload, 8192, 256) == (1024, "out of memory: shrunk to 1024")
+    no_cuda = SimpleNamespace()  # the worker's torch on a CPU: a MemoryError is its out-of-memory
+    assert _shrinking(no_cuda, workload, 8192, 256) == (1024, "out of memory: shrunk to 1024")
     with pytest.raises(MemoryError):
-        _shrinking(torch, workload, 8192, 4096)
+        _shrinking(no_cuda, workload, 8192, 4096)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +98,7 @@ def test_out_of_memory_shrinks_the_problem():
         (["--device", "tpu"], "--device 'tpu'"),
         (["--device", "cpu", "--size", "10"], "--size 10"),
         (["--device", "cpu", "--gpus", "0"], "contradict"),
-        (["--device", "cpu", "--dtype", "tf32"], "--dtype 'tf32'"),
+        pytest.param(["--device", "cpu", "--dtype", "tf32"], "--dtype 'tf32'", marks=needs_torch_first),
     ],
 )
 def test_bad_input_is_one_line_before_any_work(run_cli, args, needle):
@@ -106,18 +114,21 @@ def test_bad_input_is_one_line_before_any_work(run_cli, args, needle):
         (["--gpus", "0,0"], "GPU 0 is chosen twice"),
     ],
 )
+@needs_torch_first
 def test_bad_gpu_selection_stops_before_any_work(machine, run_cli, args, needle):
     machine("rtx3090x4_throttled")
     code, out, err = run_cli("bench", *args)
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1 and out == ""
 
 
+@needs_torch_first
 def test_no_gpu_points_to_the_cpu(machine, run_cli):
     machine("no_driver")
     code, _, err = run_cli("bench")
     assert code == 2 and "use --device cpu" in err
 
 
+@needs_torch
 def test_cpu_allreduce_over_two_gloo_workers(run_cli):
     code, out, err = run_cli("bench", "--device", "cpu", "--workers", "2", "--suite", "allreduce", "--level", "quick", "--seconds", "0.2", "--json")
     data = json.loads(out)
@@ -128,17 +139,20 @@ def test_cpu_allreduce_over_two_gloo_workers(run_cli):
     assert sizes == ["1 KiB", "1 MiB", "16 MiB"] and all(m["value"] > 0 and m["algbw"] > 0 for m in ar["measurements"])
 
 
+@needs_torch
 def test_cpu_conv_forward_and_backward(run_cli):
     code, out, _ = run_cli("bench", "--device", "cpu", "--suite", "conv", "--seconds", "0.2", "--json")
     names = [m["name"] for m in json.loads(out)["results"][0]["measurements"]]
     assert names == ["fp32 fwd", "fp32 fwd+bwd"] and code == 0
 
 
+@needs_torch
 def test_allreduce_needs_two_ranks(run_cli):
     code, out, _ = run_cli("bench", "--device", "cpu", "--workers", "1", "--suite", "allreduce", "--json")
     assert json.loads(out)["results"] == [] and "needs at least 2 ranks" in json.loads(out)["notes"][0]
 
 
+@needs_torch
 def test_ctrl_c_keeps_what_finished(monkeypatch):
     calls = []
     real = runner._result
@@ -159,32 +173,44 @@ def test_ctrl_c_keeps_what_finished(monkeypatch):
     assert all(r.measurements or any("interrupted" in e for e in r.errors) for r in results[1:])
 
 
-def test_ctrl_c_on_a_real_run_prints_the_measurements_that_finished():
+@needs_torch
+def test_ctrl_c_on_a_real_run_prints_the_measurements_that_finished(tmp_path):
     import os
     import signal
     import subprocess
     import sys
     import time
 
+    measured = tmp_path / "measured"  # the worker appends a line per finished measurement (tests/fakes/measured)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent / "fakes" / "measured"), "ENVCHECK_TEST_MEASURED": str(measured)}
     proc = subprocess.Popen([sys.executable, "-m", "envcheck", "bench", "--device", "cpu", "--level", "quick", "--suite", "matmul,conv"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 60
-    time.sleep(5)  # past the first matmul (each takes about 1 s here), before the conv suite ends
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
-    out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    deadline = time.monotonic() + 120
+    def finished() -> list:
+        return measured.read_text().splitlines() if measured.exists() else []
+
+    while not finished() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # a poll for the first measurement, not a guess at how long it takes
+    assert finished()[:1] == ["matmul"], "the first matmul never finished"
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C: the conv suite has not run yet
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "matmul (TFLOP/s)" in out and "interrupted (Ctrl-C)" in out
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "envcheck: interrupted (Ctrl-C)"
 
 
+@needs_torch
 def test_peer_access_query_reports_why_it_cannot_answer():
     """On a machine without CUDA the query says so instead of inventing a matrix."""
+    import torch
+
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: the matrix is real here")
     grid, problem = runner.p2p_matrix("0,1", timeout=120)
     assert grid is None and "sees no CUDA device" in problem
 
 
+@needs_torch
 def test_markdown_is_the_report_in_a_code_block(run_cli):
     code, out, _ = run_cli("bench", *QUICK[:-1], "--format", "markdown")
     assert code == 0 and out.startswith("## envcheck bench\n\n```text\ndevices\n") and out.endswith("```\n")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from envcheck.checks import run_all
-from envcheck.checks.environment import visible_gpus
 from envcheck.checks.findings import exit_code
 from envcheck.compat import Tables
 from envcheck.snapshot import GpuProcess
+from envcheck.visible_devices import visible_gpus
 from tests.snapshots import (
     OnnxRuntime,
     Torch,

@@ -6,7 +6,7 @@ else each test skips with the reason. What each compares:
   driver, asked another way);
 - the torch probe against torch in this interpreter;
 - bench's matmul against torch.utils.benchmark on the same product (within 5%), and against the best
-  rate torch's own matmul reaches over a sweep of sizes (at least 90%), DESIGN.md's targets;
+  rate torch's own matmul reaches over a sweep of sizes (at least 90%), docs/DESIGN.md's targets;
 - a device copy against the datasheet bandwidth of compat/gpus.toml;
 - ONNX Runtime's CUDA provider: it runs, or envcheck says why not;
 - `envcheck cluster` under torchrun over NCCL.

@@ -9,6 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.pythons import HAS_TORCH
+
+if not HAS_TORCH:  # the script's bench, onnx and cluster steps run torch in the Python they are given
+    pytest.skip("benchmarks/gpu_acceptance.sh needs torch in its Python", allow_module_level=True)
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "gpu_acceptance.sh"
 STEPS = ("machine", "pytest_gpu", "doctor_json", "doctor_text", "bench_json", "bench_text", "onnx_json", "onnx_text", "cluster_json")

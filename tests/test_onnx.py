@@ -15,6 +15,8 @@ np = pytest.importorskip("numpy")
 
 from onnx import TensorProto, helper  # noqa: E402
 
+from tests.pythons import needs_torch  # noqa: E402
+
 
 def _save(model, path):
     path.write_bytes(model.SerializeToString())
@@ -106,9 +108,7 @@ def test_bad_input_is_one_line(run_cli, args, needle):
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
 
 
-torch = pytest.importorskip("torch")
-
-
+@needs_torch  # exports a reference network
 def test_reference_networks_pass_with_torchscript(run_cli):
     code, out, _ = run_cli("onnx", "--exporter", "torchscript", "--json")
     results = json.loads(out)["results"]
@@ -118,12 +118,14 @@ def test_reference_networks_pass_with_torchscript(run_cli):
         assert run["status"] == "pass" and run["max_abs"] < 1e-4 and run["median_ms"] > 0
 
 
+@needs_torch  # exports a reference network
 def test_reference_cnn_passes_with_dynamo(run_cli):
     pytest.importorskip("onnxscript")
     code, out, _ = run_cli("onnx", "--exporter", "dynamo", "--network", "cifar_cnn", "--json")
     assert code == 0 and json.loads(out)["results"][0]["runs"][0]["status"] == "pass"
 
 
+@needs_torch  # exports a reference network
 def test_a_perturbed_export_is_a_mismatch(run_cli, monkeypatch):
     """The export is made wrong on purpose (one weight changed): the comparison must catch it."""
     from envcheck.onnxcheck import runner
@@ -144,12 +146,14 @@ def test_a_perturbed_export_is_a_mismatch(run_cli, monkeypatch):
     assert code == 2 and run["status"] == "mismatch" and "max abs error" in run["reason"]
 
 
+@needs_torch  # exports a reference network
 def test_markdown_is_the_report_in_a_code_block(run_cli):
     code, out, _ = run_cli("onnx", "--exporter", "torchscript", "--network", "cifar_cnn", "--format", "markdown")
     assert code == 0 and out.startswith("## envcheck onnx\n\n```text\ntorch ") and out.endswith("```\n")
     assert "cifar_cnn" in out and "verdict: all pass" in out
 
 
+@needs_torch  # exports a reference network
 def test_an_onnxruntime_that_kills_the_interpreter_is_one_line(run_cli, tmp_path, monkeypatch):
     fake = tmp_path / "onnxruntime"
     fake.mkdir()

@@ -14,6 +14,7 @@ from envcheck.compat import Tables, data_dir
 from envcheck.errors import UserError
 from envcheck.facts import Installed
 from envcheck.install import Machine, Request, SolveError, TargetGpu, solve
+from tests.pythons import RUNNER
 from tests.snapshots import cpu_torch, cuda_torch, gpu, pkgs, replace, snapshot
 
 T = Tables()
@@ -244,10 +245,14 @@ def test_read_installed_takes_the_first_copy_on_the_path_and_its_installer(tmp_p
 def test_install_cmd_reads_this_environment(run_cli, monkeypatch):
     from envcheck.probes import installed as probe
 
-    monkeypatch.setattr(probe, "read_installed", lambda: Installed("2.14.1+cpu", "0.29.1+cpu", None, "pip"))
+    # the newest release with cu126 wheels for the Python running the tests, installed as its CPU build
+    r = next(r for r in T.releases if RUNNER in r.python["linux"] and "cu126" in r.variants["linux"])
+    monkeypatch.setattr(probe, "read_installed", lambda: Installed(f"{r.torch}+cpu", f"{r.torchvision}+cpu", None, "pip"))
     code, out, err = run_cli("install-cmd", "--driver", "535.104.05", "--gpu", "6.1", "--quiet")
     assert code == 0, err
-    assert "pip install torch==2.14.1+cu126 torchvision==0.29.1+cu126 --index-url https://download.pytorch.org/whl/cu126" in out
+    line = next(line for line in out.splitlines() if line.startswith("pip install torch=="))
+    assert line.startswith(f"pip install torch=={r.torch}+cu126 torchvision=={r.torchvision}+cu126 ")  # the local pins replace +cpu
+    assert line.endswith("--index-url https://download.pytorch.org/whl/cu126")
 
 
 def test_a_torch_that_does_not_import_is_removed_before_its_own_build_goes_back():

@@ -115,7 +115,7 @@ def _result(label: str, proc: subprocess.Popen, err_file, timeout: float) -> Dev
 
 
 class Interrupted(Exception):
-    """Ctrl-C during a run: `results` holds every measurement that finished (DESIGN.md)."""
+    """Ctrl-C during a run: `results` holds every measurement that finished (docs/DESIGN.md)."""
 
     def __init__(self, results: list):
         super().__init__("interrupted")

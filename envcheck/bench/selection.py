@@ -24,9 +24,9 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from envcheck.checks.environment import visible_gpus
 from envcheck.errors import UserError
 from envcheck.snapshot import DriverInfo, Unavailable, known
+from envcheck.visible_devices import visible_gpus
 
 _INDEX = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts "²" and "١"
 _NEGATIVE = re.compile(r"-[0-9]+")

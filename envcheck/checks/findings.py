@@ -10,7 +10,7 @@ AREAS = ("system", "python", "driver", "toolkit", "torch", "onnxruntime")
 
 @dataclass(frozen=True)
 class Finding:
-    code: str  # stable: JSON consumers and tests rely on it (DESIGN.md, "Finding codes")
+    code: str  # stable: JSON consumers and tests rely on it (docs/DESIGN.md, "Finding codes")
     severity: str  # ok | info | warn | error
     area: str  # which part of the report it belongs to
     summary: str  # one line
@@ -28,6 +28,6 @@ def order(findings: list[Finding]) -> list[Finding]:
 
 
 def exit_code(findings: list[Finding]) -> int:
-    """0 all good, 1 warnings only, 2 errors (DESIGN.md, "Commands")."""
+    """0 all good, 1 warnings only, 2 errors (docs/DESIGN.md, "Commands")."""
     worst = max((SEVERITIES.index(f.severity) for f in findings), default=0)
     return {3: 2, 2: 1}.get(worst, 0)

@@ -4,13 +4,13 @@ companions (torchvision, torchaudio) and the toolkit on PATH belong with it."""
 from __future__ import annotations
 
 from envcheck.checks.driver import driver_runs_torch
-from envcheck.checks.environment import visible_gpus
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import KNOWN_OS, installed_variant, stack_fix, target_python
 from envcheck.compat import WheelArch, wheel_runs_on
 from envcheck.install import platform_key
 from envcheck.snapshot import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
+from envcheck.visible_devices import visible_gpus
 
 _CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libnvJitLink", "libcufft", "libcurand")
 

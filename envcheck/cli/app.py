@@ -30,7 +30,7 @@ COMMANDS = {
 def build_app(only: Optional[str] = None) -> typer.Typer:
     """The Typer app with every command, or with just the one being run: Typer builds every
     registered command's parameters on each start, and install-cmd has 1.5x `import typer, rich`
-    for all of its start-up (DESIGN.md)."""
+    for all of its start-up (docs/DESIGN.md)."""
     import importlib
 
     app = typer.Typer(
@@ -90,13 +90,21 @@ def _stop_children() -> None:
     stop_all()
 
 
-def _no_command(ctx) -> str:
-    """The message for a bare `envcheck` or `envcheck mirror` (click's own is empty; its help went
-    to stdout)."""
-    group = getattr(ctx, "command", None)
-    names = group.list_commands(ctx) if group is not None and hasattr(group, "list_commands") else []
-    where = ctx.command_path if ctx is not None else "envcheck"
-    return f"{where} needs a command: {', '.join(names)}" if names else f"{where} needs a command"
+def _missing_command(command, args: list) -> Optional[str]:
+    """The message for a bare `envcheck` or `envcheck mirror`, else None. Asked before click runs:
+    click before 8.2 (the newest on Python 3.9) answers a group without its command with the help
+    on stdout and exit 0, later ones with an empty usage error."""
+    if any(a in ("-h", "--help", "--version") for a in args):
+        return None
+    group, path = command, "envcheck"
+    for word in (a for a in args if not a.startswith("-")):
+        group = getattr(group, "commands", {}).get(word)
+        if group is None:
+            return None  # not a command: click's own message names it
+        path = f"{path} {word}"
+    if not hasattr(group, "commands"):
+        return None
+    return f"{path} needs a command: {', '.join(group.list_commands(None))} (see: {path} --help)"
 
 
 def main(argv: Optional[list[str]] = None) -> None:
@@ -104,6 +112,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     debug = "--debug" in args
     command = typer.main.get_command(build_app(_invoked(args)))
     try:
+        missing = _missing_command(command, args)
+        if missing:
+            raise UserError(missing)
         code = command.main(args=args, prog_name="envcheck", standalone_mode=False)
     except UserError as exc:
         if debug:
@@ -113,7 +124,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         if debug:
             raise
         hint = f" (see: envcheck {exc.ctx.command_path.split(' ', 1)[1]} --help)" if exc.ctx and " " in exc.ctx.command_path else " (see: envcheck --help)"
-        code = _fail((exc.format_message() or _no_command(exc.ctx)) + hint)
+        code = _fail(exc.format_message() + hint)
     except _CLICK_EXCEPTION as exc:
         if debug:
             raise

@@ -1,7 +1,7 @@
 """Import torch in a child process before a command imports it for real.
 
 A torch that raises, aborts or hangs on import must cost bench and onnx one line of error, as it
-costs doctor a finding, never the whole process or an endless wait (DESIGN.md, "Reliability").
+costs doctor a finding, never the whole process or an endless wait (docs/DESIGN.md, "Reliability").
 The child is doctor's own torch probe, with its timeout.
 """
 

@@ -1,4 +1,4 @@
-"""The reference networks (DESIGN.md, "onnx"), built in code with seeded weights so every run and
+"""The reference networks (docs/DESIGN.md, "onnx"), built in code with seeded weights so every run and
 every machine exports the same model."""
 
 from __future__ import annotations

@@ -191,14 +191,16 @@ def run_provider(ort, data: bytes, provider: str, feeds_by_batch: list, referenc
     return ProviderRun(provider, status, reason, worst_abs, worst_rel, median, used), outputs
 
 
-_ORT_NOISE = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : (?:\S+:\d+ \S.*?\) )?")
+# "[ONNXRuntimeError] : 1 : FAIL : <source>:256 <C++ signature>) Unsupported ...": older releases
+# (1.19, the newest on Python 3.9) put "Failed to load model with error: " before the source.
+_ORT_NOISE = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ((?:[A-Z][^:/]*: )?)(?:\S+:\d+ \S.*?\) )?")
 
 
 def _first_line(exc: Exception) -> str:
     """One readable line: ORT's messages open with a source path and a C++ signature; drop them."""
     text = str(exc).strip()
     line = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {_ORT_NOISE.sub('', line)}"[:300]
+    return f"{type(exc).__name__}: {_ORT_NOISE.sub(lambda m: m.group(1), line)}"[:300]
 
 
 # -- the reference networks -------------------------------------------------------------------------

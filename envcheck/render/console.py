@@ -35,7 +35,7 @@ def utf8(stream) -> bool:
 
 def fit(text: str, stream) -> str:
     """Text the stream's encoding can write: symbols fall back to ASCII, anything else left
-    unencodable becomes '?'. Writing never fails on a console's encoding (DESIGN.md, "Output")."""
+    unencodable becomes '?'. Writing never fails on a console's encoding (docs/DESIGN.md, "Output")."""
     if utf8(stream):
         return text
     encoding = getattr(stream, "encoding", None) or "utf-8"
@@ -62,7 +62,7 @@ def write(stream, text: str) -> None:
 
 
 def live(stream=None) -> bool:
-    """Colour and live progress only on a terminal, and never with NO_COLOR or TERM=dumb (DESIGN.md, "Output")."""
+    """Colour and live progress only on a terminal, and never with NO_COLOR or TERM=dumb (docs/DESIGN.md, "Output")."""
     stream = stream or sys.stderr
     isatty = getattr(stream, "isatty", lambda: False)
     return bool(isatty()) and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
@@ -170,7 +170,7 @@ def clean_text(text: str) -> str:
 
 def fenced(title: str, draw) -> str:
     """A text report as markdown for an issue tracker: a heading and a code block, so its columns
-    stay aligned, with GPU and MIG UUIDs cut to their prefix (DESIGN.md: public reports leave them out)."""
+    stay aligned, with GPU and MIG UUIDs cut to their prefix (docs/DESIGN.md: public reports leave them out)."""
     import io
 
     buf = io.StringIO()

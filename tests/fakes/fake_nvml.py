@@ -21,7 +21,7 @@ is the text of /proc/driver/nvidia/version; without it that file does not exist.
 from __future__ import annotations
 
 import json
-import time
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -118,13 +118,18 @@ class FakeNvml:
     def __init__(self, machine: dict):
         self.m = machine
         self.as_bytes = machine.get("bytes", False)
+        self._unwedged = threading.Event()  # set by release(): a replayed hang ends with its test
 
     def _raise_if(self, function: str, gpu: dict | None = None) -> None:
         code = (gpu or {}).get("errors", {}).get(function) or self.m.get("errors", {}).get(function)
         if code:
             raise pynvml.NVMLError(getattr(pynvml, code))
         if function == "nvmlInit" and self.m.get("hang_seconds"):
-            time.sleep(self.m["hang_seconds"])
+            self._unwedged.wait(self.m["hang_seconds"])
+
+    def release(self) -> None:
+        """End a replayed hang, so the probe's thread stops with the test instead of outliving it."""
+        self._unwedged.set()
 
     def _s(self, text: str):
         return text.encode() if self.as_bytes else text
@@ -295,7 +300,7 @@ class FakeNvml:
         monkeypatch.setattr(nvml_probe, "_read_file", self.read_file)
 
 
-def install_machine(monkeypatch, name: str) -> dict:
-    machine = load_machine(name)
-    FakeNvml(machine).install(monkeypatch)
-    return machine
+def install_machine(monkeypatch, name: str) -> FakeNvml:
+    fake = FakeNvml(load_machine(name))
+    fake.install(monkeypatch)
+    return fake

@@ -41,6 +41,8 @@ import sys
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
+from tests.pythons import target_python
+
 from .server import Replicas
 
 TIMEOUT_S = 120
@@ -97,8 +99,9 @@ class Sandbox:
     """root/venv plus private HOME, config and caches; runs argv lists as a user would."""
 
     def __init__(self, root: Path, replicas: Replicas, python: str | None = None):
-        """`python`: the interpreter the venv is made from (default: the running one). Old
-        releases have no cp311 wheels; a 3.9 venv installs torch 1.8-1.10, for instance."""
+        """`python`: the interpreter the venv is made from (default: a Python 3.11, the one the
+        replicas' expectations are written for, tests/pythons.py). Old releases have no cp311
+        wheels; a 3.9 venv installs torch 1.8-1.10, for instance."""
         self.root = Path(root)
         self.replicas = replicas
         self.venv = self.root / "venv"
@@ -107,7 +110,7 @@ class Sandbox:
         for sub in ("home/.config", "xdg", "cache", "uv-cache", "work"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [python or sys.executable, "-m", "venv", "--without-pip", str(self.venv)],
+            [python or target_python(), "-m", "venv", "--without-pip", str(self.venv)],
             check=True,
             capture_output=True,
             env=self._base_env(),
