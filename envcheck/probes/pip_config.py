@@ -58,22 +58,29 @@ def config_files(prefix: str = sys.prefix, env=os.environ, platform: str = sys.p
     return files
 
 
-def read_pip_index(prefix: str = sys.prefix, env=os.environ, platform: str = sys.platform) -> PipIndex:
-    values: dict = {}
-    origin: dict = {}
+def _settings(prefix: str, env, platform: str):
+    """(key, value, file) for every setting of pip's config files in the order pip reads them,
+    [global] before [install] within a file: a later one wins. A broken file is passed over (pip
+    itself would stop on it; a report shows what could be read)."""
     for path in config_files(prefix, env, platform):
         parser = configparser.RawConfigParser()
         try:
             if not parser.read(path, encoding="utf-8"):
                 continue
         except (configparser.Error, UnicodeDecodeError, OSError):
-            continue  # pip itself would stop on a broken file; the report shows what could be read
+            continue
         for section in ("global", "install"):
             if parser.has_section(section):
                 for key, value in parser.items(section):
-                    key = key.replace("_", "-")
-                    if key in _KEYS:
-                        values[key], origin[key] = value, str(path)
+                    yield key.replace("_", "-"), value, str(path)
+
+
+def read_pip_index(prefix: str = sys.prefix, env=os.environ, platform: str = sys.platform) -> PipIndex:
+    values: dict = {}
+    origin: dict = {}
+    for key, value, path in _settings(prefix, env, platform):
+        if key in _KEYS:
+            values[key], origin[key] = value, path
     for key in _KEYS:
         var = "PIP_" + key.upper().replace("-", "_")
         if env.get(var):
@@ -87,16 +94,7 @@ def read_pip_value(key: str, prefix: str = sys.prefix, env=os.environ, platform:
     """One setting of pip's configuration files ([install] over [global], later files winning),
     e.g. `proxy` for envcheck's own reads of a wheel index. Not redacted: it is used, not shown."""
     found = None
-    for path in config_files(prefix, env, platform):
-        parser = configparser.RawConfigParser()
-        try:
-            if not parser.read(path, encoding="utf-8"):
-                continue
-        except (configparser.Error, UnicodeDecodeError, OSError):
-            continue
-        for section in ("global", "install"):
-            if parser.has_section(section):
-                for k, value in parser.items(section):
-                    if k.replace("_", "-") == key and value.strip():
-                        found = value.strip()
+    for k, value, _ in _settings(prefix, env, platform):
+        if k == key and value.strip():
+            found = value.strip()
     return found
