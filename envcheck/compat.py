@@ -614,8 +614,9 @@ class Signature(NamedTuple):
 
 
 def _gpu_words(name: str) -> list[str]:
-    """'NVIDIA GeForce RTX 3090' -> ['rtx', '3090']: the words that tell GPUs apart."""
-    words = re.split(r"[\s_-]+", name.lower())
+    """'NVIDIA GeForce RTX 3090' -> ['rtx', '3090']: the words that tell GPUs apart; a letter glued to
+    a model number is a word of its own, as people write it both ways ("4090D", "3060Ti", "80GB")."""
+    words = re.split(r"[\s_-]+", re.sub(r"([0-9])([a-z]+)\b", r"\1 \2", name.lower()))  # "4090D" is "4090 D"
     return [w for w in words if w and w not in ("nvidia", "geforce", "tesla")]
 
 

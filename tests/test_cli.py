@@ -293,9 +293,15 @@ def test_an_unknown_gpu_gets_the_nearest_names(run_cli):
     assert code == 2 and "did you mean" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("said", ["4090D", "RTX 4090 D", "4090 d"])
+def test_the_china_sku_is_found_as_people_write_it_and_keeps_its_own_figures(run_cli, said):
+    code, out, err = run_cli("compat", "--gpu", said)
+    assert code == 0 and out.startswith("NVIDIA GeForce RTX 4090 D — Ada") and "114 SMs" in out
+
+
 def test_a_gpu_variant_envcheck_lacks_points_to_its_family(run_cli):
-    code, out, err = run_cli("compat", "--gpu", "4090D")  # the China-only RTX 4090 D has its own figures: not mapped
-    assert code == 2 and "did you mean 'NVIDIA GeForce RTX 4090'" in err and "compute capability" in err
+    code, out, err = run_cli("compat", "--gpu", "4070D")  # no such row: the 4070 family is the nearest
+    assert code == 2 and "did you mean 'NVIDIA GeForce RTX 4070" in err and "compute capability" in err
 
 
 def test_compat_says_how_sure_the_figures_are_without_the_research_notes(run_cli):

@@ -102,8 +102,8 @@ def _missing_command(command, args: list) -> Optional[str]:
         if group is None:
             return None  # not a command: click's own message names it
         path = f"{path} {word}"
-    if not hasattr(group, "commands"):
-        return None
+    if not hasattr(group, "commands") or getattr(group, "invoke_without_command", False):
+        return None  # a command, or a group that answers on its own (`compat --gpu 3090`)
     return f"{path} needs a command: {', '.join(group.list_commands(None))} (see: {path} --help)"
 
 
