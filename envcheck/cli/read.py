@@ -17,8 +17,10 @@ def read_snapshot(path: str, tables):
         data = stream.read(MAX_BYTES + 1) if stream is not None else sys.stdin.read(MAX_BYTES + 1).encode("utf-8", "replace")
     else:
         p = Path(path)
-        if not p.is_file():
+        if not p.exists():
             raise UserError(f"{path}: no such file")
+        if not p.is_file():
+            raise UserError(f"{path}: not a file (a directory or a device): give the report's file, or - for stdin")
         try:
             with open(p, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
