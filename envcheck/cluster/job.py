@@ -90,6 +90,8 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
         dist = None
     if dist is None or not dist.is_available():
         raise UserError("this torch build has no torch.distributed")
+    if backend == "nccl" and not torch.cuda.is_available():
+        raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: drop --backend, or use gloo")
     backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
     os.environ.update(launch.env())  # under srun, torch's env:// rendezvous reads these
     try:
@@ -109,7 +111,7 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
 
 def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backend: str, strict: bool) -> tuple:
     from envcheck.bench.allreduce import sweep
-    from envcheck.bench.runner import allreduce_result
+    from envcheck.bench.results import allreduce_result
 
     objects = dist.new_group(backend="gloo") if backend != "gloo" else None
     device = _device(torch, launch, backend)
@@ -139,7 +141,7 @@ def _per_node(dist, nodes: list, args: dict, device, objects) -> tuple:
     """One sweep inside each node at once, when the job spans several: the node whose own links
     are slow shows against the others. nodes: each rank's node. The results, on rank 0."""
     from envcheck.bench.allreduce import sweep
-    from envcheck.bench.runner import allreduce_result
+    from envcheck.bench.results import allreduce_result
 
     members: dict = {}
     for rank, node in enumerate(nodes):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from envcheck.cluster.drift import rank_facts
 from envcheck.cluster.report import ClusterReport, problems
-from envcheck.render.console import Output
+from envcheck.render.console import Output, fenced
 from envcheck.render.diff import label
+from envcheck.render.output import View
 from envcheck.snapshot import jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim"}
@@ -44,6 +45,12 @@ def as_dict(report: ClusterReport) -> dict:
             "findings": [{**jsonable(f), "ranks": list(rs)} for f, rs in report.findings],
             "allreduce": jsonable(report.allreduce), "node_allreduce": jsonable(report.node_allreduce),
             "verdicts": jsonable(report.verdicts)}
+
+
+def view(report: ClusterReport) -> View:
+    """Markdown is for a public tracker: no host names."""
+    return View(lambda c: text(report, c), lambda: as_dict(report),
+                lambda: fenced("envcheck cluster", lambda c: text(report, c, hosts=False)))
 
 
 def _sweep(title: str, result, c: Output) -> None:

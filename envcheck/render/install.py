@@ -5,6 +5,7 @@ from __future__ import annotations
 from envcheck.facts import jsonable
 from envcheck.install import Plan
 from envcheck.render.console import Output
+from envcheck.render.output import View
 
 
 def as_dict(plan: Plan) -> dict:
@@ -73,3 +74,10 @@ def markdown(plan: Plan, explain: bool = False) -> str:
         lines += ["", "| build | torch | rejected because |", "|---|---|---|"]
         lines += [f"| {v} | {_span(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan.rejected)]
     return "\n".join(lines) + "\n"
+
+
+def view(plan: Plan, explain: bool = False, quiet: bool = False, index_check: dict | None = None) -> View:
+    """index_check: install-cmd --check-index's findings (render.index.check_dict), in the JSON."""
+    return View(lambda c: text(plan, c, explain, quiet),
+                lambda: {**as_dict(plan), **({"index_check": index_check} if index_check is not None else {})},
+                lambda: markdown(plan, explain))
