@@ -46,10 +46,11 @@ def rejections_to(rejected, console: Output) -> None:
         return
     console.print("# rejected builds:", markup=False)
     for variant, reason, releases in grouped_rejections(rejected):
-        console.wrap(f"{variant} (torch {_span(releases)}): {reason}", "#   ", "#     ")
+        console.wrap(f"{variant} (torch {_releases(releases)}): {reason}", "#   ", "#     ")
 
 
-def _span(releases: list[str]) -> str:
+def _releases(releases: list[str]) -> str:
+    """The torch releases a rejection covers, newest first: "2.5.1 … 2.0.0"."""
     return releases[0] if len(releases) == 1 else f"{releases[-1]} … {releases[0]}"
 
 
@@ -59,7 +60,7 @@ def _explain(plan: Plan, console: Output) -> None:
         return
     console.print("# rejected builds:", style="dim", markup=False)
     for variant, reason, releases in grouped_rejections(plan.rejected):
-        console.wrap(f"{variant} (torch {_span(releases)}): {reason}", "#   ", "#     ", style="dim")
+        console.wrap(f"{variant} (torch {_releases(releases)}): {reason}", "#   ", "#     ", style="dim")
 
 
 def markdown(plan: Plan, explain: bool = False) -> str:
@@ -72,7 +73,7 @@ def markdown(plan: Plan, explain: bool = False) -> str:
     lines.append("```")
     if explain and plan.rejected:
         lines += ["", "| build | torch | rejected because |", "|---|---|---|"]
-        lines += [f"| {v} | {_span(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan.rejected)]
+        lines += [f"| {v} | {_releases(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan.rejected)]
     return "\n".join(lines) + "\n"
 
 
