@@ -240,8 +240,7 @@ def test_gpu_bench_runs_each_chosen_gpu_in_its_own_worker_on_a_recorded_machine(
     monkeypatch.setenv("FAKE_TORCH_SPEC", str(BENCH_SPEC))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
-    code, out, err = run_cli("bench", "--gpus", "0,2", "--suite", "matmul,memory", "--dtype", "fp32,bf16", "--size", "64",
-                             "--seconds", "0.05", "--json")
+    code, out, err = run_cli("bench", "--gpus", "0,2", "--suite", "matmul,memory", "--size", "64", "--seconds", "0.05", "--json")
     data = json.loads(out)
     # nvidia-smi's GPU 0 and 2, each a worker whose only device (cuda:0) is that board, named by UUID
     assert [(d["device"], d["uuid"], d["pci"], d["worker"]) for d in data["devices"]] == [
@@ -250,12 +249,13 @@ def test_gpu_bench_runs_each_chosen_gpu_in_its_own_worker_on_a_recorded_machine(
     figures = {(r["label"], m["suite"], m["name"]): m["value"] for r in data["results"] for m in r["measurements"]}
     # each board's own speed (rtx3090x4_bench.json): CUDA's index 0 (GPU 3) or 2 (GPU 1) would differ
     assert figures[("GPU 0", "matmul", "fp32")] == pytest.approx(35.0) and figures[("GPU 2", "matmul", "bf16")] == pytest.approx(35.0)
+    assert figures[("GPU 0", "matmul", "tf32")] == pytest.approx(35.0) and figures[("GPU 2", "matmul", "fp16")] == pytest.approx(35.0)
     assert figures[("GPU 0", "memory", "copy")] == pytest.approx(800.0) and figures[("GPU 2", "memory", "copy")] == pytest.approx(420.0)
     assert figures[("GPU 0", "memory", "h2d pinned")] == pytest.approx(25.0) and figures[("GPU 2", "memory", "d2h pinned")] == pytest.approx(12.0)
     assert all(m["correct"] for r in data["results"] for m in r["measurements"] if m["suite"] == "matmul")
     assert [r["errors"] for r in data["results"]] == [[], []] and {r["name"] for r in data["results"]} == {"NVIDIA GeForce RTX 3090"}
     lag = [v["text"] for v in data["verdicts"] if v["label"] == "GPU 2" and "slower than its siblings" in v["text"]]
-    assert len(lag) == 5 and all("sw_thermal_slowdown" in t for t in lag)  # matmul fp32 and bf16, copy, h2d, d2h
+    assert len(lag) == 7 and all("sw_thermal_slowdown" in t for t in lag)  # matmul in 4 dtypes, copy, h2d, d2h
     assert not [v for v in data["verdicts"] if v["label"] == "GPU 0"] and not [v for v in data["verdicts"] if v["severity"] == "error"]
     assert any("CUDA_VISIBLE_DEVICES=0,2 torchrun --nproc_per_node=2" in n for n in data["notes"])
     assert code == 1 == data["exit_code"], err  # warnings only

@@ -64,7 +64,7 @@ class BenchRequest:
 @dataclass(frozen=True)
 class _Plan:
     devices: tuple  # DeviceRow
-    jobs: list  # runner.Job, one per device
+    jobs: list  # runner.Job, one per device; empty when only the all-reduce was asked for
     ranks: list  # each all-reduce rank's extra environment
     backend: str
     notes: list
@@ -73,6 +73,7 @@ class _Plan:
 
 
 def _cpu_plan(request: BenchRequest, suites: tuple) -> _Plan:
+    """suites: those each device's worker runs (all but the all-reduce, which has its own ranks)."""
     from envcheck.bench.runner import Job
     from envcheck.probes.system import read_system
 
@@ -80,14 +81,14 @@ def _cpu_plan(request: BenchRequest, suites: tuple) -> _Plan:
     args = WorkerArgs("cpu", suites, request.dtypes or ("fp32", "bf16"), request.size or (1024 if request.level == "quick" else 2048),
                       256, request.per_measurement, ("fp32",), 8, threads)
     row = DeviceRow("CPU", gpu=False, model=read_system().cpu, threads=threads)
-    return _Plan((row,), [Job("CPU", args, {})], [{}] * request.workers, "gloo", [], {}, {})
+    return _Plan((row,), [Job("CPU", args, {})] if suites else [], [{}] * request.workers, "gloo", [], {}, {})
 
 
 def _known(value, kind):
     return value if isinstance(value, kind) else None
 
 
-def _gpu_plan(request: BenchRequest, suites: tuple, env) -> _Plan:
+def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Plan:
     """The GPUs chosen by --gpus, in nvidia-smi's numbering; each worker's CUDA_VISIBLE_DEVICES
     names its GPU by UUID under CUDA_DEVICE_ORDER=PCI_BUS_ID, so its cuda:0 is that board."""
     from envcheck.bench.runner import Job, p2p_matrix
@@ -111,9 +112,10 @@ def _gpu_plan(request: BenchRequest, suites: tuple, env) -> _Plan:
         clocks = _known(g.sm_clock_mhz, int), _known(g.max_sm_clock_mhz, int)
         rows.append(DeviceRow(label, True, d.name, d.uuid, d.pci_bus_id, "cuda:0", _known(g.pcie_link, str),
                               _known(g.power_limit_w, (int, float)), f"{clocks[0]}/{clocks[1]}" if None not in clocks else None))
-        jobs.append(Job(label, args, d.worker_env))
+        if suites:
+            jobs.append(Job(label, args, d.worker_env))
     ranks = [d.worker_env for d in chosen.devices]
-    if "allreduce" in suites and len(chosen.devices) >= 2:
+    if allreduce and len(chosen.devices) >= 2:
         grid, problem = p2p_matrix(",".join(e["CUDA_VISIBLE_DEVICES"] for e in ranks))
         labels = [f"GPU {d.nvml_index}" for d in chosen.devices]
         if grid:
@@ -135,25 +137,23 @@ def run(request: BenchRequest, on_progress=None, env=None) -> BenchReport:
 
     request.validate()
     suites = request.suites or SUITES
+    per_device, allreduce = tuple(s for s in suites if s != "allreduce"), "allreduce" in suites
     torch_importable("envcheck bench", timeout=min(request.timeout, 300.0))  # the workers import it for real
     if request.device == "cpu":
-        plan = _cpu_plan(request, suites)
+        plan = _cpu_plan(request, per_device)
     else:
-        plan = _gpu_plan(request, suites, os.environ if env is None else env)
+        plan = _gpu_plan(request, per_device, allreduce, os.environ if env is None else env)
     notes = list(plan.notes)
-    per_device = tuple(s for s in suites if s != "allreduce")
     results: list = []
     interrupted = False
     try:
-        if per_device:
-            jobs = [runner.Job(j.label, _with_suites(j.args, per_device), j.env) for j in plan.jobs]
-            results = runner.run_devices(jobs, request.timeout, request.sequential, on_progress)
-        if "allreduce" in suites:
+        if plan.jobs:
+            results = runner.run_devices(plan.jobs, request.timeout, request.sequential, on_progress)
+        if allreduce:
             if len(plan.ranks) < 2:
                 notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
             else:
-                level = request.level
-                results.append(runner.run_allreduce(plan.ranks, plan.backend, SWEEPS[level], request.per_measurement,
+                results.append(runner.run_allreduce(plan.ranks, plan.backend, SWEEPS[request.level], request.per_measurement,
                                                     min(request.timeout, 120.0), on_progress))
     except runner.Interrupted as stop:  # Ctrl-C: report every measurement that finished
         results += stop.results
@@ -161,12 +161,6 @@ def run(request: BenchRequest, on_progress=None, env=None) -> BenchReport:
         notes.append("interrupted (Ctrl-C): these are the measurements that finished")
     verdicts = judge(results, plan.peaks, plan.reasons)
     return BenchReport(plan.devices, tuple(results), tuple(verdicts), tuple(notes), plan.peaks, interrupted)
-
-
-def _with_suites(args: WorkerArgs, suites: tuple) -> WorkerArgs:
-    from dataclasses import replace
-
-    return replace(args, suites=suites)
 
 
 __all__ = ["BenchReport", "BenchRequest", "DeviceResult", "DeviceRow", "run"]

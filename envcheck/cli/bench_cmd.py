@@ -32,7 +32,8 @@ def bench(
     from envcheck.render import progress
     from envcheck.render.output import emit
 
-    request = BenchRequest(gpus, device, _list(suite), workers, _list(dtype), size, level, seconds, sequential, timeout)
+    request = BenchRequest(gpus=gpus, device=device, suites=_list(suite), workers=workers, dtypes=_list(dtype), size=size, level=level,
+                           seconds=seconds, sequential=sequential, timeout=timeout)
     chosen = chosen_format(fmt, as_json)
     with progress.display(json_output=chosen is Format.json) as shown:
         report = run(request, progress.bench_events(shown))
