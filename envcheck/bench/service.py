@@ -78,8 +78,9 @@ def _cpu_plan(request: BenchRequest, suites: tuple) -> _Plan:
     from envcheck.probes.system import read_system
 
     threads = os.cpu_count() or 1
-    args = WorkerArgs("cpu", suites, request.dtypes or ("fp32", "bf16"), request.size or (1024 if request.level == "quick" else 2048),
-                      256, request.per_measurement, ("fp32",), 8, threads)
+    args = WorkerArgs(device="cpu", suites=suites, dtypes=request.dtypes or ("fp32", "bf16"),
+                      size=request.size or (1024 if request.level == "quick" else 2048), megabytes=256,
+                      seconds=request.per_measurement, conv_dtypes=("fp32",), batch=8, threads=threads)
     row = DeviceRow("CPU", gpu=False, model=read_system().cpu, threads=threads)
     return _Plan((row,), [Job("CPU", args, {})] if suites else [], [{}] * request.workers, "gloo", [], {}, {})
 
@@ -101,8 +102,9 @@ def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Pl
     chosen = select(request.gpus, driver, env)
     notes = list(chosen.notes) + busy(chosen, driver)
     by_index = {g.index: g for g in driver.gpus}
-    args = WorkerArgs("cuda:0", suites, request.dtypes or GPU_DTYPES, request.size or (4096 if request.level == "quick" else 8192),
-                      1024, request.per_measurement, ("fp16", "bf16"), 64)
+    args = WorkerArgs(device="cuda:0", suites=suites, dtypes=request.dtypes or GPU_DTYPES,
+                      size=request.size or (4096 if request.level == "quick" else 8192), megabytes=1024,
+                      seconds=request.per_measurement, conv_dtypes=("fp16", "bf16"), batch=64)
     rows, jobs, peaks, reasons = [], [], {}, {}
     for d in chosen.devices:
         label, g = f"GPU {d.nvml_index}", by_index[d.nvml_index]
