@@ -52,3 +52,15 @@ def figure(x: float) -> str:
     if x >= 1:
         return f"{x:.2f}"
     return f"{x:.3f}" if x >= 0.01 else f"{x:.2g}"
+
+
+def spans(numbers, dash: str = "-") -> str:
+    """GPU indices, ranks or nodes, short, in the order given: [0, 1, 2, 5] -> "0-2, 5";
+    [3, 1] -> "3, 1". Callers that want them ascending sort first."""
+    parts: list = []
+    for n in numbers:
+        if parts and isinstance(parts[-1], list) and n == parts[-1][1] + 1:
+            parts[-1][1] = n
+        else:
+            parts.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}{dash}{b}" for a, b in parts)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from envcheck.bench import runner
+from envcheck.bench.results import WorkerArgs
 from envcheck.bench.suites import Measurement
 from envcheck.bench.verdicts import judge
 from envcheck.bench.worker import _shrinking
@@ -61,7 +62,7 @@ def test_wrong_bits_under_load_are_an_error():
 
 
 def _args(**kw):
-    return {"device": "cpu", "suites": ["matmul"], "dtypes": ["fp32"], "size": 128, "megabytes": 16, "seconds": 0.1, **kw}
+    return WorkerArgs(**{"device": "cpu", "suites": ("matmul",), "dtypes": ("fp32",), "size": 128, "megabytes": 16, "seconds": 0.1, **kw})
 
 
 @needs_torch
@@ -223,3 +224,38 @@ def test_markdown_leaves_gpu_and_mig_uuids_out():
     uuid = "GPU-6f0c1e5a-93d2-4b7e-8a1f-2c3d4e5f6a7b"
     text = fenced("t", lambda c: c.print(f"GPU 0 uuid {uuid}; MIG-{uuid[4:]} and CUDA_VISIBLE_DEVICES={uuid},1"))
     assert uuid[4:] not in text and text.count("GPU-…") == 2 and "MIG-…" in text
+
+
+FAKES = Path(__file__).parent / "fakes"
+BENCH_SPEC = Path(__file__).parent / "fixtures" / "torch" / "rtx3090x4_bench.json"
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("numpy"), reason="the fake GPU multiplies with numpy")
+def test_gpu_bench_runs_each_chosen_gpu_in_its_own_worker_on_a_recorded_machine(machine, run_cli, monkeypatch):
+    """bench --gpus 0,2 on the recorded 4x RTX 3090 (GPU 2 throttled at 89 C): the real selection,
+    device mapping, worker plan and GPU code path, with a fake torch in the workers whose boards
+    (listed fastest-first, not in PCI order) each take their own time per product and copy."""
+    machine("rtx3090x4_throttled")
+    monkeypatch.setenv("PYTHONPATH", str(FAKES / "torch"))  # the probe child and the workers import the fake
+    monkeypatch.setenv("FAKE_TORCH_SPEC", str(BENCH_SPEC))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    code, out, err = run_cli("bench", "--gpus", "0,2", "--suite", "matmul,memory", "--size", "64", "--seconds", "0.05", "--json")
+    data = json.loads(out)
+    # nvidia-smi's GPU 0 and 2, each a worker whose only device (cuda:0) is that board, named by UUID
+    assert [(d["device"], d["uuid"], d["pci"], d["worker"]) for d in data["devices"]] == [
+        ("GPU 0", "GPU-4b2a1c77-0000-4e2b-9c1d-a0b0c0d0e000", "00000000:01:00.0", "cuda:0"),
+        ("GPU 2", "GPU-4b2a1c77-0002-4e2b-9c1d-a0b0c0d0e002", "00000000:41:00.0", "cuda:0")]
+    figures = {(r["label"], m["suite"], m["name"]): m["value"] for r in data["results"] for m in r["measurements"]}
+    # each board's own speed (rtx3090x4_bench.json): CUDA's index 0 (GPU 3) or 2 (GPU 1) would differ
+    assert figures[("GPU 0", "matmul", "fp32")] == pytest.approx(35.0) and figures[("GPU 2", "matmul", "bf16")] == pytest.approx(35.0)
+    assert figures[("GPU 0", "matmul", "tf32")] == pytest.approx(35.0) and figures[("GPU 2", "matmul", "fp16")] == pytest.approx(35.0)
+    assert figures[("GPU 0", "memory", "copy")] == pytest.approx(800.0) and figures[("GPU 2", "memory", "copy")] == pytest.approx(420.0)
+    assert figures[("GPU 0", "memory", "h2d pinned")] == pytest.approx(25.0) and figures[("GPU 2", "memory", "d2h pinned")] == pytest.approx(12.0)
+    assert all(m["correct"] for r in data["results"] for m in r["measurements"] if m["suite"] == "matmul")
+    assert [r["errors"] for r in data["results"]] == [[], []] and {r["name"] for r in data["results"]} == {"NVIDIA GeForce RTX 3090"}
+    lag = [v["text"] for v in data["verdicts"] if v["label"] == "GPU 2" and "slower than its siblings" in v["text"]]
+    assert len(lag) == 7 and all("sw_thermal_slowdown" in t for t in lag)  # matmul in 4 dtypes, copy, h2d, d2h
+    assert not [v for v in data["verdicts"] if v["label"] == "GPU 0"] and not [v for v in data["verdicts"] if v["severity"] == "error"]
+    assert any("CUDA_VISIBLE_DEVICES=0,2 torchrun --nproc_per_node=2" in n for n in data["notes"])
+    assert code == 1 == data["exit_code"], err  # warnings only

@@ -18,6 +18,8 @@ import sys
 import time
 from datetime import timedelta
 
+from envcheck.bench.results import size_label
+
 MARK = "ENVCHECK-ALLREDUCE "
 
 
@@ -68,14 +70,6 @@ def sweep(args: dict, device=None, group=None, on_size=None) -> list:
         if on_size:
             on_size(i, size, True)
     return out
-
-
-def size_label(n: int) -> str:
-    """A message size as people write it: 1 KiB, 16 MiB."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n // scale} {unit}"
-    return f"{n} B"
 
 
 def _report(i: int, size: int, finished: bool) -> None:

@@ -11,25 +11,30 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from envcheck.bench.allreduce import size_label
-from envcheck.bench.suites import Measurement
-from envcheck.bench.worker import PROGRESS, planned
+from envcheck.bench.results import (
+    ANSWER,
+    PROGRESS,
+    DeviceResult,
+    WorkerArgs,
+    allreduce_result,
+    answer_result,
+)
 
-MARK = "ENVCHECK-BENCH "
+__all__ = ["DeviceResult", "Interrupted", "Job", "allreduce_result", "run_allreduce", "run_devices", "p2p_matrix"]
+
+class Job(NamedTuple):
+    """One device's worker: its label in the report, what it measures, and the environment it
+    runs in (bench.selection's worker_env: the CUDA_VISIBLE_DEVICES that makes cuda:0 its GPU)."""
+
+    label: str
+    args: WorkerArgs
+    env: dict
 
 
-@dataclass(frozen=True)
-class DeviceResult:
-    label: str  # "GPU 2" (nvidia-smi numbering) or "CPU"
-    name: str
-    measurements: tuple = ()
-    errors: tuple = ()
-
-
-def _command(args: dict) -> list:
-    return [sys.executable, "-m", "envcheck.bench.worker", json.dumps(args)]
+def _command(args: WorkerArgs) -> list:
+    return [sys.executable, "-m", "envcheck.bench.worker", args.to_json()]
 
 
 class _Child(subprocess.Popen):
@@ -104,9 +109,9 @@ def _answer(proc: subprocess.Popen, err_file, mark: str, timeout: float) -> tupl
 
 
 def _result(label: str, proc: subprocess.Popen, err_file, timeout: float) -> DeviceResult:
-    data, timed_out = _answer(proc, err_file, MARK, timeout)
+    data, timed_out = _answer(proc, err_file, ANSWER, timeout)
     if data is not None:
-        return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]))
+        return answer_result(label, data)
     if timed_out:
         return DeviceResult(label, "", errors=(f"the worker did not finish within {timeout:g} s: killed",))
     tail = _tail(err_file)
@@ -127,7 +132,7 @@ def _events(on_progress, label: str):
 
 
 def run_devices(jobs: list, timeout: float, sequential: bool = False, on_progress=None) -> list:
-    """jobs: (label, worker args, extra environment). Results in the order of jobs. Ctrl-C asks the
+    """jobs: Job(label, worker args, extra environment). Results in the order of jobs. Ctrl-C asks the
     workers still running for what they measured so far, stops them, and raises Interrupted with
     every finished measurement. on_progress(label, event): first each device's plan
     ({"plan": {suite: measurements}, "seconds": per measurement}), then the workers' own events
@@ -136,7 +141,7 @@ def run_devices(jobs: list, timeout: float, sequential: bool = False, on_progres
     started: list = []
     if on_progress is not None:
         for label, args, _ in jobs:
-            on_progress(label, {"plan": planned(args), "seconds": args["seconds"]})
+            on_progress(label, {"plan": args.plan(), "seconds": args.seconds})
     try:
         if sequential:
             for label, args, env in jobs:
@@ -165,10 +170,10 @@ def _partial(label: str, proc: subprocess.Popen, err_file, grace: float = 10.0) 
             proc.send_signal(signal.SIGINT)
         except OSError:
             pass
-    data, _ = _answer(proc, err_file, MARK, grace)
+    data, _ = _answer(proc, err_file, ANSWER, grace)
     if data is None:
         return DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it finished",))
-    return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]))
+    return answer_result(label, data)
 
 
 def _free_port() -> int:
@@ -222,13 +227,6 @@ def _stop(procs: list) -> None:
     for p, e in procs:
         p.stop()
         e.close()
-
-
-def allreduce_result(label: str, backend: str, rows: list, errors=()) -> DeviceResult:
-    """A sweep's rows (allreduce.sweep) as figures: busbw per message size, and its algbw."""
-    ms = tuple(Measurement("allreduce", size_label(row["bytes"]), row["busbw"], "GB/s", row["busbw"], row["busbw"], row["runs"],
-                           size_label(row["bytes"]), algbw=row["algbw"]) for row in rows)
-    return DeviceResult(label, backend, ms, tuple(errors))
 
 
 def p2p_matrix(visible: str, timeout: float = 60.0) -> tuple:

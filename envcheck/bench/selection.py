@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from envcheck.errors import UserError
+from envcheck.numbers import spans
 from envcheck.snapshot import DriverInfo, Unavailable, known
 from envcheck.visible_devices import visible_gpus
 
@@ -32,6 +33,7 @@ _INDEX = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts 
 _NEGATIVE = re.compile(r"-[0-9]+")
 _TORCH_NAME = re.compile(r"cuda:[0-9]+", re.IGNORECASE)
 _UUID = re.compile(r"(GPU|MIG)-[0-9a-f-]*", re.IGNORECASE)
+DASH = "–"  # between the first and last of a run of GPU indices: "0–3"
 MIN_UUID_PREFIX = 8  # characters after "GPU-": "GPU-4b2a1c77" is the shortest prefix accepted
 
 
@@ -62,7 +64,7 @@ def parse_gpus(text: str, *, count: int | None = None) -> list[str]:
     Whitespace around entries is ignored; whitespace inside one is an error, not a separator.
     """
     where = f"--gpus {_shown(text)}"
-    indices = f"a GPU index ({_span(list(range(count)))})" if count else "a GPU index"
+    indices = f"a GPU index ({spans(range(count), DASH)})" if count else "a GPU index"
     if not text.strip():
         raise UserError(f"{where}: no GPU given: list GPU indices or UUIDs separated by commas (e.g. 0,2), or leave --gpus out for every GPU")
     tokens: list[str] = []
@@ -130,7 +132,7 @@ def select(text: str | None, driver: DriverInfo, env: Mapping[str, str]) -> Sele
                     hidden_by = f"CUDA_VISIBLE_DEVICES={_shown(cvd)}"
                     if not visible:
                         raise UserError(f"{where}: GPU {i} is hidden by {hidden_by}, which hides every GPU; unset it")
-                    raise UserError(f"{where}: GPU {i} is hidden by {hidden_by}; unset it or choose from {_span(visible)}")
+                    raise UserError(f"{where}: GPU {i} is hidden by {hidden_by}; unset it or choose from {spans(visible, DASH)}")
 
     devices = tuple(_selected(by_index[i]) for i in chosen)
     return Selection(devices, tuple(_notes(text, chosen, visible, env, len(gpus), by_index)))
@@ -160,13 +162,6 @@ def _shown(text: str) -> str:
     return shlex.quote(text) if text.isprintable() else repr(text)
 
 
-def _span(indices: list) -> str:
-    """[0, 1, 2, 3] -> "0–3"; [0, 2] -> "0, 2": the valid choices, short."""
-    if len(indices) >= 2 and list(indices) == list(range(indices[0], indices[-1] + 1)):
-        return f"{indices[0]}–{indices[-1]}"
-    return ", ".join(str(i) for i in indices)
-
-
 def _visible(cvd: str | None, gpus: tuple) -> list[int] | None:
     """NVML indices the user's CUDA_VISIBLE_DEVICES lets through, in its order; None when unset."""
     if cvd is None:
@@ -180,7 +175,7 @@ def _visible(cvd: str | None, gpus: tuple) -> list[int] | None:
 
 def _resolve(token: str, gpus: tuple, everything: list, where: str) -> int:
     """The NVML index a parsed token names; UUIDs compare case-insensitively, as CUDA's do."""
-    machine_has = f"this machine has GPU {everything[0]}" if len(everything) == 1 else f"this machine has GPUs {_span(everything)}"
+    machine_has = f"this machine has GPU {everything[0]}" if len(everything) == 1 else f"this machine has GPUs {spans(everything, DASH)}"
     if _INDEX.fullmatch(token):
         i = int(token)
         if i not in everything:
@@ -191,7 +186,7 @@ def _resolve(token: str, gpus: tuple, everything: list, where: str) -> int:
     if len(hits) == 1:
         return hits[0]
     if hits:
-        raise UserError(f"{where}: {token!r} matches GPUs {_span(sorted(hits))}: give more of the UUID (nvidia-smi -L lists them)")
+        raise UserError(f"{where}: {token!r} matches GPUs {spans(sorted(hits), DASH)}: give more of the UUID (nvidia-smi -L lists them)")
     if want.startswith("mig-"):
         raise UserError(f"{where}: {token!r} is not a GPU's UUID: envcheck benchmarks whole GPUs, so name the MIG instance's "
                         f"GPU by index or GPU- UUID ({machine_has}: run nvidia-smi -L)")
@@ -216,7 +211,7 @@ def _notes(text, chosen: list, visible, env: Mapping[str, str], count: int, by_i
         notes.append(f"with CUDA_VISIBLE_DEVICES={_shown(cvd)} torch calls {them} {ordinals} "
                      f"(nvidia-smi's {gpus} {', '.join(map(str, visible))})")
         if text is None and len(visible) < count:
-            notes.append(f"without --gpus, envcheck benchmarks only the GPUs CUDA_VISIBLE_DEVICES lets through: {_span(visible)}")
+            notes.append(f"without --gpus, envcheck benchmarks only the GPUs CUDA_VISIBLE_DEVICES lets through: {spans(visible, DASH)}")
     order = env.get("CUDA_DEVICE_ORDER")
     if count > 1 and (order or "").strip() != "PCI_BUS_ID":
         if order is None:

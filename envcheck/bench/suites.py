@@ -9,26 +9,11 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+
+from envcheck.bench.results import Measurement
 
 MATMUL_DTYPES = ("fp32", "tf32", "fp16", "bf16")
 BUFFERS = 3  # input sets cycled through, larger than any cache together
-
-
-@dataclass(frozen=True)
-class Measurement:
-    suite: str  # matmul | conv | memory | allreduce
-    name: str  # fp32, bf16, ..., "copy", "fp32 fwd", "1 MiB"
-    value: float  # median: TFLOP/s or GB/s
-    unit: str
-    low: float  # 10th percentile
-    high: float  # 90th percentile
-    runs: int
-    size: str
-    correct: bool | None = None  # matmul: the same product gave the same bits after the load
-    note: str = ""
-    images_per_s: float | None = None  # conv: images a second at the median time
-    algbw: float | None = None  # allreduce: bytes / time (GB/s); `value` is busbw, as nccl-tests define them
 
 
 class Timer:

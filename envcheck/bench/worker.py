@@ -1,4 +1,4 @@
-"""One device's benchmark, in its own process: `python -m envcheck.bench.worker '<json>'`.
+"""One device's benchmark, in its own process: `python -m envcheck.bench.worker '<WorkerArgs as JSON>'`.
 
 Its CUDA_VISIBLE_DEVICES (set by the parent) makes cuda:0 exactly the selected GPU. It prints one
 JSON line; out-of-memory halves the problem and says so; any other failure of a suite is recorded,
@@ -12,20 +12,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import asdict
 
-PROGRESS = "ENVCHECK-PROGRESS "
-
-
-def planned(args: dict) -> dict:
-    """suite -> the measurements it will take for these args: the plan that the parent's progress
-    bars and time-left estimates are drawn from (each measurement takes about args["seconds"])."""
-    plan = {}
-    if "matmul" in args["suites"]:
-        plan["matmul"] = len(args["dtypes"])
-    if "conv" in args["suites"]:
-        plan["conv"] = 2 * len(args.get("conv_dtypes", ["fp32"]))  # forward, forward+backward
-    if "memory" in args["suites"]:
-        plan["memory"] = 3 if args["device"].startswith("cuda") else 1  # copy; pinned h2d and d2h on a GPU
-    return plan
+from envcheck.bench.results import ANSWER, PROGRESS, WorkerArgs
 
 
 def report(event: dict) -> None:
@@ -64,7 +51,7 @@ def _shrinking(torch, fn, size: int, floor: int):
                 torch.cuda.empty_cache()
 
 
-def run(args: dict) -> dict:
+def run(args: WorkerArgs) -> dict:
     """Every suite asked for; Ctrl-C ends the run with the measurements that finished."""
     measurements: list = []
     errors: list = []
@@ -76,47 +63,47 @@ def run(args: dict) -> dict:
     return answer
 
 
-def _run(args: dict, answer: dict) -> None:
+def _run(args: WorkerArgs, answer: dict) -> None:
     import torch
 
     from envcheck.bench import suites
 
     answer["torch"] = torch.__version__
-    device = torch.device(args["device"])
-    if device.type == "cpu" and args.get("threads"):
-        torch.set_num_threads(args["threads"])
+    device = torch.device(args.device)
+    if device.type == "cpu" and args.threads:
+        torch.set_num_threads(args.threads)
     name = answer["name"] = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     measurements, errors = answer["measurements"], answer["errors"]
-    seconds = args["seconds"]
+    seconds = args.seconds
     done: dict = {}
-    if "matmul" in args["suites"]:
-        for dt in args["dtypes"]:
+    if "matmul" in args.suites:
+        for dt in args.dtypes:
             try:
                 with _step(done, "matmul", dt):
-                    m, note = _shrinking(torch, lambda n, dt=dt: suites.matmul(torch, device, dt, n, seconds), args["size"], 256)
+                    m, note = _shrinking(torch, lambda n, dt=dt: suites.matmul(torch, device, dt, n, seconds), args.size, 256)
                     measurements.append({**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)})
             except Exception as exc:
                 errors.append(f"matmul {dt}: {type(exc).__name__}: {exc}")
-    if "conv" in args["suites"]:
-        for dt in args.get("conv_dtypes", ["fp32"]):
+    if "conv" in args.suites:
+        for dt in args.conv_dtypes:
             try:
                 with _step(done, "conv", dt, count=2):
-                    ms, note = _shrinking(torch, lambda n, dt=dt: suites.conv(torch, device, dt, n, seconds), args.get("batch", 32), 1)
+                    ms, note = _shrinking(torch, lambda n, dt=dt: suites.conv(torch, device, dt, n, seconds), args.batch, 1)
                     measurements += [{**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)} for m in ms]
             except Exception as exc:
                 errors.append(f"conv {dt}: {type(exc).__name__}: {exc}")
-    if "memory" in args["suites"]:
+    if "memory" in args.suites:
         try:
             with _step(done, "memory", "copy"):
-                m, note = _shrinking(torch, lambda mb: suites.memory_copy(torch, device, mb, seconds), args["megabytes"], 16)
+                m, note = _shrinking(torch, lambda mb: suites.memory_copy(torch, device, mb, seconds), args.megabytes, 16)
                 measurements.append({**asdict(m), "note": note})
             if device.type == "cuda":
                 with _step(done, "memory", "pinned host<->device", count=2):
-                    measurements += [asdict(x) for x in suites.memory_host(torch, device, args["megabytes"], seconds)]
+                    measurements += [asdict(x) for x in suites.memory_host(torch, device, args.megabytes, seconds)]
         except Exception as exc:
             errors.append(f"memory: {type(exc).__name__}: {exc}")
     del name
 
 
 if __name__ == "__main__":
-    print("ENVCHECK-BENCH " + json.dumps(run(json.loads(sys.argv[1]))), flush=True)
+    print(ANSWER + json.dumps(run(WorkerArgs.from_json(sys.argv[1]))), flush=True)

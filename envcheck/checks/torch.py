@@ -7,12 +7,12 @@ from envcheck.checks.driver import driver_runs_torch
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import KNOWN_OS, installed_variant, stack_fix, target_python
 from envcheck.compat import WheelArch, wheel_runs_on
+from envcheck.cuda_libraries import CUDA_LIBRARIES
+from envcheck.errors import first_line
 from envcheck.install import platform_key
 from envcheck.snapshot import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
 from envcheck.visible_devices import visible_gpus
-
-_CUDA_LIB_HINTS = ("libcudnn", "libcublas", "libcudart", "libnccl", "libnvrtc", "libcusparse", "libnvJitLink", "libcufft", "libcurand")
 
 
 def _gpus(s: Snapshot) -> tuple:
@@ -64,13 +64,13 @@ def _import_failed(s: Snapshot, t: Torch, tables) -> Finding:
     text = t.error or t.status
     cause = {"timeout": "importing torch hung", "crashed": "importing torch crashed the interpreter"}.get(t.status, "importing torch raised an error")
     why = ""
-    if any(h in text for h in _CUDA_LIB_HINTS):
+    if any(h in text for h in CUDA_LIBRARIES):
         why = "a CUDA library torch needs could not be loaded"
         if s.toolkit.ld_library_path_cuda:
             why += f"; LD_LIBRARY_PATH puts other CUDA libraries first ({', '.join(s.toolkit.ld_library_path_cuda)}), which shadows torch's bundled ones"
     facts = {"status": t.status, "error": text}
     fix = {"fix": "unset LD_LIBRARY_PATH"} if s.toolkit.ld_library_path_cuda and why else stack_fix(s, tables)
-    return Finding("torch-import-failed", "error", "torch", f"{cause}: {text.strip().splitlines()[0] if text.strip() else t.status}", facts, why=why, **fix)
+    return Finding("torch-import-failed", "error", "torch", f"{cause}: {first_line(text, t.status)}", facts, why=why, **fix)
 
 
 def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
@@ -132,7 +132,7 @@ def check_loaded_libraries(s: Snapshot, tables) -> list[Finding]:
     dirs = {d.rstrip("/") for d in s.toolkit.ld_library_path_cuda}
     if not isinstance(t, Torch) or t.status != "ok" or not dirs:
         return []
-    shadowed = [p for p in t.loaded_libraries if p.rsplit("/", 1)[0] in dirs and any(h in p for h in _CUDA_LIB_HINTS)]
+    shadowed = [p for p in t.loaded_libraries if p.rsplit("/", 1)[0] in dirs and any(h in p for h in CUDA_LIBRARIES)]
     if not shadowed:
         return []
     return [Finding("library-shadowed", "warn", "torch",

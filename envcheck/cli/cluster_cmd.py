@@ -5,8 +5,6 @@ from typing import Annotated, Optional
 import typer
 
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
-from envcheck.errors import UserError
-from envcheck.numbers import seconds as check_seconds
 
 
 def cluster(
@@ -22,34 +20,11 @@ def cluster(
     Every rank exits 0, warnings included (1 with --strict), or 2 when a rank failed."""
     import os
 
-    from envcheck.cluster import launch
-
-    if backend not in (None, "nccl", "gloo"):
-        raise UserError(f"--backend {backend!r} is not one of: nccl, gloo")
-    check_seconds(seconds, "--seconds", 600)
-    check_seconds(timeout, "--timeout")
-    where = launch.from_env(os.environ)
-    from envcheck.cli.precheck import torch_importable
-
-    # A rank must not die importing torch; a short join --timeout (tests, CI) is no budget for the import.
-    torch_importable("envcheck cluster", timeout=min(max(timeout, 60.0), 300.0))
-    import torch
-    if backend == "nccl" and not torch.cuda.is_available():
-        raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: drop --backend, or use gloo")
-
-    from envcheck.bench.allreduce import SWEEPS
-    from envcheck.cluster import job
-    from envcheck.compat import tables
+    from envcheck.cluster.service import ClusterRequest, run
     from envcheck.render import cluster as render
-    from envcheck.render.console import fenced, out, print_json
+    from envcheck.render.output import emit
 
-    report, code = job.run(where, tables(), seconds, SWEEPS["quick"], timeout, backend, strict)
-    if report is not None:  # rank 0
-        chosen = chosen_format(fmt, as_json)
-        if chosen is Format.json:
-            print_json("cluster", code, render.as_dict(report))
-        elif chosen is Format.markdown:  # for a public tracker: no host names
-            out().print(fenced("envcheck cluster", lambda c: render.text(report, c, hosts=False)), end="")
-        else:
-            render.text(report, out())
-    raise typer.Exit(code)
+    outcome = run(ClusterRequest(seconds, backend, timeout, strict), os.environ)
+    if outcome.report is not None:  # rank 0
+        emit("cluster", chosen_format(fmt, as_json), render.view(outcome.report), outcome.exit_code)
+    raise typer.Exit(outcome.exit_code)

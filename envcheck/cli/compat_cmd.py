@@ -30,7 +30,7 @@ def compat(
         return
     from envcheck import compat_query as q
     from envcheck.render import compat as render
-    from envcheck.render.console import out, print_json
+    from envcheck.render.output import emit
 
     asked = [x for x in (driver, torch, cuda, gpu) if x]
     if len(asked) != 1:
@@ -38,17 +38,14 @@ def compat(
     t = tables()
     if driver:
         driver_tuple(driver)
-        answer, show = q.answer_driver(t, driver.strip(), "windows" if windows else "linux"), render.driver
+        answer = q.answer_driver(t, driver.strip(), "windows" if windows else "linux")
     elif torch:
-        answer, show = q.answer_torch(t, check_torch(torch)), render.torch
+        answer = q.answer_torch(t, check_torch(torch))
     elif cuda:
-        answer, show = q.answer_cuda(t, cuda_tuple(cuda)), render.cuda
+        answer = q.answer_cuda(t, cuda_tuple(cuda))
     else:
-        answer, show = q.answer_gpu(t, gpu), render.gpu
-    if chosen_format(fmt, as_json) is Format.json:
-        print_json("compat", 0, render.as_dict(answer))
-    else:
-        show(answer, out())
+        answer = q.answer_gpu(t, gpu)
+    emit("compat", chosen_format(fmt, as_json), render.view(answer), 0)
 
 
 @app.command("refresh")
@@ -64,7 +61,8 @@ def refresh(
     from envcheck.index_check import refresh as run_refresh
     from envcheck.probes.pip_config import read_pip_value
     from envcheck.render import index as render
-    from envcheck.render.console import live, out, print_json, write
+    from envcheck.render.console import live, write
+    from envcheck.render.output import emit
 
     if offline:
         raise UserError("compat refresh reads the wheel indexes over the network, and --offline forbids that")
@@ -89,8 +87,5 @@ def refresh(
     for line in render.refresh_problems(result):
         write(sys.stderr, f"envcheck: {line}\n")
     code = 1 if render.refresh_problems(result) else 0
-    if chosen_format(fmt, as_json) is Format.json:
-        print_json("compat refresh", code, render.refresh_dict(result))
-    else:
-        render.refresh_text(result, out())
+    emit("compat refresh", chosen_format(fmt, as_json), render.refresh_view(result), code)
     raise typer.Exit(code)

@@ -19,15 +19,9 @@ def diff(
     from envcheck.cli.read import read_snapshot
     from envcheck.diff import compare
     from envcheck.render import diff as render
-    from envcheck.render.console import out, print_json
+    from envcheck.render.output import emit
 
     t = tables()
     found = compare(read_snapshot(a, t), read_snapshot(b, t))
-    chosen = chosen_format(fmt, as_json)
-    if chosen is Format.json:
-        print_json("diff", found.exit_code, render.as_dict(found, a, b))
-    elif chosen is Format.markdown:
-        out().print(render.markdown(found, a, b), end="")
-    else:
-        render.text(found, a, b, out())
+    emit("diff", chosen_format(fmt, as_json), render.view(found, a, b), found.exit_code)
     raise typer.Exit(found.exit_code)

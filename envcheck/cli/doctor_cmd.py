@@ -33,7 +33,8 @@ def doctor(
     from envcheck.collect import take_snapshot
     from envcheck.probes.python_env import find_interpreter
     from envcheck.render import doctor as render
-    from envcheck.render.console import out, print_json, write
+    from envcheck.render.console import write
+    from envcheck.render.output import emit
     from envcheck.snapshot_io import dump
 
     check_seconds(timeout, "--timeout")
@@ -62,10 +63,5 @@ def doctor(
         except OSError as exc:
             raise UserError(f"--save {save}: {exc.strerror}") from exc
         write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: envcheck doctor --from {quote(str(save))}\n")
-    if f is Format.json:
-        print_json("doctor", exit_code(findings), render.as_dict(snapshot, findings))
-    elif f is Format.markdown:
-        out().print(render.markdown(snapshot, findings, redact=not no_redact), end="")
-    else:
-        render.text(snapshot, findings, out())
+    emit("doctor", f, render.view(snapshot, findings, redact=not no_redact), exit_code(findings))
     raise typer.Exit(exit_code(findings))

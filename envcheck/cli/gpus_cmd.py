@@ -28,7 +28,7 @@ def gpus(
     """One line per GPU: load, memory, temperature, power, processes and their users, and the CUDA ordinal under CUDA_VISIBLE_DEVICES."""
     from envcheck import gpus as service
     from envcheck.render import gpus as render
-    from envcheck.render.console import fenced, out, print_json
+    from envcheck.render.output import emit
 
     check_seconds(interval, "--interval", 3600)
     if interval < MIN_INTERVAL:
@@ -48,12 +48,7 @@ def gpus(
     report = _report()
     chosen = service.pick(report, pick, cmd) if pick is not None else None
     code = service.exit_code(report, chosen)
-    if f is Format.json:
-        print_json("gpus", code, render.data(report, chosen))
-    elif f is Format.markdown:
-        out().print(fenced("envcheck gpus", lambda o: render.text(report, o, render.WIDTH, chosen, quiet)), end="")
-    else:
-        render.text(report, out(), width, chosen, quiet)
+    emit("gpus", f, render.view(report, chosen, width, quiet), code)
     raise typer.Exit(code)
 
 

@@ -117,7 +117,8 @@ def install_cmd(
         installed = read_installed()  # the commands install into this environment
     machine = machine_from(host, target_os, target_arch, probe.result() if probe else None, given, driver, installed)
     from envcheck.render import install as render
-    from envcheck.render.console import Output, out, print_json
+    from envcheck.render.console import Output
+    from envcheck.render.output import emit
 
     try:
         plan = solve(t, machine, request)
@@ -128,13 +129,7 @@ def install_cmd(
 
     checked = _check_index(plan, t) if check_index else None
     code = 0 if checked is None else _index_report(checked)  # its lines go to stderr, before the plan
-    f = chosen_format(fmt, as_json)
-    if f is Format.json:
-        print_json("install-cmd", code, {**render.as_dict(plan), **({"index_check": _index_dict(checked)} if checked is not None else {})})
-    elif f is Format.markdown:
-        out().print(render.markdown(plan, explain), markup=False, end="")
-    else:
-        render.text(plan, out(), explain, quiet)
+    emit("install-cmd", chosen_format(fmt, as_json), render.view(plan, explain, quiet, _index_dict(checked) if checked is not None else None), code)
     raise typer.Exit(code)
 
 

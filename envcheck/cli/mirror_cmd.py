@@ -8,8 +8,8 @@ import typer
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
-from envcheck.facts import jsonable
-from envcheck.render.console import out, print_json
+from envcheck.render.console import out
+from envcheck.render.output import emit
 
 app = typer.Typer(help="Show and set the package mirror pip (and conda) use.", no_args_is_help=True)
 
@@ -23,10 +23,7 @@ def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     from envcheck.render import mirror as render
 
     ms = tables().mirrors
-    if chosen_format(fmt, as_json) is Format.json:
-        print_json("mirror list", 0, {"mirrors": jsonable(ms)})
-    else:
-        render.listing(ms, out())
+    emit("mirror list", chosen_format(fmt, as_json), render.listing_view(ms), 0)
 
 
 @app.command("show")
@@ -37,11 +34,7 @@ def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
 
     idx = read_pip_index()
     known = tables().mirror_by_url(idx.index_url) if idx.index_url else None
-    if chosen_format(fmt, as_json) is Format.json:
-        print_json("mirror show", 0, {"index_url": idx.index_url, "extra_index_urls": list(idx.extra_index_urls),
-                    "mirror": known.name if known else None})
-    else:
-        render.show(idx.index_url, idx.extra_index_urls, known, out())
+    emit("mirror show", chosen_format(fmt, as_json), render.show_view(idx.index_url, idx.extra_index_urls, known), 0)
 
 
 @app.command("set")

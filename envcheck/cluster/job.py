@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from envcheck.cluster.launch import Launch
 from envcheck.cluster.report import RankReport, build, exit_code
-from envcheck.errors import UserError
+from envcheck.errors import UserError, describe
 from envcheck.snapshot import Snapshot
 
 # Settings that change how NCCL (and gloo) move data: a node configured apart shows here. Read
@@ -65,12 +65,6 @@ def _snapshot(tables) -> Snapshot:
     return replace(snap, torch=torch_info, packages=packages, onnxruntime=ort)
 
 
-def _first_line(exc: Exception) -> str:
-    """torch.distributed's errors run to many lines (C++ frames): the first one says what happened."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-
-
 def _cpus() -> tuple:
     """The CPU cores this process may run on: its affinity (taskset, Slurm's binding, a container's
     cpuset) where the OS tells it, else every core."""
@@ -90,18 +84,20 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
         dist = None
     if dist is None or not dist.is_available():
         raise UserError("this torch build has no torch.distributed")
+    if backend == "nccl" and not torch.cuda.is_available():
+        raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: drop --backend, or use gloo")
     backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
     os.environ.update(launch.env())  # under srun, torch's env:// rendezvous reads these
     try:
         dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
     except Exception as exc:
-        raise UserError(f"rank {launch.rank} could not join the job at {launch.master_addr}:{launch.master_port}: {_first_line(exc)}") from exc
+        raise UserError(f"rank {launch.rank} could not join the job at {launch.master_addr}:{launch.master_port}: {describe(exc)}") from exc
     try:
         return _run(torch, dist, launch, tables, seconds, sizes, backend, strict)
     except UserError:
         raise
     except Exception as exc:  # a collective that failed or timed out: another rank died or is unreachable
-        raise UserError(f"rank {launch.rank}: the job broke off: {_first_line(exc)} "
+        raise UserError(f"rank {launch.rank}: the job broke off: {describe(exc)} "
                         "(another rank failed, or did not answer within --timeout)") from exc
     finally:
         dist.destroy_process_group()
@@ -109,7 +105,7 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
 
 def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backend: str, strict: bool) -> tuple:
     from envcheck.bench.allreduce import sweep
-    from envcheck.bench.runner import allreduce_result
+    from envcheck.bench.results import allreduce_result
 
     objects = dist.new_group(backend="gloo") if backend != "gloo" else None
     device = _device(torch, launch, backend)
@@ -139,7 +135,7 @@ def _per_node(dist, nodes: list, args: dict, device, objects) -> tuple:
     """One sweep inside each node at once, when the job spans several: the node whose own links
     are slow shows against the others. nodes: each rank's node. The results, on rank 0."""
     from envcheck.bench.allreduce import sweep
-    from envcheck.bench.runner import allreduce_result
+    from envcheck.bench.results import allreduce_result
 
     members: dict = {}
     for rank, node in enumerate(nodes):

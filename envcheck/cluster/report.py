@@ -21,7 +21,7 @@ class RankReport:
     capability: str  # "9.0"; "" for the CPU
     snapshot: Snapshot
     nccl_env: tuple = ()  # "NAME=value" of TRANSPORT_SETTINGS that are set
-    matmul: object = None  # bench.suites.Measurement, or None when it failed
+    matmul: object = None  # bench.results.Measurement, or None when it failed
     error: str = ""
     cpus: tuple = ()  # the CPU cores this process may run on (os.sched_getaffinity), on its node
     threads: int = 0  # torch's intra-op threads (torch.get_num_threads()): what the matmul ran on
@@ -39,10 +39,14 @@ class ClusterReport:
     ranks: tuple  # RankReport, by rank
     drift: tuple  # Drift
     findings: tuple  # (Finding, (rank, ...)): doctor's warnings and errors, with the ranks that have them
-    allreduce: object  # bench.runner.DeviceResult over all ranks
+    allreduce: object  # bench.results.DeviceResult over all ranks
     node_allreduce: tuple  # DeviceResult per node with two ranks or more (jobs of several nodes)
     verdicts: tuple  # bench.verdicts.Verdict
     strict: bool = False  # warnings and drift exit 1 (for CI), not 0
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self)
 
     @property
     def nodes(self) -> dict:
@@ -78,7 +82,7 @@ def _sharing(reports: list) -> dict:
 
 def build(launcher: str, backend: str, reports: list, everyone, node_results: tuple, tables, strict: bool = False) -> ClusterReport:
     """The report from what the ranks sent: a pure function, run on rank 0."""
-    from envcheck.bench.runner import DeviceResult
+    from envcheck.bench.results import DeviceResult
     from envcheck.bench.verdicts import Verdict, judge
     from envcheck.checks import run_all
 

@@ -13,9 +13,11 @@ import re
 import statistics
 import time
 import warnings
-from dataclasses import dataclass, field
 
-from envcheck.errors import UserError
+from envcheck.errors import UserError, describe, first_line
+from envcheck.onnxcheck.report import ModelResult, OnnxReport, ProviderRun
+
+__all__ = ["ModelResult", "OnnxReport", "ProviderRun", "check_file", "check_reference", "versions"]
 
 BATCHES = (1, 4)
 REPEATS = 20
@@ -30,49 +32,6 @@ TOLERANCE = {
 }
 DEFAULT_TOLERANCE = (1e-3, 1e-2)
 SKIP_PROVIDERS = {"AzureExecutionProvider"}  # a remote-call provider, not a local device
-
-
-@dataclass(frozen=True)
-class ProviderRun:
-    provider: str
-    status: str  # pass | mismatch | fallback | unavailable | error
-    reason: str = ""
-    max_abs: float | None = None
-    max_rel: float | None = None
-    median_ms: float | None = None
-    providers_used: tuple = ()
-
-
-@dataclass(frozen=True)
-class ModelResult:
-    model: str  # reference network name, or the file
-    exporter: str  # torchscript | dynamo | file
-    status: str  # ok | export_failed | check_failed
-    error: str = ""
-    inputs: tuple = ()  # (name, shape, dtype) for a user's model
-    runs: tuple = ()  # tuple[ProviderRun, ...]
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "ok" and bool(self.runs) and all(r.status == "pass" for r in self.runs)
-
-
-@dataclass(frozen=True)
-class OnnxReport:
-    torch: str | None
-    onnx: str
-    onnxruntime: str
-    available_providers: tuple
-    results: tuple = field(default_factory=tuple)
-
-    @property
-    def passed(self) -> bool:
-        """Every model exported, checked and ran right under every provider asked for."""
-        return bool(self.results) and all(r.passed for r in self.results)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.passed else 2
 
 
 def _modules():
@@ -131,7 +90,7 @@ def check(onnx, data: bytes) -> str:
     try:
         onnx.checker.check_model(onnx.load_from_string(data), full_check=True)
     except Exception as exc:  # checker errors, protobuf decode errors
-        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        return describe(exc)
     return ""
 
 
@@ -159,7 +118,7 @@ def run_provider(ort, data: bytes, provider: str, feeds_by_batch: list, referenc
     try:
         sess = _session(ort, data, provider)
     except Exception as exc:
-        return ProviderRun(provider, "error", f"session failed: {_first_line(exc)}"), []
+        return ProviderRun(provider, "error", f"session failed: {_ort_error(exc)}"), []
     used = tuple(sess.get_providers())
     if provider not in used:
         why = ("onnxruntime-gpu could not load its CUDA/cuDNN libraries" if provider.startswith(("CUDA", "Tensorrt"))
@@ -175,7 +134,7 @@ def run_provider(ort, data: bytes, provider: str, feeds_by_batch: list, referenc
             sess.run(None, feeds_by_batch[-1])
             timings.append((time.perf_counter() - start) * 1000)
     except Exception as exc:
-        return ProviderRun(provider, "error", f"run failed: {_first_line(exc)}", providers_used=used), []
+        return ProviderRun(provider, "error", f"run failed: {_ort_error(exc)}", providers_used=used), []
     median = statistics.median(timings)
     if reference is None:
         return ProviderRun(provider, "pass", median_ms=median, providers_used=used), outputs
@@ -196,11 +155,9 @@ def run_provider(ort, data: bytes, provider: str, feeds_by_batch: list, referenc
 _ORT_NOISE = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ((?:[A-Z][^:/]*: )?)(?:\S+:\d+ \S.*?\) )?")
 
 
-def _first_line(exc: Exception) -> str:
+def _ort_error(exc: Exception) -> str:
     """One readable line: ORT's messages open with a source path and a C++ signature; drop them."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {_ORT_NOISE.sub(lambda m: m.group(1), line)}"[:300]
+    return f"{type(exc).__name__}: {_ORT_NOISE.sub(lambda m: m.group(1), first_line(str(exc)))}"[:300]
 
 
 # -- the reference networks -------------------------------------------------------------------------
@@ -220,7 +177,7 @@ def check_reference(name: str, exporter: str, opset: int | None, requested: tupl
         # torch.export specialises a dimension of size 1: export from a batch of 2 to keep it dynamic.
         data = export(model, torch.randn(2, *shape, generator=gen), exporter, opset, optimize)
     except Exception as exc:
-        return ModelResult(name, exporter, "export_failed", _first_line(exc))
+        return ModelResult(name, exporter, "export_failed", _ort_error(exc))
     problem = check(onnx, data)
     if problem:
         return ModelResult(name, exporter, "check_failed", problem)

@@ -12,9 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from envcheck.cuda_libraries import CUDA_LIBRARIES
 from envcheck.snapshot import CudaEnv, Toolkit, Unavailable
-
-_CUDA_LIBS = ("libcudart.so", "libcudnn.so", "libcublas.so", "libnccl.so", "libnvrtc.so")
 
 
 def _nvcc(timeout: float) -> tuple:
@@ -47,7 +46,7 @@ def _cuda_lib_dirs() -> tuple:
             names = os.listdir(entry)
         except OSError:
             continue
-        if any(n.startswith(lib) for n in names for lib in _CUDA_LIBS):
+        if any(n.startswith(lib + ".so") for n in names for lib in CUDA_LIBRARIES):
             found.append(entry)
     return tuple(found)
 

@@ -25,12 +25,22 @@ MARKER = "ENVCHECK-TORCH-PROBE "
 PACKAGES = ("torchvision", "torchaudio", "onnx", "onnxruntime")
 ORT_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "onnxruntime-openvino")
 
+
+
+def _cuda_libraries():
+    """envcheck/cuda_libraries.py's names, read by path: this script runs in the target
+    interpreter, where envcheck may not be importable."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cuda_libraries.py")
+    scope = {}
+    with open(path) as fh:
+        exec(compile(fh.read(), path, "exec"), scope)
+    return scope["CUDA_LIBRARIES"]
+
+
 # Basenames of the CUDA libraries worth naming, with whatever suffix the packager added:
-# libcudart.so.12, libcudart-9335f6a2.so.12 (auditwheel), libcudnn_ops.so.9, libnvrtc-builtins.so.
-_LIBRARY = re.compile(
-    r"^(libcudart|libcudnn|libnccl|libcublas|libcublasLt|libnvrtc|libcusparse|libcufft|libcurand"
-    r"|libnvJitLink|libtorch_cuda|libc10_cuda|libcuda)([-._]|$)"
-)
+# libcudart.so.12, libcudart-9335f6a2.so.12 (auditwheel), libcudnn_ops.so.9, libnvrtc-builtins.so;
+# and torch's own CUDA parts and the driver's libcuda.
+_LIBRARY = re.compile(r"^(" + "|".join(_cuda_libraries() + ("libtorch_cuda", "libc10_cuda", "libcuda")) + r")([-._]|$)")
 
 
 def _version_reader():

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from envcheck.errors import UserError
 from envcheck.probes import children
+from envcheck.probes.torch_child import MARKER  # the child's answer line
 from envcheck.snapshot import OnnxRuntime, Package, Torch, TorchDevice, Unavailable
 
 CHILD = Path(__file__).with_name("torch_child.py")
-MARKER = "ENVCHECK-TORCH-PROBE "  # the child's answer line; keep in step with torch_child.py
 PACKAGES = ("torchvision", "torchaudio", "onnx", "onnxruntime")
 _STDERR_LINES = 12  # how much of the child's stderr a crash report carries
 

@@ -4,10 +4,12 @@ the console has (80 columns on a pipe)."""
 
 from __future__ import annotations
 
+from envcheck.bench.results import BenchReport, DeviceRow
 from envcheck.bench.verdicts import peak_for
 from envcheck.numbers import figure
 from envcheck.render.console import Output
 from envcheck.render.layout import table
+from envcheck.render.output import View, fenced_view
 from envcheck.snapshot import jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim", "ok": "green"}
@@ -16,9 +18,27 @@ FILLED, TO_PEAK = "█", "░"  # an ASCII console gets # and . (render.console'
 MAX_BAR = 60  # wider bars show nothing more
 
 
+# The device table's columns (and the JSON "devices" keys): DeviceRow field -> heading
+GPU_COLUMNS = {"device": "device", "name": "name", "uuid": "uuid", "pci": "pci", "worker": "worker", "pcie": "pcie",
+               "power_limit_w": "power limit W", "sm_clock_mhz": "SM clock MHz"}
+CPU_COLUMNS = {"device": "device", "model": "model", "threads": "threads"}
+
+
+def columns(row: DeviceRow) -> dict:
+    """A device's row of the device table: heading -> value."""
+    return {heading: getattr(row, name) for name, heading in (GPU_COLUMNS if row.gpu else CPU_COLUMNS).items()}
+
+
 def as_dict(mapping: list, results: list, verdicts: list, notes: list) -> dict:
     return {"devices": mapping, "results": jsonable(results),
             "verdicts": jsonable(verdicts), "notes": notes}
+
+
+def view(report: BenchReport) -> View:
+    mapping = [columns(d) for d in report.devices]
+    return fenced_view("envcheck bench",
+                       lambda c: text(mapping, list(report.results), list(report.verdicts), list(report.notes), report.peaks, c),
+                       lambda: as_dict(mapping, list(report.results), list(report.verdicts), list(report.notes)))
 
 
 def _table(title: str, headers: list, rows: list):

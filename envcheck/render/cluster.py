@@ -5,30 +5,19 @@ from __future__ import annotations
 
 from envcheck.cluster.drift import rank_facts
 from envcheck.cluster.report import ClusterReport, problems
-from envcheck.render.console import Output
+from envcheck.numbers import spans
+from envcheck.render.console import Output, fenced
 from envcheck.render.diff import label
+from envcheck.render.output import View
 from envcheck.snapshot import jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim"}
 
 
-def spans(ranks) -> str:
-    """(0, 1, 2, 5) -> '0-2, 5'."""
-    ranks = sorted(ranks)
-    parts, start = [], None
-    for i, r in enumerate(ranks):
-        if start is None:
-            start = r
-        if i + 1 == len(ranks) or ranks[i + 1] != r + 1:
-            parts.append(str(start) if start == r else f"{start}-{r}")
-            start = None
-    return ", ".join(parts)
-
-
 def _ranks(report: ClusterReport, ranks) -> str:
     nodes = sorted({r.node for r in report.ranks if r.rank in ranks})
     where = f"node {nodes[0]}" if len(nodes) == 1 else f"nodes {spans(nodes)}"
-    return f"rank{'s' if len(ranks) > 1 else ''} {spans(ranks)} ({where})"
+    return f"rank{'s' if len(ranks) > 1 else ''} {spans(sorted(ranks))} ({where})"
 
 
 def as_dict(report: ClusterReport) -> dict:
@@ -46,6 +35,12 @@ def as_dict(report: ClusterReport) -> dict:
             "verdicts": jsonable(report.verdicts)}
 
 
+def view(report: ClusterReport) -> View:
+    """Markdown is for a public tracker: no host names."""
+    return View(lambda c: text(report, c), lambda: as_dict(report),
+                lambda: fenced("envcheck cluster", lambda c: text(report, c, hosts=False)))
+
+
 def _sweep(title: str, result, c: Output) -> None:
     c.print(f"{title}: busbw by message size", style="bold")
     for m in result.measurements:
@@ -57,7 +52,7 @@ def text(report: ClusterReport, c: Output, hosts: bool = True) -> None:
     c.print(f"cluster: {report.world} rank{'s' if report.world > 1 else ''} on {len(nodes)} node{'s' if len(nodes) > 1 else ''} "
             f"({report.launcher}, {report.backend})", style="bold")
     for n, (host, ranks) in nodes.items():
-        c.print(f"  node {n}  {host + '  ' if hosts else ''}ranks {spans(ranks)}")
+        c.print(f"  node {n}  {host + '  ' if hosts else ''}ranks {spans(sorted(ranks))}")
     columns = ("rank.device", "torch.version", "torch.cuda_build", "torch.nccl")
     rows = [(r, [f.value or "unknown" for f in map(rank_facts(r).get, columns)]) for r in report.ranks]
     w = [max([len(head)] + [len(f[i]) for _, f in rows]) for i, head in enumerate(("device", "torch", "CUDA", "NCCL"))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from envcheck.compat_query import CudaAnswer, DriverAnswer, GpuAnswer, TorchAnswer
 from envcheck.facts import jsonable
 from envcheck.render.console import Output
+from envcheck.render.output import View
 
 PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}
 
@@ -83,3 +84,9 @@ def gpu(a: GpuAnswer, c: Output) -> None:
         c.wrap("newest torch per CUDA variant with kernels for it: " + ", ".join(f"{b.variant} → {b.torch}" for b in a.builds), "  ")
     if a.dropped:
         c.wrap("builds without kernels for it: " + ", ".join(f"{b.variant} (torch {b.torch})" for b in a.dropped), "  ")
+
+
+def view(answer) -> View:
+    """The answer to one question (driver, torch, cuda or gpu); its markdown is its text."""
+    show = {DriverAnswer: driver, TorchAnswer: torch, CudaAnswer: cuda, GpuAnswer: gpu}[type(answer)]
+    return View(lambda c: show(answer, c), lambda: as_dict(answer))

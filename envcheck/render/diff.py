@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from envcheck.diff import Comparison
 from envcheck.render.console import Output
+from envcheck.render.output import View
 
 # What each fact is called on screen; programs read the keys (envcheck/diff.py KEYS).
 LABELS = {
@@ -108,3 +109,7 @@ def as_dict(c: Comparison, a: str, b: str) -> dict:
     return {"a": a, "b": b,
             "differences": [{"key": d.key, "label": label(d.key), "a": d.a, "b": d.b} for d in c.differences],
             "not_compared": [{"key": n.key, "label": label(n.key), "a": n.a, "b": n.b, "why": n.why} for n in c.not_compared]}
+
+
+def view(c: Comparison, a: str, b: str) -> View:
+    return View(lambda out: text(c, a, b, out), lambda: as_dict(c, a, b), lambda: markdown(c, a, b))

@@ -9,6 +9,7 @@ import re
 from envcheck.checks.findings import Finding
 from envcheck.redact import hide_uuids
 from envcheck.render.console import Output
+from envcheck.render.output import View
 from envcheck.snapshot import Snapshot, Unavailable, jsonable, known
 
 TITLES = {
@@ -203,3 +204,6 @@ def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
 def as_dict(s: Snapshot, findings: list[Finding]) -> dict:
     return {"findings": jsonable(findings), "snapshot": jsonable(s)}
 
+
+def view(s: Snapshot, findings: list[Finding], redact: bool = True) -> View:
+    return View(lambda c: text(s, findings, c), lambda: as_dict(s, findings), lambda: markdown(s, findings, redact=redact))

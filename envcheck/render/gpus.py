@@ -14,6 +14,7 @@ from typing import Optional
 from envcheck.facts import jsonable
 from envcheck.gpus import GpusReport, GpuView, Pick
 from envcheck.render.console import Output
+from envcheck.render.output import View
 
 WIDTH = 80
 STYLE = {"free": "green", "in use": "yellow", "busy": "red", "unreadable": "dim"}  # unknown: plain
@@ -183,3 +184,11 @@ def data(report: GpusReport, chosen: Optional[Pick]) -> dict:
             "cuda_ordinals": {str(i): k for k, i in enumerate(chosen.gpus)},
         },
     }
+
+
+def view(report: GpusReport, chosen: Optional[Pick], width: int = WIDTH, quiet: bool = False) -> View:
+    """Markdown: the text at the fixed width (WIDTH) in a code block, whatever the terminal's."""
+    from envcheck.render.console import fenced
+
+    return View(lambda o: text(report, o, width, chosen, quiet), lambda: data(report, chosen),
+                lambda: fenced("envcheck gpus", lambda o: text(report, o, WIDTH, chosen, quiet)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from envcheck.redact import redact
 from envcheck.render.console import Output
+from envcheck.render.output import View
 
 
 def refresh_dict(r) -> dict:
@@ -94,3 +95,7 @@ def check_lines(c) -> list[tuple[str, str]]:
             out.append(("error", line))
     out += [("warning", o) for o in c.offsite]
     return [(level, redact(text)) for level, text in out]
+
+
+def refresh_view(r) -> View:
+    return View(lambda c: refresh_text(r, c), lambda: refresh_dict(r))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from envcheck.facts import jsonable
 from envcheck.install import Plan
 from envcheck.render.console import Output
+from envcheck.render.output import View
 
 
 def as_dict(plan: Plan) -> dict:
@@ -45,10 +46,11 @@ def rejections_to(rejected, console: Output) -> None:
         return
     console.print("# rejected builds:", markup=False)
     for variant, reason, releases in grouped_rejections(rejected):
-        console.wrap(f"{variant} (torch {_span(releases)}): {reason}", "#   ", "#     ")
+        console.wrap(f"{variant} (torch {_releases(releases)}): {reason}", "#   ", "#     ")
 
 
-def _span(releases: list[str]) -> str:
+def _releases(releases: list[str]) -> str:
+    """The torch releases a rejection covers, newest first: "2.5.1 … 2.0.0"."""
     return releases[0] if len(releases) == 1 else f"{releases[-1]} … {releases[0]}"
 
 
@@ -58,7 +60,7 @@ def _explain(plan: Plan, console: Output) -> None:
         return
     console.print("# rejected builds:", style="dim", markup=False)
     for variant, reason, releases in grouped_rejections(plan.rejected):
-        console.wrap(f"{variant} (torch {_span(releases)}): {reason}", "#   ", "#     ", style="dim")
+        console.wrap(f"{variant} (torch {_releases(releases)}): {reason}", "#   ", "#     ", style="dim")
 
 
 def markdown(plan: Plan, explain: bool = False) -> str:
@@ -71,5 +73,12 @@ def markdown(plan: Plan, explain: bool = False) -> str:
     lines.append("```")
     if explain and plan.rejected:
         lines += ["", "| build | torch | rejected because |", "|---|---|---|"]
-        lines += [f"| {v} | {_span(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan.rejected)]
+        lines += [f"| {v} | {_releases(rs)} | {reason} |" for v, reason, rs in grouped_rejections(plan.rejected)]
     return "\n".join(lines) + "\n"
+
+
+def view(plan: Plan, explain: bool = False, quiet: bool = False, index_check: dict | None = None) -> View:
+    """index_check: install-cmd --check-index's findings (render.index.check_dict), in the JSON."""
+    return View(lambda c: text(plan, c, explain, quiet),
+                lambda: {**as_dict(plan), **({"index_check": index_check} if index_check is not None else {})},
+                lambda: markdown(plan, explain))

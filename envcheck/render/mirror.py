@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from envcheck.actions.mirror import Change
 from envcheck.compat import Mirror
+from envcheck.facts import jsonable
 from envcheck.render.console import Output
+from envcheck.render.output import View
 
 
 def listing(mirrors: tuple[Mirror, ...], c: Output) -> None:
@@ -43,3 +45,12 @@ def changes(done: list[Change], c: Output) -> None:
             c.print(f"ran: {cmd}", markup=False)
         else:
             c.print(f"would run: {cmd}", markup=False)
+
+
+def listing_view(mirrors: tuple[Mirror, ...]) -> View:
+    return View(lambda c: listing(mirrors, c), lambda: {"mirrors": jsonable(mirrors)})
+
+
+def show_view(index_url, extra, known: Mirror | None) -> View:
+    return View(lambda c: show(index_url, extra, known, c),
+                lambda: {"index_url": index_url, "extra_index_urls": list(extra), "mirror": known.name if known else None})

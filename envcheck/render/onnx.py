@@ -3,9 +3,10 @@ PyTorch or the CPU provider, median latency), the reasons and failures below it.
 
 from __future__ import annotations
 
-from envcheck.onnxcheck.runner import OnnxReport
+from envcheck.onnxcheck.report import OnnxReport
 from envcheck.render.console import Output
 from envcheck.render.layout import table
+from envcheck.render.output import View, fenced_view
 from envcheck.snapshot import jsonable
 
 STYLE = {"pass": "green", "mismatch": "red", "fallback": "red", "unavailable": "red", "error": "red"}
@@ -16,6 +17,10 @@ def as_dict(report: OnnxReport) -> dict:
     d = jsonable(report)
     d["passed"] = report.passed
     return d
+
+
+def view(report: OnnxReport) -> View:
+    return fenced_view("envcheck onnx", lambda c: text(report, c), lambda: as_dict(report))
 
 
 def _num(x, fmt: str) -> str:

@@ -152,11 +152,13 @@ def bench_events(shown: Display):
     return on_progress
 
 
-def steps(shown: Display, total: int):
-    """onnx: a callback for a list of steps run one after another, one bar with the step running."""
-    shown.add("steps", "starting", total=total)
+def step_events(shown: Display):
+    """onnx: the service's on_progress(done, total, text) for steps run one after another, as one
+    bar with the step running."""
 
-    def on_step(done: int, text: str) -> None:
+    def on_step(done: int, total: int, text: str) -> None:
+        if done == 0:
+            shown.add("steps", text, total=total)
         shown.update("steps", text=text, done=done)
 
     return on_step

@@ -1,27 +1,41 @@
 """torch.cuda of the fake: availability, devices and arch list from the spec.
 
 With "visible_from_env": true, CUDA_VISIBLE_DEVICES picks devices as the CUDA runtime does:
-comma-separated indices into "devices", stopping at the first invalid entry; "" hides all.
+comma-separated indices or UUIDs (a device's "uuid", or a unique prefix of it), stopping at the
+first invalid entry; "" hides all. Indices count in the spec's order (CUDA's fastest-first),
+or by "pci" bus id under CUDA_DEVICE_ORDER=PCI_BUS_ID.
 """
 
 import os
 from types import SimpleNamespace
 
+from torch._compute import Event  # noqa: F401  (bench times its GPU work with it)
 from torch._fake import SPEC, emit
 
 
 def _visible():
     devices = SPEC.get("devices", [])
+    if os.environ.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID" and all("pci" in d for d in devices):
+        devices = sorted(devices, key=lambda d: d["pci"])
     value = os.environ.get("CUDA_VISIBLE_DEVICES")
     if not SPEC.get("visible_from_env") or value is None:
         return devices
     chosen = []
     for item in value.split(","):
         item = item.strip()
-        if not item.isdigit() or int(item) >= len(devices):
+        if item.isdigit() and int(item) < len(devices):
+            chosen.append(devices[int(item)])
+            continue
+        named = [d for d in devices if item and d.get("uuid", "").lower().startswith(item.lower())]
+        if len(named) != 1:
             break
-        chosen.append(devices[int(item)])
+        chosen.append(named[0])
     return chosen
+
+
+def empty_cache():
+    pass
+
 
 
 def is_available():
@@ -48,7 +62,7 @@ def _lazy_init():
 
 def get_device_properties(device=None):
     _lazy_init()
-    index = 0 if device is None else int(device)
+    index = 0 if device is None else int(getattr(device, "index", device) or 0)
     visible = _visible()
     if index < 0 or index >= len(visible):
         raise AssertionError("Invalid device id")

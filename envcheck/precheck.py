@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from envcheck.errors import UserError
+from envcheck.errors import UserError, first_line
 
 _HOW = {"crashed": "crashed the interpreter", "import_failed": "failed"}
 
@@ -28,7 +28,7 @@ def torch_importable(purpose: str, timeout: float = 120.0, required: bool = True
     elif t.status == "timeout":
         raise UserError(f"{purpose}: importing torch did not finish within {timeout:g} s (envcheck doctor says why)")
     elif t.status != "ok":
-        first = ((t.error or "").strip().splitlines() or [""])[0]
+        first = first_line(t.error)
         raise UserError(f"{purpose}: importing torch {_HOW.get(t.status, t.status)}: {first[:200]} (envcheck doctor says why)")
     if onnxruntime and not known(ort.providers) and ort.providers.code == "crashed":
         raise UserError(f"{purpose}: {ort.providers.reason.splitlines()[0]} (envcheck doctor says why)")

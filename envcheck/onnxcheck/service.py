@@ -1,0 +1,58 @@
+"""`envcheck onnx` as a service: a typed request in, a report with its own exit code out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envcheck.errors import UserError
+from envcheck.onnxcheck.report import OnnxReport
+
+EXPORTERS = ("torchscript", "dynamo", "both")
+OPSETS = (7, 30)  # the ONNX opsets envcheck can ask an exporter for
+
+
+@dataclass(frozen=True)
+class OnnxRequest:
+    model: str | None = None  # a user's ONNX file; None: the reference networks
+    exporter: str = "both"
+    opset: int | None = None
+    providers: tuple = ()  # (): every provider this onnxruntime has
+    dims: tuple = ()  # ((symbolic dimension, value), ...) for a user's model
+    optimize: bool = False
+    networks: tuple = ()  # (): every reference network
+
+    def validate(self) -> None:
+        from envcheck.onnxcheck.reference import NETWORKS
+
+        if self.exporter not in EXPORTERS:
+            raise UserError(f"--exporter {self.exporter!r} is not one of: {', '.join(EXPORTERS)}")
+        if self.opset is not None and not OPSETS[0] <= self.opset <= OPSETS[1]:
+            raise UserError(f"--opset {self.opset} is not an ONNX opset envcheck can ask for ({OPSETS[0]}–{OPSETS[1]})")
+        for n in self.networks:
+            if n not in NETWORKS:
+                raise UserError(f"--network {n!r} is not one of: {', '.join(NETWORKS)}")
+
+
+def run(request: OnnxRequest, on_progress=None) -> OnnxReport:
+    """Export and check each reference network (or the user's model) and run it under every
+    provider. on_progress(done, total, text) as each step starts."""
+    from envcheck.onnxcheck import runner
+    from envcheck.onnxcheck.reference import NETWORKS
+    from envcheck.precheck import torch_importable
+
+    request.validate()
+    step = on_progress or (lambda done, total, text: None)
+    purpose = "envcheck onnx" if request.model is None else "envcheck onnx --model"
+    probed = torch_importable(purpose, required=request.model is None, onnxruntime=True)  # before this process imports them
+    tv, ov, rv, available = runner.versions(with_torch=probed.status == "ok")
+    if request.model is not None:
+        step(0, 1, f"checking {request.model}")
+        results = [runner.check_file(request.model, dict(request.dims), request.providers)]
+    else:
+        exporters = ("torchscript", "dynamo") if request.exporter == "both" else (request.exporter,)
+        jobs = [(n, e) for n in request.networks or tuple(NETWORKS) for e in exporters]
+        results = []
+        for done, (n, e) in enumerate(jobs):
+            step(done, len(jobs), f"exporting {n} with {e}")  # the first dynamo export alone takes seconds (benchmarks/RESULTS.md)
+            results.append(runner.check_reference(n, e, request.opset, request.providers, request.optimize))
+    return OnnxReport(tv, ov, rv, available, tuple(results))
