@@ -63,3 +63,26 @@ def test_a_command_that_fails_first_leaves_no_child(monkeypatch, capsys):
     code = _run(["doctor", "--timeout", "0"])  # refused before the probe is read
     assert code == 2 and "--timeout" in capsys.readouterr().err
     assert len(procs) == 1 and procs[0].poll() is not None and not torch_probe._EARLY
+
+
+def test_ctrl_c_while_the_cli_imports_stops_the_early_child(monkeypatch, capsys):
+    """The early child runs before the CLI's Ctrl-C handler exists: a Ctrl-C then still ends with
+    the usual line and exit code 130, and no child left."""
+    import builtins
+
+    monkeypatch.setenv("PYTHONPATH", str(FAKES))
+    monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "hang.json"))
+    procs = []
+    real_spawn, real_import = torch_probe._spawn, builtins.__import__
+    monkeypatch.setattr(torch_probe, "_spawn", lambda *a: procs.append(real_spawn(*a)) or procs[-1])
+
+    def interrupted_import(name, *args, **kwargs):
+        if name == "envcheck.cli.app":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    code = _run(["doctor"])
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    assert code == 130 and capsys.readouterr().err == "envcheck: interrupted (Ctrl-C)\n"
+    assert len(procs) == 1 and procs[0].poll() is not None and not torch_probe._EARLY

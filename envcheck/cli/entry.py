@@ -40,10 +40,14 @@ def main(argv: Optional[list] = None) -> None:
         return
     from envcheck.probes import torch_probe
 
-    torch_probe.start_early(target)
     try:
+        torch_probe.start_early(target)
         from envcheck.cli.app import main as run
 
         run(args)
+    except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place: same line, same code
+        torch_probe.discard_early()
+        sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
+        sys.exit(130)
     finally:
         torch_probe.discard_early()

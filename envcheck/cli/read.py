@@ -2,9 +2,10 @@
 
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 MAX_BYTES = 64 << 20  # reading is linear, but a report is kilobytes: a larger file is a mistake
+
+TOO_BIG = f"larger than {MAX_BYTES >> 20} MB; a report or a pasted error is far smaller (paste the part that matters)"
 
 
 def read_snapshot(path: str, tables):
@@ -16,18 +17,11 @@ def read_snapshot(path: str, tables):
         stream = getattr(sys.stdin, "buffer", None)
         data = stream.read(MAX_BYTES + 1) if stream is not None else sys.stdin.read(MAX_BYTES + 1).encode("utf-8", "replace")
     else:
-        p = Path(path)
-        if not p.exists():
-            raise UserError(f"{path}: no such file")
-        if not p.is_file():
-            raise UserError(f"{path}: not a file (a directory or a device): give the report's file, or - for stdin")
-        try:
-            with open(p, "rb") as fh:
-                data = fh.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise UserError(f"{path}: {exc.strerror}") from exc
+        from envcheck.files import read_limited
+
+        data = read_limited(path, MAX_BYTES, path, TOO_BIG)
     if len(data) > MAX_BYTES:
-        raise UserError(f"{path}: larger than {MAX_BYTES >> 20} MB; a report or a pasted error is far smaller (paste the part that matters)")
+        raise UserError(f"{path}: {TOO_BIG}")
     text = decode(data)  # UTF-16 from PowerShell's `>`, GBK from a Chinese Windows
     try:
         snapshot = read_report(text, tables)

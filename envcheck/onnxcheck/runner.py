@@ -264,13 +264,10 @@ def check_file(path: str, dims: dict, requested: tuple = ()) -> ModelResult:
     """A user's model: load, check, generate inputs from its declared shapes, run every provider,
     compare each with CPU."""
     onnx, ort = _modules()
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_MODEL_BYTES + 1)
-    except OSError as exc:
-        raise UserError(f"--model {path}: {exc.strerror}") from exc
-    if len(data) > MAX_MODEL_BYTES:
-        raise UserError(f"--model {path}: larger than {MAX_MODEL_BYTES >> 30} GiB, protobuf's limit for one ONNX file (external data is not read)")
+    from envcheck.files import read_limited
+
+    data = read_limited(path, MAX_MODEL_BYTES, f"--model {path}",
+                        f"larger than {MAX_MODEL_BYTES >> 30} GiB, protobuf's limit for one ONNX file (external data is not read)")
     _parse_or_fail(onnx, data, path)
     problem = check(onnx, data)
     if problem:

@@ -30,20 +30,23 @@ def refresh_text(r, console: Output) -> None:
     console.print(f"# read {len(k.variants)} variant listing(s) of {r.source.name} ({r.source.template}), {k.fetched}", markup=False)
     if k.builds:
         console.print(f"# torch releases listed: {len(k.builds)}", markup=False)
-    if r.added:
-        console.print("# what the index has beyond envcheck's shipped tables (used from now on):", markup=False)
-        for line in r.added:
-            console.print(f"  {line}", markup=False)
-    else:
-        console.print("# the shipped tables already list every build and Python version read", markup=False)
+    _listed(console, "what the index has beyond envcheck's shipped tables (used from now on):", r.added,
+            "the shipped tables already list every build and Python version read")
     if r.unknown_releases:
         console.print(f"# releases on the index that envcheck's tables do not know (upgrade envcheck): {', '.join(r.unknown_releases)}", markup=False)
-    if r.companion_gaps:
-        console.print("# paired releases the index has no wheel of, beside a torch build it has:", markup=False)
-        for line in r.companion_gaps:
-            console.print(f"  {line}", markup=False)
+    _listed(console, "paired releases the index has no wheel of, beside a torch build it has:", r.companion_gaps)
     if not r.cache_error:
         console.print(f"# cached in {r.cache_path}", markup=False)
+
+
+def _listed(console: Output, title: str, lines, none: str = "") -> None:
+    """A '#' heading and its lines, or the `none` sentence when there are none."""
+    if lines:
+        console.print(f"# {title}", markup=False)
+        for line in lines:
+            console.print(f"  {line}", markup=False)
+    elif none:
+        console.print(f"# {none}", markup=False)
 
 
 def refresh_problems(r) -> list[str]:
