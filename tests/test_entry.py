@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from envcheck.cli.entry import early_target, main
-from envcheck.probes import torch_probe
+from envcheck.probes import torch_probe, torch_spawn
 
 FAKES = Path(__file__).parent / "fakes" / "torch"
 SPECS = Path(__file__).parent / "fixtures" / "torch"
@@ -46,23 +46,25 @@ def test_doctor_waits_for_the_early_child_and_reads_it(machine, monkeypatch, cap
     monkeypatch.setenv("PYTHONPATH", str(FAKES))
     monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "rtx3090x4.json"))
     started = []
-    real_spawn = torch_probe._spawn
-    monkeypatch.setattr(torch_probe, "_spawn", lambda *a: started.append(a) or real_spawn(*a))
+    real_spawn = torch_spawn.spawn
+    for module in (torch_spawn, torch_probe):  # the early start, and the ordinary one
+        monkeypatch.setattr(module, "spawn", lambda *a: started.append(a) or real_spawn(*a))
     code = _run(["doctor", "--json"])
     torch = json.loads(capsys.readouterr().out)["snapshot"]["torch"]
     assert code in (0, 1, 2) and torch["status"] == "ok" and len(torch["devices"]) == 4
-    assert len(started) == 1 and not torch_probe._EARLY  # one child, the early one, and it was claimed
+    assert len(started) == 1 and not torch_spawn._EARLY  # one child, the early one, and it was claimed
 
 
 def test_a_command_that_fails_first_leaves_no_child(monkeypatch, capsys):
     monkeypatch.setenv("PYTHONPATH", str(FAKES))
     monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "hang.json"))
     procs = []
-    real_spawn = torch_probe._spawn
-    monkeypatch.setattr(torch_probe, "_spawn", lambda *a: procs.append(real_spawn(*a)) or procs[-1])
+    real_spawn = torch_spawn.spawn
+    for module in (torch_spawn, torch_probe):
+        monkeypatch.setattr(module, "spawn", lambda *a: procs.append(real_spawn(*a)) or procs[-1])
     code = _run(["doctor", "--timeout", "0"])  # refused before the probe is read
     assert code == 2 and "--timeout" in capsys.readouterr().err
-    assert len(procs) == 1 and procs[0].poll() is not None and not torch_probe._EARLY
+    assert len(procs) == 1 and procs[0].poll() is not None and not torch_spawn._EARLY
 
 
 def test_ctrl_c_while_the_cli_imports_stops_the_early_child(monkeypatch, capsys):
@@ -73,8 +75,9 @@ def test_ctrl_c_while_the_cli_imports_stops_the_early_child(monkeypatch, capsys)
     monkeypatch.setenv("PYTHONPATH", str(FAKES))
     monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "hang.json"))
     procs = []
-    real_spawn, real_import = torch_probe._spawn, builtins.__import__
-    monkeypatch.setattr(torch_probe, "_spawn", lambda *a: procs.append(real_spawn(*a)) or procs[-1])
+    real_spawn, real_import = torch_spawn.spawn, builtins.__import__
+    for module in (torch_spawn, torch_probe):
+        monkeypatch.setattr(module, "spawn", lambda *a: procs.append(real_spawn(*a)) or procs[-1])
 
     def interrupted_import(name, *args, **kwargs):
         if name == "envcheck.cli.app":
@@ -85,4 +88,4 @@ def test_ctrl_c_while_the_cli_imports_stops_the_early_child(monkeypatch, capsys)
     code = _run(["doctor"])
     monkeypatch.setattr(builtins, "__import__", real_import)
     assert code == 130 and capsys.readouterr().err == "envcheck: interrupted (Ctrl-C)\n"
-    assert len(procs) == 1 and procs[0].poll() is not None and not torch_probe._EARLY
+    assert len(procs) == 1 and procs[0].poll() is not None and not torch_spawn._EARLY

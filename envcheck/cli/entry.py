@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
 
 _NO_PROBE = {"--from", "--no-torch", "-h", "--help"}
 
 
-def early_target(args: list) -> Optional[str]:
+def early_target(args: list) -> str | None:
     """The interpreter whose probe to start now, or None when doctor will not run one."""
     if not args or args[0] != "doctor" or any(a.split("=", 1)[0] in _NO_PROBE for a in args):
         return None
@@ -30,7 +29,7 @@ def early_target(args: list) -> Optional[str]:
     return sys.executable
 
 
-def main(argv: Optional[list] = None) -> None:
+def main(argv: list | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     target = early_target(args)
     if target is None:
@@ -38,16 +37,16 @@ def main(argv: Optional[list] = None) -> None:
 
         run(args)
         return
-    from envcheck.probes import torch_probe
+    from envcheck.probes import torch_spawn
 
     try:
-        torch_probe.start_early(target)
+        torch_spawn.start_early(target)
         from envcheck.cli.app import main as run
 
         run(args)
     except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place: same line, same code
-        torch_probe.discard_early()
+        torch_spawn.discard_early()
         sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
         sys.exit(130)
     finally:
-        torch_probe.discard_early()
+        torch_spawn.discard_early()

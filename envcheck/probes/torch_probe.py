@@ -20,14 +20,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from envcheck.errors import UserError
 from envcheck.probes import children
 from envcheck.probes.torch_child import MARKER  # the child's answer line
+from envcheck.probes.torch_spawn import drain, kill, spawn, take_early
 from envcheck.snapshot import OnnxRuntime, Package, Torch, TorchDevice, Unavailable
 
-CHILD = Path(__file__).with_name("torch_child.py")
 PACKAGES = ("torchvision", "torchaudio", "onnx", "onnxruntime")
 _STDERR_LINES = 12  # how much of the child's stderr a crash report carries
 
@@ -47,7 +46,7 @@ def read_torch_and_packages(
     packages are then () and ONNX Runtime's providers say why.
     """
     executable = _interpreter(python)
-    early = _EARLY.pop(os.path.abspath(executable), None) if env is None else None
+    early = take_early(executable) if env is None else None
     if early is not None:  # started by the entry point while the CLI stack was importing
         proc, start = early
         outcome = _wait(proc, max(timeout - (time.monotonic() - start), 0.001))
@@ -56,30 +55,6 @@ def read_torch_and_packages(
         outcome = _run(executable, timeout, os.environ.copy() if env is None else dict(env))
     seconds = round(time.monotonic() - start, 3)
     return _interpret(outcome, timeout, seconds)
-
-
-# Children started before the CLI was imported: interpreter path -> (process, when it started).
-_EARLY: dict = {}
-
-
-def start_early(python: str) -> None:
-    """Start the probe of `python` now, before envcheck imports typer, rich and its checks: doctor's
-    wall time then approaches a bare `import torch` in the target interpreter (docs: the floor).
-    A failure here is silent: the normal path runs the probe again and reports it properly."""
-    try:
-        executable = _interpreter(python)
-        _EARLY[os.path.abspath(executable)] = (_spawn(executable, os.environ.copy()), time.monotonic())
-    except (UserError, OSError):
-        pass
-
-
-def discard_early() -> None:
-    """Stop a child started early that nothing waited for (the command failed before the probe)."""
-    while _EARLY:
-        proc, _ = _EARLY.popitem()[1]
-        _kill(proc, os.name == "posix")
-        _drain(proc)
-        children.ended(proc)
 
 
 def read_torch_here() -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
@@ -118,38 +93,23 @@ def _run(executable: str, timeout: float, env: dict) -> _Outcome:
     driver call in a thread); communicate() drains both pipes so a chatty import cannot block.
     """
     try:
-        proc = _spawn(executable, env)
+        proc = spawn(executable, env)
     except OSError as exc:  # not found, not executable, not a program (ENOEXEC)
         raise UserError(f"--python {executable}: not an executable Python interpreter ({exc.strerror or exc})") from None
     return _wait(proc, timeout)
 
 
-def _spawn(executable: str, env: dict) -> subprocess.Popen:
-    posix = os.name == "posix"
-    proc = subprocess.Popen(
-        [executable, str(CHILD)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**env, "ENVCHECK_PROBE_PARENT": str(os.getpid())},  # the child dies with us (torch_child)
-        start_new_session=posix,
-    )
-    children.started(proc, group=posix)  # Ctrl-C reaches the main thread, not this one
-    return proc
-
-
 def _wait(proc: subprocess.Popen, timeout: float) -> _Outcome:
-    posix = os.name == "posix"
     timed_out = False
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
-        _kill(proc, posix)
-        out, err = _drain(proc)
+        kill(proc)
+        out, err = drain(proc)
     except BaseException:  # Ctrl-C: leave no orphan importing torch behind
-        _kill(proc, posix)
-        _drain(proc)
+        kill(proc)
+        drain(proc)
         raise
     finally:
         children.ended(proc)
@@ -159,28 +119,6 @@ def _wait(proc: subprocess.Popen, timeout: float) -> _Outcome:
         (err or b"").decode("utf-8", errors="replace"),
         timed_out,
     )
-
-
-def _kill(proc: subprocess.Popen, posix: bool) -> None:
-    try:
-        if posix:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except OSError:  # already gone
-        pass
-
-
-def _drain(proc: subprocess.Popen) -> tuple[bytes, bytes]:
-    """Reap the killed child; a grandchild outside its group holding a pipe cannot hang us."""
-    try:
-        return proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        proc.wait(timeout=5)
-        return b"", b""
 
 
 def _interpret(outcome: _Outcome, timeout: float, seconds: float) -> tuple[Torch, tuple, OnnxRuntime]:
