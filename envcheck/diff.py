@@ -1,5 +1,5 @@
 """What differs, between two snapshots, among the facts that decide whether a stack works:
-driver, CUDA, torch build, GPU models, Python, mirror (DESIGN.md, `envcheck diff`).
+driver, CUDA, torch build, GPU models, Python, mirror (docs/DESIGN.md, `envcheck diff`).
 
 Facts carry a stable key (`torch.cuda_build`) and a value in the user's words; their labels live in
 the renderers (envcheck/render/diff.py). A fact one side does not know (not collected, no driver
@@ -65,7 +65,7 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        """1 when something that matters differs (DESIGN.md, "Commands": 1 for warnings)."""
+        """1 when something that matters differs (docs/DESIGN.md, "Commands": 1 for warnings)."""
         return 1 if self.differences else 0
 
 

@@ -63,6 +63,6 @@ def judge(results: list, rows: dict, reasons: dict | None = None) -> list:
 
 
 def exit_code(verdicts: list) -> int:
-    """2 for any error (a failed device, wrong bits), 1 for warnings only, else 0 (DESIGN.md)."""
+    """2 for any error (a failed device, wrong bits), 1 for warnings only, else 0 (docs/DESIGN.md)."""
     worst = {v.severity for v in verdicts}
     return 2 if "error" in worst else 1 if "warn" in worst else 0

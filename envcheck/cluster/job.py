@@ -20,7 +20,7 @@ from envcheck.errors import UserError, describe
 from envcheck.snapshot import Snapshot
 
 # Settings that change how NCCL (and gloo) move data: a node configured apart shows here. Read
-# from an allow-list, never the whole environment (DESIGN.md, "Reliability and security").
+# from an allow-list, never the whole environment (docs/DESIGN.md, "Reliability and security").
 TRANSPORT_SETTINGS = (
     "NCCL_SOCKET_IFNAME", "NCCL_IB_DISABLE", "NCCL_IB_HCA", "NCCL_NET", "NCCL_NET_GDR_LEVEL", "NCCL_P2P_DISABLE",
     "NCCL_P2P_LEVEL", "NCCL_SHM_DISABLE", "NCCL_CROSS_NIC", "NCCL_ALGO", "NCCL_PROTO", "NCCL_NVLS_ENABLE",

@@ -1,4 +1,4 @@
-"""Tables that fit the console's width (80 columns on a pipe, DESIGN.md "Output"): every column
+"""Tables that fit the console's width (80 columns on a pipe, docs/DESIGN.md "Output"): every column
 has a header, numbers never break, words fold inside their column. Prose folds through Output.wrap."""
 
 from __future__ import annotations
