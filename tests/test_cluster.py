@@ -20,6 +20,7 @@ from envcheck.cluster.report import RankReport, build, exit_code
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.numbers import spans
+from tests.pythons import needs_torch
 from tests.snapshots import cuda_torch, gpu, snapshot
 
 # -- the launcher's environment -------------------------------------------------------------------
@@ -145,9 +146,7 @@ def test_outside_a_launcher_says_how_to_run_it(run_cli, monkeypatch):
     assert code == 2 and "torchrun --nproc-per-node" in err and err.count("\n") == 1
 
 
-# -- for real, on the CPU with gloo ---------------------------------------------------------------
-
-torch = pytest.importorskip("torch")
+# -- for real, on the CPU with gloo (these need torch; the rest of the module does not) ------------
 
 
 def _port() -> int:
@@ -162,6 +161,7 @@ def _env(**extra) -> dict:
     return env
 
 
+@needs_torch
 def test_two_nodes_of_one_machine_one_configured_apart():
     """Four ranks started by hand as two nodes; node 1 disables InfiniBand: the drift names it,
     each node gets its own all-reduce sweep, and every rank exits 0 (no --strict)."""
@@ -185,6 +185,8 @@ def test_two_nodes_of_one_machine_one_configured_apart():
     assert [r["label"] for r in data["node_allreduce"]] == ["node 0", "node 1"]
     assert len(data["allreduce"]["measurements"]) == 3 and all(m["value"] > 0 for m in data["allreduce"]["measurements"])
     assert all(r["matmul"]["value"] > 0 and r["device"] == "cpu" for r in data["ranks"])
+    import torch
+
     assert {r["facts"]["torch.version"] for r in data["ranks"]} == {torch.__version__}  # read in each rank's own process
 
 
@@ -194,6 +196,7 @@ def _two_cores():
     return lambda: os.sched_setaffinity(0, cores)
 
 
+@needs_torch
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
 @pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
 def test_under_torchrun_three_ranks_on_two_cores(strict):
@@ -212,6 +215,20 @@ def test_under_torchrun_three_ranks_on_two_cores(strict):
         assert out.rstrip().endswith("verdict: 1 problem(s)") and "Traceback" not in out, out[-2000:]
 
 
+@needs_torch
+@pytest.mark.parametrize("encoding", ["gbk", "cp936"])
+def test_one_rank_reports_on_a_chinese_windows_console(encoding):
+    """A world of one (torch's env:// variables set by hand): the whole report, written in the
+    console's encoding, symbols falling back to ASCII, no traceback."""
+    done = subprocess.run([sys.executable, "-m", "envcheck", "cluster", "--seconds", "0.05", "--timeout", "60"],
+                          env=_env(RANK="0", WORLD_SIZE="1", MASTER_PORT=str(_port()), PYTHONIOENCODING=encoding),
+                          capture_output=True, timeout=120)
+    out, err = done.stdout.decode(encoding, errors="strict"), done.stderr.decode(encoding, errors="strict")
+    assert done.returncode in (0, 1) and "Traceback" not in err, err[-2000:]
+    assert "cluster: 1 rank on 1 node" in out and "verdict:" in out
+
+
+@needs_torch
 def test_a_rank_that_never_comes_is_one_line_and_exit_2():
     done = subprocess.run([sys.executable, "-m", "envcheck", "cluster", "--timeout", "2"],
                           env=_env(RANK="0", WORLD_SIZE="2", MASTER_PORT=str(_port())), capture_output=True, text=True, timeout=60)
