@@ -48,7 +48,7 @@ def test_install_cmd_routes_cuda_wheels_through_a_china_copy_of_pytorchs_index(m
     assert code == 0
     assert commands(out)[0].endswith("--index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu126 --extra-index-url https://pypi.tuna.tsinghua.edu.cn/simple")
     assert "sjtu comes first of the copies with cu126 builds" in out
-    code, out, _ = run_cli("install-cmd", "--mirror", "tuna", "--torch-mirror", "阿里云", "--manager", "uv")
+    code, out, _ = run_cli("install-cmd", "--mirror", "tuna", "--torch-mirror", "阿里云", "--manager", "uv", "--python", "3.11")
     assert code == 0
     assert "-f https://mirrors.aliyun.com/pytorch-wheels/cu126/ --index-url https://pypi.tuna.tsinghua.edu.cn/simple" in commands(out)[0]
     assert "torch==2.14.1+cu126" in commands(out)[0] and "chosen with --torch-mirror aliyun" in out

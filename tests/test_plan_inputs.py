@@ -331,14 +331,21 @@ def test_persist_with_uv_writes_no_config_and_says_so():
 
 
 def test_a_free_threaded_interpreter_plans_its_own_wheels(run_cli, monkeypatch):
-    """python3.13t says so in sys.abiflags; install-cmd then plans cp313t wheels without --python."""
+    """python3.13t says so in sys.abiflags; install-cmd then plans cp3XXt wheels without --python."""
     import sys
 
-    from envcheck.probes.host import read_host
+    from envcheck.probes import host
 
     monkeypatch.setattr(sys, "abiflags", "t", raising=False)
-    monkeypatch.setattr(sys, "version_info", (3, 14, 0, "final", 0))
-    assert read_host().python == "3.14t"
+    assert host.read_host().python == f"{sys.version_info[0]}.{sys.version_info[1]}t"
+    made = host.read_host
+
+    def python_314t():  # the detection above, on a Python whose free-threaded wheels exist
+        from dataclasses import replace
+
+        return replace(made(), python="3.14t")
+
+    monkeypatch.setattr(host, "read_host", python_314t)
     code, out, err = run_cli("install-cmd", "--cuda", "13.0", "--os", "linux", "--arch", "x86_64", "--env", "ft", "--json")
     assert code == 0, err
     assert json.loads(out)["python"] == "3.14t"

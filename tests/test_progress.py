@@ -23,6 +23,7 @@ from envcheck.onnxcheck.runner import ModelResult, OnnxReport, ProviderRun
 from envcheck.render import bench as bench_render
 from envcheck.render import onnx as onnx_render
 from envcheck.render.console import Output
+from tests.pythons import needs_torch
 
 HERE = Path(__file__).resolve().parent
 POSIX_TERMINAL = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pseudo-terminal")
@@ -82,6 +83,7 @@ def test_bench_shows_a_bar_per_device_and_suite_on_a_terminal():
     assert "CPU matmul" in err and "━" in err and "/1" in err and "s left" in err
 
 
+@needs_torch  # exports a reference network
 def test_onnx_shows_the_step_it_runs_on_a_terminal_but_not_for_json(run_cli, monkeypatch):
     pytest.importorskip("onnxruntime")
     args = ("onnx", "--exporter", "torchscript", "--network", "cifar_cnn")
