@@ -52,7 +52,8 @@ def test_doctor_waits_for_the_early_child_and_reads_it(machine, monkeypatch, cap
     code = _run(["doctor", "--json"])
     torch = json.loads(capsys.readouterr().out)["snapshot"]["torch"]
     assert code in (0, 1, 2) and torch["status"] == "ok" and len(torch["devices"]) == 4
-    assert len(started) == 1 and not torch_spawn._EARLY  # one child, the early one, and it was claimed
+    assert [a[2] for a in started] == [torch_spawn.TORCH, torch_spawn.ONNXRUNTIME]  # the early pair, no second pair
+    assert not torch_spawn._EARLY  # and it was claimed
 
 
 def test_a_command_that_fails_first_leaves_no_child(monkeypatch, capsys):

@@ -270,7 +270,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_an_onnxruntime_that_kills_the_interpreter_loses_only_its_own_part(tmp_path):
-    """The child writes what it has read of torch before it imports onnxruntime."""
+    """onnxruntime is read in a child of its own, beside the torch child: its crash costs only its providers."""
     from envcheck.probes.torch_probe import read_torch_and_packages
 
     fake = tmp_path / "onnxruntime"

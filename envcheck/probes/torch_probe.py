@@ -24,7 +24,7 @@ import time
 from envcheck.errors import UserError
 from envcheck.probes import children
 from envcheck.probes.torch_child import MARKER  # the child's answer line
-from envcheck.probes.torch_spawn import drain, kill, spawn, take_early
+from envcheck.probes.torch_spawn import ONNXRUNTIME, TORCH, drain, kill, spawn, take_early
 from envcheck.snapshot import OnnxRuntime, Package, Torch, TorchDevice, Unavailable
 
 PACKAGES = ("torchvision", "torchaudio", "onnx", "onnxruntime")
@@ -39,22 +39,54 @@ def read_torch(python: str = sys.executable, timeout: float = 60.0, env: dict | 
 def read_torch_and_packages(
     python: str = sys.executable, timeout: float = 60.0, env: dict | None = None
 ) -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
-    """One child run: torch, the versions of its companion packages, and ONNX Runtime.
+    """Two children at once: torch with the versions of its companion packages, and ONNX Runtime.
 
-    `env` replaces the child's whole environment (tests); None passes the user's own. Package
-    versions come from installed metadata, so an import that crashes loses them too: the
-    packages are then () and ONNX Runtime's providers say why.
+    `env` replaces the children's whole environment (tests); None passes the user's own. Package
+    versions come from installed metadata, so an import of torch that crashes loses them too: the
+    packages are then () and ONNX Runtime's providers say why. An onnxruntime that crashes its own
+    child costs only its providers.
     """
     executable = _interpreter(python)
     early = take_early(executable) if env is None else None
+    child_env = os.environ.copy() if env is None else dict(env)
     if early is not None:  # started by the entry point while the CLI stack was importing
-        proc, start = early
-        outcome = _wait(proc, max(timeout - (time.monotonic() - start), 0.001))
+        torch_proc, start = early
     else:
         start = time.monotonic()
-        outcome = _run(executable, timeout, os.environ.copy() if env is None else dict(env))
+        torch_proc = _start(executable, child_env)
+    try:
+        ort_proc = spawn(executable, child_env, ONNXRUNTIME)
+    except OSError:
+        ort_proc = None
+    left = lambda: max(timeout - (time.monotonic() - start), 0.001)  # noqa: E731 - one deadline for both
+    outcome = _wait(torch_proc, left())
     seconds = round(time.monotonic() - start, 3)
-    return _interpret(outcome, timeout, seconds)
+    ort_outcome = _wait(ort_proc, left()) if ort_proc is not None else None
+    torch, packages, ort = _interpret(outcome, timeout, seconds)
+    if torch.status in ("ok", "missing", "import_failed") and ort.installed:
+        ort = _onnxruntime(ort, ort_outcome, timeout)
+    return torch, packages, ort
+
+
+def _onnxruntime(ort: OnnxRuntime, outcome, timeout: float) -> OnnxRuntime:
+    """ONNX Runtime's version and providers as its own child read them."""
+    from dataclasses import replace
+
+    if outcome is None:
+        return replace(ort, providers=Unavailable("not_run", "the onnxruntime probe could not be started"))
+    if outcome.timed_out:
+        return replace(ort, providers=Unavailable("timeout", f"import onnxruntime did not finish within {timeout:g} s"))
+    answer = _answer(outcome.stdout)
+    if answer is None:
+        code, tail = outcome.returncode, _tail(outcome.stderr)
+        how = f"killed by {_signal_name(-code)}" if code is not None and code < 0 else f"exit code {code}"
+        why = f"importing onnxruntime ended the interpreter ({how})" + (f"; its last output:\n{tail}" if tail else "")
+        return replace(ort, providers=Unavailable("crashed", why))
+    if isinstance(answer.get("ort_providers"), list):
+        providers = tuple(str(p) for p in answer["ort_providers"])
+    else:
+        providers = Unavailable("import_failed", f"import onnxruntime failed: {_text(answer.get('ort_error')) or 'no answer'}")
+    return OnnxRuntime(ort.installed, _text(answer.get("ort_version")) or ort.version, providers)
 
 
 def read_torch_here() -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
@@ -86,17 +118,12 @@ class _Outcome:
         self.timed_out = timed_out
 
 
-def _run(executable: str, timeout: float, env: dict) -> _Outcome:
-    """Run the child under a deadline; on timeout kill its whole process group and reap it.
-
-    A new session lets one killpg reach anything torch started (compile workers, a hung
-    driver call in a thread); communicate() drains both pipes so a chatty import cannot block.
-    """
+def _start(executable: str, env: dict):
+    """The torch child; a --python that cannot run is the user's mistake (UserError), not a finding."""
     try:
-        proc = spawn(executable, env)
+        return spawn(executable, env, TORCH)
     except OSError as exc:  # not found, not executable, not a program (ENOEXEC)
         raise UserError(f"--python {executable}: not an executable Python interpreter ({exc.strerror or exc})") from None
-    return _wait(proc, timeout)
 
 
 def _wait(proc: subprocess.Popen, timeout: float) -> _Outcome:
@@ -128,11 +155,6 @@ def _interpret(outcome: _Outcome, timeout: float, seconds: float) -> tuple[Torch
         return _failed(Torch("timeout", why + (f"; its last output:\n{tail}" if tail else ""), seconds=seconds), why)
     answer = _answer(outcome.stdout)
     code = outcome.returncode
-    if answer is not None and answer.get("partial") == "onnxruntime":  # torch was read; onnxruntime killed it
-        how = f"killed by {_signal_name(-code)}" if code is not None and code < 0 else f"exit code {code}"
-        torch, packages, ort = _from_answer(answer, seconds)
-        why = f"importing onnxruntime ended the interpreter ({how})" + (f"; its last output:\n{tail}" if tail else "")
-        return torch, packages, OnnxRuntime(ort.installed, ort.version, Unavailable("crashed", why))
     if answer is not None:
         return _from_answer(answer, seconds)
     if code is not None and code < 0:

@@ -17,12 +17,16 @@ CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_child.py
 _EARLY: dict = {}
 
 
-def spawn(executable: str, env: dict) -> subprocess.Popen:
-    """The child in a session of its own (one killpg reaches whatever torch starts), registered so
+# The two children of one probe: torch (with the package versions), and ONNX Runtime beside it.
+TORCH, ONNXRUNTIME = ("--no-onnxruntime",), ("--onnxruntime-only",)
+
+
+def spawn(executable: str, env: dict, mode: tuple = TORCH) -> subprocess.Popen:
+    """A child in a session of its own (one killpg reaches whatever torch starts), registered so
     that Ctrl-C stops it; it dies with envcheck (torch_child reads ENVCHECK_PROBE_PARENT)."""
     posix = os.name == "posix"
     proc = subprocess.Popen(
-        [executable, CHILD],
+        [executable, CHILD, *mode],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -39,24 +43,29 @@ def start_early(executable: str) -> None:
     here is silent: the normal path runs the probe again and reports it properly."""
     if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
         return
-    try:
-        _EARLY[os.path.abspath(executable)] = (spawn(executable, os.environ.copy()), time.monotonic())
+    try:  # onnxruntime's child starts with the probe, once envcheck's own imports are done: three
+        # processes importing at once on two cores slowed the torch import more than it saved
+        _EARLY[os.path.abspath(executable)] = (spawn(executable, os.environ.copy(), TORCH), time.monotonic())
     except OSError:
         pass
 
 
 def take_early(executable: str):
-    """(process, start time) of the child started early for `executable`, or None; taken once."""
+    """(torch child, start time) started early for `executable`, or None; taken once."""
     return _EARLY.pop(os.path.abspath(executable), None)
 
 
 def discard_early() -> None:
     """Stop a child started early that nothing waited for (the command failed before the probe)."""
     while _EARLY:
-        proc, _ = _EARLY.popitem()[1]
-        kill(proc)
-        drain(proc)
-        children.ended(proc)
+        stop(_EARLY.popitem()[1][0])
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Kill a child, reap it and forget it."""
+    kill(proc)
+    drain(proc)
+    children.ended(proc)
 
 
 def kill(proc: subprocess.Popen) -> None:
