@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format
+from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format, stay_offline
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
@@ -39,10 +39,7 @@ def doctor(
 
     check_seconds(timeout, "--timeout")
     if offline:  # doctor reads no index today; --offline keeps it so if one is ever added
-        from envcheck.probes.wheel_index import allow_network, forbid_network
-
-        forbid_network()
-        ctx.call_on_close(allow_network)
+        stay_offline(ctx)
     target = sys.executable if python is None else find_interpreter(python)
     t = tables()
     f = chosen_format(fmt, as_json)

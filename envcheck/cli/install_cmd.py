@@ -13,6 +13,7 @@ from envcheck.cli.options import (
     PythonVer,
     QuietOpt,
     chosen_format,
+    stay_offline,
 )
 from envcheck.compat import tables
 from envcheck.errors import UserError
@@ -81,10 +82,7 @@ def install_cmd(
     if check_index and offline:
         raise UserError("--check-index reads the index over the network, and --offline forbids that: choose one")
     if offline:
-        from envcheck.probes.wheel_index import allow_network, forbid_network
-
-        forbid_network()
-        ctx.call_on_close(allow_network)
+        stay_offline(ctx)
     request = Request(
         torch=check_torch(torch) if torch else None,
         cuda=cuda_tuple(cuda) if cuda else None,

@@ -19,5 +19,13 @@ OfflineOpt = Annotated[bool, typer.Option("--offline", help="Use no network at a
 PythonVer = Annotated[Optional[str], typer.Option("--python", help="Python version to plan for, e.g. 3.10, or 3.13t for a free-threaded build (default: this interpreter's).")]
 
 
+def stay_offline(ctx) -> None:
+    """--offline: no index is read until the command ends (a test runs many commands in one process)."""
+    from envcheck.probes.wheel_index import allow_network, forbid_network
+
+    forbid_network()
+    ctx.call_on_close(allow_network)
+
+
 def chosen_format(fmt: Format, as_json: bool) -> Format:
     return Format.json if as_json else fmt

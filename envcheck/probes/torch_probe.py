@@ -82,11 +82,14 @@ def _onnxruntime(ort: OnnxRuntime, outcome, timeout: float) -> OnnxRuntime:
         how = f"killed by {_signal_name(-code)}" if code is not None and code < 0 else f"exit code {code}"
         why = f"importing onnxruntime ended the interpreter ({how})" + (f"; its last output:\n{tail}" if tail else "")
         return replace(ort, providers=Unavailable("crashed", why))
+    return OnnxRuntime(ort.installed, _text(answer.get("ort_version")) or ort.version, _providers(answer))
+
+
+def _providers(answer: dict):
+    """The providers an answer lists, or why it lists none."""
     if isinstance(answer.get("ort_providers"), list):
-        providers = tuple(str(p) for p in answer["ort_providers"])
-    else:
-        providers = Unavailable("import_failed", f"import onnxruntime failed: {_text(answer.get('ort_error')) or 'no answer'}")
-    return OnnxRuntime(ort.installed, _text(answer.get("ort_version")) or ort.version, providers)
+        return tuple(str(p) for p in answer["ort_providers"])
+    return Unavailable("import_failed", f"import onnxruntime failed: {_text(answer.get('ort_error')) or 'no answer'}")
 
 
 def read_torch_here() -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
@@ -237,12 +240,7 @@ def _from_answer(answer: dict, seconds: float) -> tuple[Torch, tuple, OnnxRuntim
     reported = answer.get("packages") if isinstance(answer.get("packages"), dict) else {}
     packages = tuple(Package(name, _text(reported.get(name))) for name in PACKAGES)
     installed = tuple(str(d) for d in _list(answer.get("ort_distributions")))
-    if not installed:
-        providers = Unavailable("not_installed", "no onnxruntime distribution is installed")
-    elif isinstance(answer.get("ort_providers"), list):
-        providers = tuple(str(p) for p in answer["ort_providers"])
-    else:
-        providers = Unavailable("import_failed", f"import onnxruntime failed: {_text(answer.get('ort_error')) or 'no answer'}")
+    providers = _providers(answer) if installed else Unavailable("not_installed", "no onnxruntime distribution is installed")
     ort = OnnxRuntime(installed=installed, version=_text(answer.get("ort_version")), providers=providers)
     return torch, packages, ort
 
