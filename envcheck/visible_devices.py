@@ -16,30 +16,39 @@ _UUID = re.compile(r"^(GPU|MIG)-[0-9a-fA-F-]+$")
 def visible_gpus(value: str | None, count: int, uuids: tuple = ()) -> tuple[list[int] | None, str]:
     """Which NVML indices CUDA exposes under CUDA_VISIBLE_DEVICES, or (None, problem).
 
-    CUDA reads the list left to right and stops at the first invalid entry; an index out of
-    range, or a repeated one, ends the list the same way (CUDA C Programming Guide, "CUDA
-    Environment Variables"). UUIDs may be abbreviated to a unique prefix.
+    CUDA reads the list left to right and stops at the first entry it cannot use: an index out of
+    range, a negative one, or an entry of the other kind (a list that starts with indices ends at
+    the first UUID, one that starts with UUIDs at the first index). A GPU listed twice leaves CUDA
+    no device at all. UUIDs match exactly, case included, or by a unique prefix. Each rule as CUDA
+    counted it on a real GPU (tests/test_checks.py; CUDA C Programming Guide, "CUDA Environment
+    Variables"; torch.cuda's own _parse_visible_devices follows the same rules).
     """
     if value is None:
         return list(range(count)), ""
     if not value.strip():
         return [], ""  # set but empty: CUDA sees no device at all
     out: list[int] = []
+    by_uuid = None  # the kind of list, set by its first entry
     for raw in value.split(","):
         token = raw.strip()
         number = ascii_int(token.lstrip("-"))
-        if number is not None:
+        if number is not None and by_uuid is not True:
+            by_uuid = False
             i = -number if token.startswith("-") else number
             if i < 0 or i >= count:
                 return out, f"entry {token!r} is not a GPU index (0–{count - 1}): CUDA ignores it and everything after it"
-            if i in out:
-                return out, f"GPU {i} is listed twice: CUDA stops reading at the repeat"
-            out.append(i)
-        elif _UUID.match(token):
-            hits = [k for k, u in enumerate(uuids) if isinstance(u, str) and u.lower().startswith(token.lower())]
+        elif _UUID.match(token) and by_uuid is not False:
+            by_uuid = True
+            hits = [k for k, u in enumerate(uuids) if isinstance(u, str) and u.startswith(token)]
             if len(hits) != 1:
                 return out, f"{token!r} matches no GPU's UUID: CUDA ignores it and everything after it"
-            out.append(hits[0])
+            i = hits[0]
+        elif by_uuid is not None:
+            kind = "UUIDs" if by_uuid else "GPU indices"
+            return out, f"entry {token!r} is not one of the list's {kind}: CUDA ignores it and everything after it"
         else:
             return out, f"entry {token!r} is neither a GPU index nor a UUID: CUDA ignores it and everything after it"
+        if i in out:
+            return [], f"GPU {i} is listed twice: CUDA then sees no GPU at all"
+        out.append(i)
     return out, ""

@@ -127,6 +127,25 @@ def test_visible_gpus_follows_cuda_rules():
     assert visible_gpus("GPU-00000002", 2, ("GPU-00000001-x", "GPU-00000002-y")) == ([1], "")
 
 
+_UUID = "GPU-dc0c8375-1111-4aaa-8bbb-0123456789ab"
+
+
+# Each value as CUDA counted it under torch 2.11 on the lent H200 (driver 580, one GPU):
+# benchmarks/RESULTS.md, "CUDA_VISIBLE_DEVICES on a real GPU".
+@pytest.mark.parametrize("value,count", [
+    ("0", 1), (_UUID, 1), (_UUID[:12], 1), ("0,0", 0), ("1,0", 0), ("0,1", 1), ("", 0), ("-1", 0), (" 0", 1), ("0 ", 1),
+    ("0,foo", 1), ("foo", 0), (f"{_UUID},0", 1), (f"0,{_UUID}", 1), (_UUID[4:12], 0), (_UUID.upper().replace("GPU-", "GPU-"), 0),
+    (_UUID.lower().replace("GPU-", "gpu-"), 0), ("MIG-12345678-1234-1234-1234-123456789abc", 0),
+])
+def test_visible_gpus_counts_what_cuda_counted_on_a_real_gpu(value, count):
+    assert len(visible_gpus(value, 1, (_UUID,))[0]) == count
+
+
+def test_a_repeated_gpu_leaves_cuda_no_device_at_all():
+    shown, problem = visible_gpus("1,0,1", 2)
+    assert shown == [] and "twice" in problem and "no GPU at all" in problem
+
+
 @pytest.mark.parametrize(
     "status,error,hint",
     [

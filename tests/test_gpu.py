@@ -176,3 +176,89 @@ def test_cluster_over_nccl_under_torchrun():
     assert done.returncode in (0, 1), done.stderr[-2000:]
     data = json.loads(done.stdout[done.stdout.index("{"):])
     assert data["backend"] == "nccl" and data["world"] == 1
+
+
+def _holder(gib: int):
+    """A process that holds `gib` GiB on GPU 0 until killed; returns it once the memory is taken."""
+    holder = subprocess.Popen([sys.executable, "-c", f"import torch, time; x = torch.empty({gib} << 30, dtype=torch.uint8, device='cuda'); "
+                               "torch.cuda.synchronize(); print('held', flush=True); time.sleep(300)"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+@needs_gpu
+def test_memory_and_processes_agree_with_nvidia_smi_while_a_process_holds_memory():
+    from envcheck.probes.nvml import read_driver
+
+    holder = _holder(4)
+    try:
+        info = read_driver(timeout=30)
+        used = int(subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", "0"],
+                                  capture_output=True, text=True, timeout=60, check=True).stdout.strip())
+        apps = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits", "-i", "0"],
+                              capture_output=True, text=True, timeout=60, check=True).stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    g = info.gpus[0]
+    # nvidia-smi's "used" leaves out the driver's reserved memory (NVML's v2 memory answer)
+    assert abs(g.memory_used_mib - used) <= 0.01 * used + 2, f"envcheck says {g.memory_used_mib} MiB used, nvidia-smi {used} MiB"
+    smi = {int(p): int(m) for p, m in (line.split(",") for line in apps.strip().splitlines())}
+    ours = {p.pid: p.used_memory_mib for p in g.processes}
+    assert set(ours) == set(smi), f"envcheck lists PIDs {sorted(ours)}, nvidia-smi {sorted(smi)}"
+    for pid, mib in smi.items():
+        assert abs(ours[pid] - mib) <= 0.01 * mib + 2, (pid, ours[pid], mib)
+
+
+_FORMS = ("0", "{uuid}", "{prefix}", "0,0", "{uuid},0", "1", "", "-1", "0,foo", "foo", " 0", "MIG-{uuid}/0/0")
+
+
+@needs_gpu
+def test_visible_device_forms_agree_with_what_torch_counts():
+    """Each form of CUDA_VISIBLE_DEVICES, as envcheck reads it and as torch (the CUDA runtime) counts it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from envcheck.probes.nvml import read_driver
+    from envcheck.visible_devices import visible_gpus
+
+    info = read_driver(timeout=30)
+    uuids = tuple(g.uuid for g in info.gpus)
+    values = [f.format(uuid=uuids[0], prefix=uuids[0][:12]) for f in _FORMS]
+
+    def torch_count(value: str) -> int:
+        done = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.device_count())"], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "CUDA_VISIBLE_DEVICES": value})
+        return int(done.stdout.strip().splitlines()[-1])
+
+    with ThreadPoolExecutor(6) as pool:
+        counts = list(pool.map(torch_count, values))
+    wrong = []
+    for form, value, count in zip(_FORMS, values, counts):
+        seen, _ = visible_gpus(value, len(uuids), uuids)
+        if len(seen or []) != count:
+            wrong.append(f"{form!r}: envcheck {len(seen or [])}, torch {count}")
+    assert not wrong, "; ".join(wrong)
+
+
+@needs_gpu
+def test_bench_figures_against_the_datasheet():
+    """bf16, tf32 and fp32 matmul and the device copy, each as a share of compat/gpus.toml's peak:
+    far under it means a sick GPU or a wrong row, over it a wrong figure."""
+    import torch
+
+    from envcheck.bench import suites
+    from envcheck.compat import Tables
+
+    row = Tables().gpu(torch.cuda.get_device_name(0))
+    if row is None:
+        pytest.skip(f"{torch.cuda.get_device_name(0)} is not in compat/gpus.toml")
+    device = torch.device("cuda")
+    shares = {}
+    for dtype, floor in (("bf16", 0.5), ("tf32", 0.4), ("fp32", 0.5)):
+        peak = row.peaks.get(dtype)
+        if not peak:
+            continue
+        shares[dtype] = (suites.matmul(torch, device, dtype, 8192, 1.0).value / peak, floor)
+    shares["copy"] = (suites.memory_copy(torch, device, 1024, 1.0).value / row.mem_bw_gbs, 0.5)
+    bad = {k: f"{s:.2f} (floor {f})" for k, (s, f) in shares.items() if not f <= s <= 1.05}
+    assert not bad, bad

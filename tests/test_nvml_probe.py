@@ -316,3 +316,19 @@ def test_sm_clocks_are_read(machine):
     machine("rtx3090x4_throttled")
     g = read_driver().gpus[2]
     assert isinstance(g.sm_clock_mhz, int) and g.max_sm_clock_mhz == 2100 and g.sm_clock_mhz < g.max_sm_clock_mhz
+
+
+def test_used_memory_leaves_out_the_drivers_reserved_memory_as_nvidia_smi_does(machine):
+    """Recorded on the lent H200: idle, NVML's v1 answer says 615 MiB used, all of it the driver's
+    reserved memory; nvidia-smi says 0 MiB used."""
+    machine("h200_driver580")
+    gpu = read_driver().gpus[0]
+    assert gpu.memory_used_mib == 0
+    assert gpu.memory_total_mib == 143771  # nvidia-smi's "Total"
+
+
+def test_a_driver_without_the_v2_memory_answer_gives_the_v1_answer(machine):
+    m = machine("h200_driver580")
+    del m["gpus"][0]["memory_reserved_mib"]  # replays NVML_ERROR_FUNCTION_NOT_FOUND for the v2 call
+    info = read_driver()
+    assert info.gpus[0].memory_used_mib == 615 and info.gpus[0].memory_total_mib == 143771

@@ -255,7 +255,7 @@ def _gpu(index: int) -> GpuInfo:
     if isinstance(handle, Unavailable):
         h = handle
         return GpuInfo(index, h, h, h, h, h, h, h, h, h, h, h, h, h, h, memory_used_mib=h, utilization_pct=h)
-    memory = _call("nvmlDeviceGetMemoryInfo", handle)  # one call answers both total and used
+    memory = _memory(handle)  # one call answers both total and used
     return GpuInfo(
         index=index,
         name=_call("nvmlDeviceGetName", handle, convert=_text),
@@ -286,12 +286,32 @@ def _gpu(index: int) -> GpuInfo:
         pcie_link=_pcie_link(handle),
         sm_clock_mhz=_call("nvmlDeviceGetClockInfo", handle, _NVML_CLOCK_SM, convert=int),
         max_sm_clock_mhz=_call("nvmlDeviceGetMaxClockInfo", handle, _NVML_CLOCK_SM, convert=int),
-        # nvidia-smi's "Memory-Usage"; the v1 struct counts the driver's reserved memory as used
+        # nvidia-smi's "Memory-Usage" (its "Used", without the driver's reserved memory)
         memory_used_mib=_part(memory, lambda m: int(m.used) // _MIB),
         # nvidia-smi's "GPU-Util": the share of the last sample period (1/6 s to 1 s) in which a
         # kernel ran; NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs
         utilization_pct=_call("nvmlDeviceGetUtilizationRates", handle, convert=lambda u: int(u.gpu)),
     )
+
+
+def _memory(handle):
+    """The v2 memory answer, whose "used" leaves out the driver's reserved memory as nvidia-smi
+    does (the v1 answer counted it: 615 MiB "used" on an idle H200, driver 580); the v1 answer where
+    the bindings or the driver lack v2 (nvidia-ml-py before 11.510, drivers before R510)."""
+    import pynvml
+
+    version = getattr(pynvml, "nvmlMemory_v2", None)
+    if version is not None and "nvmlDeviceGetMemoryInfo_v2" not in _missing:
+        try:
+            return pynvml.nvmlDeviceGetMemoryInfo(handle, version)
+        except TypeError:  # bindings whose nvmlDeviceGetMemoryInfo takes no version
+            _missing.add("nvmlDeviceGetMemoryInfo_v2")
+        except Exception as exc:
+            why = _reason(exc)
+            if why.code != "function_missing":
+                return why
+            _missing.add("nvmlDeviceGetMemoryInfo_v2")
+    return _call("nvmlDeviceGetMemoryInfo", handle)
 
 
 def _part(answer, convert):

@@ -13,8 +13,10 @@ clocks_event_reasons (names such as "sw_thermal_slowdown", or the raw bitmask as
 ecc_uncorrected (volatile; ecc_uncorrected_aggregate optional), mig_mode (bool or [current,
 pending]), persistence_mode, processes [{pid, name, used_memory_bytes}] (name null: NVML cannot
 read it), pcie_gen, pcie_width, sm_clock_mhz, max_sm_clock_mhz, utilization_pct (nvidia-smi's
-GPU-Util), memory_used_mib (without it, reading the memory answer's "used" raises
-NVML_ERROR_NOT_SUPPORTED: a recording that did not keep it says "unknown", not 0). "proc_driver_version"
+GPU-Util), memory_used_mib (the v1 memory answer's "used", which counts the driver's reserved
+memory; without it, reading "used" raises NVML_ERROR_NOT_SUPPORTED: a recording that did not keep it
+says "unknown", not 0), memory_reserved_mib (the v2 answer's "reserved"; a recording without it
+replays a driver whose NVML lacks nvmlDeviceGetMemoryInfo_v2). "proc_driver_version"
 is the text of /proc/driver/nvidia/version; without it that file does not exist.
 """
 
@@ -91,13 +93,19 @@ def reason_mask(reasons) -> int:
 
 
 class _Memory:
-    """nvmlMemory_t: total and used from the recording, free the rest; a recording without
+    """nvmlMemory_t (v1): total and used from the recording, free the rest; a recording without
     memory_used_mib cannot say how much is used, so reading it raises what NVML raises for a fact
-    it cannot report."""
+    it cannot report. nvmlMemory_v2_t (reserved given): "used" leaves out the driver's reserved
+    memory, as nvidia-smi's "Used" does (seen on an H200, driver 580: v1 used 9333 MiB, v2 used
+    8719 MiB and reserved 616 MiB, nvidia-smi 8719 MiB)."""
 
-    def __init__(self, total_bytes: int, used_mib):
+    def __init__(self, total_bytes: int, used_mib, reserved_mib=None):
         self.total = total_bytes
         self._used = None if used_mib is None else int(used_mib) * 1024 * 1024
+        if reserved_mib is not None:
+            self.reserved = int(reserved_mib) * 1024 * 1024
+            if self._used is not None:
+                self._used -= self.reserved
 
     @property
     def used(self) -> int:
@@ -182,9 +190,15 @@ class FakeNvml:
         self._raise_if("nvmlDeviceGetCudaComputeCapability", self._gpu(h))
         return tuple(self._gpu(h)["cuda_compute_capability"])
 
-    def nvmlDeviceGetMemoryInfo(self, h):
-        self._raise_if("nvmlDeviceGetMemoryInfo", self._gpu(h))
-        return _Memory(self._gpu(h)["memory_total_bytes"], self._gpu(h).get("memory_used_mib"))
+    def nvmlDeviceGetMemoryInfo(self, h, version=None):
+        gpu = self._gpu(h)
+        self._raise_if("nvmlDeviceGetMemoryInfo", gpu)
+        if not version:
+            return _Memory(gpu["memory_total_bytes"], gpu.get("memory_used_mib"))
+        assert version == pynvml.nvmlMemory_v2, version
+        if "memory_reserved_mib" not in gpu:  # a driver without nvmlDeviceGetMemoryInfo_v2
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND)
+        return _Memory(gpu["memory_total_bytes"], gpu.get("memory_used_mib"), gpu["memory_reserved_mib"])
 
     # -- health -------------------------------------------------------------------------------
     def _field(self, function: str, h, key: str):
