@@ -229,6 +229,15 @@ def test_gpu_health():
     assert {f.severity for f in health} == {"warn", "error", "info"}
 
 
+@pytest.mark.parametrize("reasons", [("sw_power_cap",), ("board_limit",), ("reliability_voltage", "sw_power_cap")])
+def test_a_gpu_holding_its_power_limit_is_not_called_throttled(reasons):
+    """An H200 under a bf16 matmul held 0x4 (sw_power_cap) at 690 of 700 W: the board's own limit,
+    normal under load, not a cable or cooling fault."""
+    s = snapshot(gpus=(gpu(0, name="NVIDIA H200", cc="9.0", clocks_event_reasons=reasons),), torch=cuda_torch(devices=1))
+    f = one(s, "gpu-health")
+    assert f.severity == "info" and "throttled" not in f.summary and "cables" not in f.why
+
+
 def test_mirror_information():
     s = snapshot()
     s = s.__class__(**{**s.__dict__, "python": s.python.__class__(**{**s.python.__dict__, "pip_index_url": "https://pypi.tuna.tsinghua.edu.cn/simple", "mirror": "tuna"})})

@@ -169,8 +169,15 @@ def test_unknown_reason_bits_are_kept():
 
     assert decode_clocks_event_reasons(0) == ()
     assert decode_clocks_event_reasons(0x28) == ("hw_slowdown", "sw_thermal_slowdown")
-    assert decode_clocks_event_reasons(0x1FF) == tuple(name for _, name in CLOCKS_EVENT_REASONS)
-    assert decode_clocks_event_reasons(0x400 | 0x4) == ("sw_power_cap", "unknown_0x400")
+    assert decode_clocks_event_reasons(0x7FF) == tuple(name for _, name in CLOCKS_EVENT_REASONS)
+    assert decode_clocks_event_reasons(0x800 | 0x4) == ("sw_power_cap", "unknown_0x800")
+
+
+def test_board_limit_and_reliability_bits_have_names():
+    """nvidia-ml-py 13.615 defines 0x200 and 0x400 (as ClocksThrottleReason constants only)."""
+    from envcheck.probes.nvml import decode_clocks_event_reasons
+
+    assert decode_clocks_event_reasons(0x200 | 0x400) == ("board_limit", "reliability_voltage")
 
 
 def test_reason_bits_agree_with_pynvml():
@@ -178,8 +185,12 @@ def test_reason_bits_agree_with_pynvml():
 
     from tests.fakes.fake_nvml import reason_mask
 
+    throttle_only = {"board_limit": "BoardLimit", "reliability_voltage": "Reliability"}  # no ClocksEvent names yet
     for bit, name in CLOCKS_EVENT_REASONS:
         assert reason_mask([name]) == bit, name
+        if name in throttle_only:
+            assert getattr(pynvml, f"nvmlClocksThrottleReason{throttle_only[name]}") == bit, name
+            continue
         suffix = "".join(part.capitalize() for part in name.split("_"))  # sw_power_cap -> SwPowerCap
         assert getattr(pynvml, f"nvmlClocksEventReason{suffix}") == bit, name
         assert getattr(pynvml, f"nvmlClocksThrottleReason{suffix}") == bit, name

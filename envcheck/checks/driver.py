@@ -12,6 +12,10 @@ from envcheck.versions import cuda_version, is_driver_version, pad3, release_of,
 # Codes that mean "a report did not say", not "the machine has no driver".
 UNKNOWN = {"not_in_report", "not_queried"}
 BENIGN_CLOCK_REASONS = {"gpu_idle", "applications_clocks_setting", "display_clock_setting", "sync_boost"}
+# Limits the board keeps on purpose: a data-centre GPU under full load holds its power limit
+# (sw_power_cap: an H200 at 690 of 700 W ran at 1380-1515 of 1980 MHz, benchmarks/RESULTS.md), and
+# board_limit / reliability_voltage are the board's own clock limits. Worth a word, not an alarm.
+LIMIT_CLOCK_REASONS = {"sw_power_cap", "board_limit", "reliability_voltage"}
 HOT_C = 85
 
 
@@ -154,10 +158,15 @@ def check_gpu_health(s: Snapshot, tables) -> list[Finding]:
     for g in gpus:
         name = f"GPU {g.index} ({g.name})" if known(g.name) else f"GPU {g.index}"
         reasons = g.clocks_event_reasons if g.clocks_event_reasons and known(g.clocks_event_reasons) else ()
-        bad = [r for r in reasons if r not in BENIGN_CLOCK_REASONS]
+        bad = [r for r in reasons if r not in BENIGN_CLOCK_REASONS | LIMIT_CLOCK_REASONS]
+        limits = [r for r in reasons if r in LIMIT_CLOCK_REASONS]
         if bad:
             out.append(Finding("gpu-health", "warn", "driver", f"{name} is throttled: {', '.join(bad)}", {"gpu": g.index, "reasons": list(bad)},
                                why="sustained throttling slows training; check cooling, power cables and the power limit"))
+        elif limits:
+            out.append(Finding("gpu-health", "info", "driver", f"{name} holds its clocks at a limit: {', '.join(limits)}",
+                               {"gpu": g.index, "reasons": list(limits)},
+                               why="normal while a job runs at full load: the board keeps its power limit"))
         if isinstance(g.temperature_c, int) and g.temperature_c >= HOT_C:
             out.append(Finding("gpu-health", "warn", "driver", f"{name} runs at {g.temperature_c} °C", {"gpu": g.index, "temperature_c": g.temperature_c}))
         if isinstance(g.ecc_uncorrected_volatile, int) and g.ecc_uncorrected_volatile > 0:

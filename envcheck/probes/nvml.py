@@ -57,6 +57,9 @@ CLOCKS_EVENT_REASONS = (
     (0x0040, "hw_thermal_slowdown"),  # ...HwThermalSlowdown
     (0x0080, "hw_power_brake_slowdown"),  # ...HwPowerBrakeSlowdown
     (0x0100, "display_clock_setting"),  # ...DisplayClockSetting
+    # nvidia-ml-py 13.615 names these two only among the deprecated ClocksThrottleReason constants:
+    (0x0200, "board_limit"),  # nvmlClocksThrottleReasonBoardLimit
+    (0x0400, "reliability_voltage"),  # nvmlClocksThrottleReasonReliability
 )
 
 _MIB = 1024 * 1024

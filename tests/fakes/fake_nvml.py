@@ -78,6 +78,8 @@ _REASON_CONSTANTS = {
     "hw_thermal_slowdown": "HwThermalSlowdown",
     "hw_power_brake_slowdown": "HwPowerBrakeSlowdown",
     "display_clock_setting": "DisplayClockSetting",
+    "board_limit": "BoardLimit",  # pynvml names these two as ClocksThrottleReason only
+    "reliability_voltage": "Reliability",
 }
 
 
