@@ -25,6 +25,16 @@ def known(value) -> bool:
     return not isinstance(value, Unavailable)
 
 
+# The code of a GPU that NVML counts but this process may not open (a cgroup keeps it for other
+# jobs): CUDA does not enumerate it, so it takes no CUDA ordinal and no share of CUDA_VISIBLE_DEVICES.
+NOT_PERMITTED = "not_permitted"
+
+
+def permitted(gpu) -> bool:
+    """Can this process open the GPU? False only where NVML refused its handle for permission."""
+    return not (isinstance(gpu.uuid, Unavailable) and gpu.uuid.code == NOT_PERMITTED)
+
+
 @dataclass(frozen=True)
 class GpuProcess:
     pid: int

@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Union
 
 from envcheck.errors import UserError
-from envcheck.facts import DriverInfo, GpuInfo, Unavailable, known
+from envcheck.facts import DriverInfo, GpuInfo, Unavailable, known, permitted
 from envcheck.numbers import ascii_int
-from envcheck.visible_devices import visible_gpus
+from envcheck.visible_devices import cuda_gpus
 
 DEFAULT_COMMAND = "torchrun --nproc-per-node={n} train.py"
 
@@ -31,6 +31,7 @@ BUSY_UTILIZATION_PCT = 50
 BUSY_MEMORY_FRACTION = 0.8
 IN_USE_UTILIZATION_PCT = 5
 IN_USE_MEMORY_FRACTION = 0.1  # above what a display server or an idle context holds
+OTHER_JOB = "other job"  # the load of a GPU this process may not open (NVML_ERROR_NO_PERMISSION)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class GpuView:
     uuid: Union[str, Unavailable]
     pci_bus_id: Union[str, Unavailable]
     cuda_ordinal: Optional[int]  # cuda:N under the current CUDA_VISIBLE_DEVICES; None: hidden
-    load: str  # free | in use | busy | unknown | unreadable
+    load: str  # free | in use | busy | unknown | unreadable | other job
     memory_used_mib: Union[int, Unavailable, None]
     memory_total_mib: Union[int, Unavailable, None]
     utilization_pct: Union[int, Unavailable, None]
@@ -118,6 +119,7 @@ def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_d
 
     ordered = sorted(driver.gpus, key=lambda g: g.index)
     warnings, notes = [], []
+    usable = cuda_gpus(None, ordered)[0]
     visible, problem = _visible(cuda_visible_devices, ordered)
     shown = _shown(cuda_visible_devices) if cuda_visible_devices is not None else ""
     if problem:
@@ -125,16 +127,22 @@ def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_d
     if visible is not None and not visible:
         if not problem:
             warnings.append(f"CUDA_VISIBLE_DEVICES={shown} hides every GPU: CUDA programs see none (unset it to see them)")
-    elif visible is not None and len(visible) < len(ordered):
-        hidden = [g.index for g in ordered if g.index not in visible]
+    elif visible is not None and len(visible) < len(usable):
+        hidden = [i for i in usable if i not in visible]
         notes.append(f"CUDA_VISIBLE_DEVICES={shown} hides GPU{'s' if len(hidden) > 1 else ''} {_list(hidden)}; "
                      f"CUDA numbers the others from 0")
-    ordinal = {i: k for k, i in enumerate(visible if visible is not None else [g.index for g in ordered])}
+    ordinal = {i: k for k, i in enumerate(visible if visible is not None else usable)}
 
     views = tuple(_view(g, ordinal.get(g.index), users) for g in ordered)
     for v in views:
-        if v.problem:
+        if v.problem and v.load != OTHER_JOB:
             warnings.append(f"GPU {v.index} cannot be read: {v.problem}")
+    others = [v.index for v in views if v.load == OTHER_JOB]
+    if others:
+        yours = ", ".join(f"GPU {i} is cuda:{k}" for k, i in enumerate(usable)) if usable else "none is left to it"
+        notes.append(f"GPU{'s' if len(others) > 1 else ''} {_list(others)} belong{'' if len(others) > 1 else 's'} to other jobs: this "
+                     f"process may not open {'them' if len(others) > 1 else 'it'} (a Slurm, Kubernetes or Docker cgroup), and CUDA "
+                     f"numbers only the others: {yours}")
     models = {g.name for g in ordered if known(g.name)}
     if len(models) > 1 and (cuda_device_order or "").strip() != "PCI_BUS_ID":
         notes.append("these GPUs are of different models and CUDA_DEVICE_ORDER is not PCI_BUS_ID: CUDA numbers the fastest "
@@ -151,8 +159,7 @@ def _visible(cvd: Optional[str], ordered: list) -> tuple:
     A malformed value lets through what comes before its first bad entry, as CUDA reads it."""
     if cvd is None:
         return None, ""
-    shown, problem = visible_gpus(cvd, len(ordered), tuple(g.uuid for g in ordered))
-    return [ordered[k].index for k in shown], problem
+    return cuda_gpus(cvd, tuple(ordered))
 
 
 def _view(g: GpuInfo, ordinal: Optional[int], users: Mapping[int, Optional[str]]) -> GpuView:
@@ -161,14 +168,15 @@ def _view(g: GpuInfo, ordinal: Optional[int], users: Mapping[int, Optional[str]]
         processes = tuple(ProcessView(p.pid, p.name, users.get(p.pid), p.used_memory_mib) for p in processes)
     problem = ""
     if isinstance(g.name, Unavailable) and isinstance(g.memory_total_mib, Unavailable):
-        problem = g.name.reason  # the handle itself failed (a GPU fallen off the bus)
+        problem = g.name.reason  # the handle itself failed (a GPU fallen off the bus, or another job's)
     view = GpuView(
         index=g.index, name=g.name, uuid=g.uuid, pci_bus_id=g.pci_bus_id, cuda_ordinal=ordinal, load="unknown",
         memory_used_mib=g.memory_used_mib, memory_total_mib=g.memory_total_mib, utilization_pct=g.utilization_pct,
         temperature_c=g.temperature_c, power_draw_w=g.power_draw_w, power_limit_w=g.power_limit_w,
         processes=processes, mig_mode=g.mig_mode, problem=problem,
     )
-    return replace(view, load="unreadable" if problem else load_of(view))
+    load = OTHER_JOB if not permitted(g) else "unreadable" if problem else load_of(view)
+    return replace(view, load=load)
 
 
 def _int(value) -> Optional[int]:
@@ -245,12 +253,15 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
     everything = sorted(by_index)
     restricted = report.cuda_visible_devices is not None
     choosable = [g for g in report.gpus if not g.problem and (g.cuda_ordinal is not None or not restricted)]
+    theirs = [g.index for g in report.gpus if g.load == OTHER_JOB]
     cvd = f"CUDA_VISIBLE_DEVICES={_shown(report.cuda_visible_devices)}" if restricted else ""
     if isinstance(wanted, int):
         if wanted > len(choosable):
             if restricted and len(choosable) < len(everything):
                 why = f"{cvd} lets {len(choosable)} of the {len(everything)} GPUs through"
                 fix = f"pick at most {len(choosable)}, or unset CUDA_VISIBLE_DEVICES" if choosable else "unset CUDA_VISIBLE_DEVICES"
+            elif theirs and len(choosable) == len(everything) - len(theirs):
+                why, fix = f"this process may use {len(choosable)} of the machine's {len(everything)} GPUs (the others are other jobs')", f"pick at most {len(choosable)}"
             elif len(choosable) < len(everything):
                 why, fix = f"only {len(choosable)} of this machine's {len(everything)} GPUs can be read", f"pick at most {len(choosable)}"
             else:
@@ -262,15 +273,23 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
         for i in chosen:
             if i not in by_index:
                 raise UserError(f"{where}: there is no GPU {i} (this machine has {_count(everything)}: run nvidia-smi -L)")
+            if by_index[i].load == OTHER_JOB:
+                raise UserError(f"{where}: GPU {i} belongs to another job (this process may not open it): choose from "
+                                f"{_list(sorted(g.index for g in choosable))}" if choosable else f"{where}: GPU {i} belongs to another job")
             if by_index[i].problem:
                 raise UserError(f"{where}: GPU {i} cannot be read ({by_index[i].problem}): choose another")
             if restricted and by_index[i].cuda_ordinal is None:
                 fix = f"unset it or choose from {_list(sorted(g.index for g in choosable))}" if choosable else "unset it"
                 raise UserError(f"{where}: GPU {i} is hidden by {cvd}: {fix}")
-    visible = ",".join(map(str, chosen))
+    # CUDA's own indices: nvidia-smi's, but counted among the GPUs this process may open
+    cuda_index = {i: k for k, i in enumerate(g.index for g in report.gpus if g.load != OTHER_JOB)}
+    visible = ",".join(str(cuda_index[i]) for i in chosen)
     line = f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={visible} {command.strip().replace('{n}', str(len(chosen)))}"
     them = "it" if len(chosen) == 1 else "them"
     notes = [f"inside the job CUDA numbers {them} from 0: " + ", ".join(f"GPU {i} is cuda:{k}" for k, i in enumerate(chosen))]
+    if theirs:
+        notes.append("CUDA_VISIBLE_DEVICES counts only the GPUs this process may open: " +
+                     ", ".join(f"GPU {i} is {k}" for i, k in cuda_index.items()))
     if restricted:
         notes.append(f"the line replaces your {cvd} for this job only")
     warnings = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from envcheck.facts import permitted
 from envcheck.numbers import ascii_int
 
 _UUID = re.compile(r"^(GPU|MIG)-[0-9a-fA-F-]+$")
@@ -52,3 +53,16 @@ def visible_gpus(value: str | None, count: int, uuids: tuple = ()) -> tuple[list
             return [], f"GPU {i} is listed twice: CUDA then sees no GPU at all"
         out.append(i)
     return out, ""
+
+
+def cuda_gpus(value: str | None, gpus: tuple) -> tuple[list[int], str]:
+    """The NVML indices of the GPUs a CUDA process here enumerates, in CUDA's order (as under
+    CUDA_DEVICE_ORDER=PCI_BUS_ID), and the problem with CUDA_VISIBLE_DEVICES, if any.
+
+    Only GPUs this process may open count: NVML counts every GPU of the machine, but under a
+    Slurm or Kubernetes cgroup CUDA enumerates only the job's own, and CUDA_VISIBLE_DEVICES
+    indices count among those (Slurm sets CUDA_VISIBLE_DEVICES=0,1 for a job given GPUs 4 and 5).
+    """
+    usable = [g for g in sorted(gpus, key=lambda g: g.index) if permitted(g)]
+    shown, problem = visible_gpus(value, len(usable), tuple(g.uuid for g in usable))
+    return [usable[k].index for k in shown], problem

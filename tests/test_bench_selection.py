@@ -305,3 +305,27 @@ def test_parse_gpus_without_a_count_names_no_range():
     with pytest.raises(UserError) as exc:
         parse_gpus("a")
     assert str(exc.value) == "--gpus a: 'a' is neither a GPU index nor a GPU UUID (nvidia-smi -L lists both)"
+
+
+# -- GPUs this process may not open (Slurm, Kubernetes) ----------------------------------------------
+
+
+@pytest.fixture
+def slurm_job(machine):
+    """An 8-GPU node; this job's cgroup lets it open GPUs 4 and 5 only (NVML_ERROR_NO_PERMISSION for
+    the others' handles), and Slurm set CUDA_VISIBLE_DEVICES=0,1: the job's own two, as CUDA counts."""
+    m = machine("driver580_h100x8")
+    for i in (0, 1, 2, 3, 6, 7):
+        m["gpus"][i].setdefault("errors", {})["nvmlDeviceGetHandleByIndex"] = "NVML_ERROR_NO_PERMISSION"
+    return read_driver()
+
+
+def test_bench_on_a_slurm_node_takes_the_jobs_gpus(slurm_job):
+    assert [d.nvml_index for d in select(None, slurm_job, {}).devices] == [4, 5]
+    assert [d.nvml_index for d in select(None, slurm_job, {"CUDA_VISIBLE_DEVICES": "0,1"}).devices] == [4, 5]
+    assert [d.nvml_index for d in select(None, slurm_job, {"CUDA_VISIBLE_DEVICES": "1"}).devices] == [5]
+
+
+def test_bench_refuses_another_jobs_gpu_in_one_line(slurm_job):
+    message = one_line_error("2", slurm_job)
+    assert "GPU 2 belongs to another job" in message and "choose from 4–5" in message

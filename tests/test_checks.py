@@ -7,7 +7,7 @@ import pytest
 from envcheck.checks import run_all
 from envcheck.checks.findings import exit_code
 from envcheck.compat import Tables
-from envcheck.snapshot import GpuProcess
+from envcheck.snapshot import GpuInfo, GpuProcess
 from envcheck.visible_devices import visible_gpus
 from tests.snapshots import (
     OnnxRuntime,
@@ -139,6 +139,20 @@ _UUID = "GPU-dc0c8375-1111-4aaa-8bbb-0123456789ab"
 ])
 def test_visible_gpus_counts_what_cuda_counted_on_a_real_gpu(value, count):
     assert len(visible_gpus(value, 1, (_UUID,))[0]) == count
+
+
+def _other_jobs_gpu(i):
+    why = Unavailable("not_permitted", f"this process may not use GPU {i}")
+    return GpuInfo(i, why, why, why, why, why)
+
+
+def test_a_slurm_job_seeing_its_one_gpu_of_eight_is_no_device_count_mismatch():
+    """NVML counts all eight; the cgroup lets CUDA open GPU 3 alone, and torch counts 1."""
+    gpus = tuple(gpu(i) if i == 3 else _other_jobs_gpu(i) for i in range(8))
+    assert "device-count-mismatch" not in codes(snapshot(gpus=gpus, torch=cuda_torch(devices=1)))
+    assert "device-count-mismatch" in codes(snapshot(gpus=gpus, torch=cuda_torch(devices=2)))
+    # Slurm's CUDA_VISIBLE_DEVICES=0 names the job's own first GPU, not NVML's GPU 0
+    assert "cuda-hidden" not in codes(snapshot(gpus=gpus, torch=cuda_torch(devices=1), cuda_visible="0"))
 
 
 def test_a_repeated_gpu_leaves_cuda_no_device_at_all():

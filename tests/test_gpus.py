@@ -369,6 +369,11 @@ def test_watch_redraws_until_ctrl_c_and_leaves_quietly(gpus, monkeypatch):
     assert code == 130 and err == "" and naps == [0.5, 0.5, 0.5]
     assert out.count("every 0.5s; Ctrl-C to stop") == 3 and out.count("GPU  CUDA") == 3
     _fits(out)
+    # one NVML session for every frame, ended at Ctrl-C: GPUs without persistence mode start once
+    import pynvml
+
+    fake = pynvml.nvmlInit.__self__
+    assert (fake.init_calls, fake.shutdown_calls) == (1, 1)
 
 
 # -- colour and markdown ---------------------------------------------------------------------------
@@ -419,3 +424,38 @@ def test_help_of_gpus(run_cli):
 def test_readme_describes_the_command():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert "envcheck gpus" in readme and "--pick" in readme
+
+
+# -- GPUs this process may not open (Slurm, Kubernetes) ----------------------------------------------
+
+
+def _slurm_job_on_gpus_4_and_5(m):
+    """An 8-GPU node where this job's cgroup lets it open GPUs 4 and 5 only: NVML counts all eight
+    and refuses the others' handles (NVML_ERROR_NO_PERMISSION); CUDA enumerates the two."""
+    for i in (0, 1, 2, 3, 6, 7):
+        m["gpus"][i].setdefault("errors", {})["nvmlDeviceGetHandleByIndex"] = "NVML_ERROR_NO_PERMISSION"
+
+
+def test_other_jobs_gpus_are_one_note_not_a_warning_each(gpus):
+    code, out, err = gpus("driver580_h100x8", edit=_slurm_job_on_gpus_4_and_5)
+    assert code == 0, out
+    assert "cannot be read" not in out and out.count("another job's") == 6
+    assert "GPUs 0, 1, 2, 3, 6, 7 belong to other jobs" in " ".join(out.split())
+    assert "GPU 4 is cuda:0, GPU 5 is cuda:1" in " ".join(out.split())
+
+
+def test_pick_on_a_slurm_node_counts_cuda_indices_among_the_jobs_gpus(gpus):
+    code, out, err = gpus("driver580_h100x8", "--pick", "2", "--quiet", edit=_slurm_job_on_gpus_4_and_5)
+    assert code == 0 and out.strip() == "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,1 torchrun --nproc-per-node=2 train.py"
+    code, out, err = gpus("driver580_h100x8", "--pick", "3", edit=_slurm_job_on_gpus_4_and_5)
+    assert code == 2 and "may use 2 of the machine's 8 GPUs" in err
+    code, out, err = gpus("driver580_h100x8", "--pick", "1,", edit=_slurm_job_on_gpus_4_and_5)
+    assert code == 2 and "GPU 1 belongs to another job" in err and "choose from 4, 5" in err
+
+
+def test_visible_devices_index_the_jobs_own_gpus(gpus, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # as Slurm sets it: the job's second GPU, GPU 5
+    code, out, err = gpus("driver580_h100x8", "--json", edit=_slurm_job_on_gpus_4_and_5)
+    data = json.loads(out)
+    assert [g["cuda_ordinal"] for g in data["gpus"]] == [None] * 5 + [0, None, None]
+    assert data["warnings"] == [] and code == 0

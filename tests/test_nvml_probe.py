@@ -343,3 +343,59 @@ def test_a_driver_without_the_v2_memory_answer_gives_the_v1_answer(machine):
     del m["gpus"][0]["memory_reserved_mib"]  # replays NVML_ERROR_FUNCTION_NOT_FOUND for the v2 call
     info = read_driver()
     assert info.gpus[0].memory_used_mib == 615 and info.gpus[0].memory_total_mib == 143771
+
+
+# -- start-up, permissions, sessions --------------------------------------------------------------
+
+
+def test_eight_gpus_that_start_slowly_are_all_read(machine):
+    """Persistence mode off: each GPU starts when the process opens it (1-3 s apiece, one after
+    another); every GPU answers, so the deadline counts from the last answer, not the first call."""
+    m = machine("driver580_h100x8")
+    m["handle_delay_s"] = 0.12  # 8 x 0.12 s, well past the 0.3 s deadline of any single step
+    start = time.monotonic()
+    info = read_driver(timeout=0.3)
+    assert time.monotonic() - start >= 0.9
+    assert len(info.gpus) == 8 and all(g.name == "NVIDIA H100 80GB HBM3" for g in info.gpus)
+
+
+def test_a_gpu_that_never_starts_keeps_the_ones_before_it(machine):
+    m = machine("driver580_h100x8")
+    m["gpus"][5]["hang_seconds"] = 30
+    start = time.monotonic()
+    info = read_driver(timeout=0.3)
+    assert time.monotonic() - start < 2
+    assert info.driver_version == "580.65.06" and len(info.gpus) == 8
+    assert [g.name for g in info.gpus[:5]] == ["NVIDIA H100 80GB HBM3"] * 5
+    assert all(g.name.code == "timeout" for g in info.gpus[5:])
+
+
+def test_a_gpu_kept_from_this_process_by_its_cgroup_says_so(machine):
+    from envcheck.facts import permitted
+
+    m = machine("driver580_h100x8")
+    for i in (0, 1, 2, 3, 6, 7):  # a Slurm job given GPUs 4 and 5 of the eight
+        m["gpus"][i].setdefault("errors", {})["nvmlDeviceGetHandleByIndex"] = "NVML_ERROR_NO_PERMISSION"
+    info = read_driver()
+    assert [permitted(g) for g in info.gpus] == [False] * 4 + [True] * 2 + [False] * 2
+    assert info.gpus[0].uuid.code == "not_permitted" and "other jobs" in info.gpus[0].uuid.reason
+    assert info.gpus[4].name == "NVIDIA H100 80GB HBM3"
+
+
+def test_a_kept_session_starts_nvml_once(machine):
+    """gpus --watch redraws every few seconds: NVML stays initialised between frames."""
+    import pynvml
+
+    from envcheck.probes import nvml
+
+    machine("driver580_h100x8")
+    fake = pynvml.nvmlInit.__self__  # the replayed machine answering for pynvml
+    try:
+        for _ in range(3):
+            assert len(read_driver(keep_open=True).gpus) == 8
+        assert (fake.init_calls, fake.shutdown_calls) == (1, 0)
+    finally:
+        nvml.close()
+    assert fake.shutdown_calls == 1
+    read_driver()
+    assert (fake.init_calls, fake.shutdown_calls) == (2, 2)

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from envcheck.errors import UserError
+from envcheck.facts import permitted
 from envcheck.numbers import spans
 from envcheck.snapshot import DriverInfo, Unavailable, known
-from envcheck.visible_devices import visible_gpus
+from envcheck.visible_devices import cuda_gpus
 
 _INDEX = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts "²" and "١"
 _NEGATIVE = re.compile(r"-[0-9]+")
@@ -114,7 +115,7 @@ def select(text: str | None, driver: DriverInfo, env: Mapping[str, str]) -> Sele
     visible = _visible(cvd, gpus)
 
     if tokens is None:
-        chosen = list(visible) if visible is not None else everything
+        chosen = list(visible) if visible is not None else cuda_gpus(None, gpus)[0]
         if not chosen:
             raise UserError(f"CUDA_VISIBLE_DEVICES={_shown(cvd)} hides every GPU: unset it to benchmark GPUs, or use --device cpu")
     else:
@@ -122,6 +123,10 @@ def select(text: str | None, driver: DriverInfo, env: Mapping[str, str]) -> Sele
         chosen, named = [], {}
         for token in tokens:
             i = _resolve(token, gpus, everything, where)
+            if not permitted(by_index[i]):
+                yours = cuda_gpus(None, gpus)[0]
+                raise UserError(f"{where}: GPU {i} belongs to another job: this process may not open it (a Slurm, Kubernetes or Docker "
+                                f"cgroup)" + (f"; choose from {spans(yours, DASH)}" if yours else ""))
             if i in named:
                 raise UserError(f"{where}: GPU {i} is chosen twice ({named[i]!r} and {token!r} are the same GPU): list each GPU once")
             named[i] = token
@@ -166,15 +171,15 @@ def _visible(cvd: str | None, gpus: tuple) -> list[int] | None:
     """NVML indices the user's CUDA_VISIBLE_DEVICES lets through, in its order; None when unset."""
     if cvd is None:
         return None
-    ordered = sorted(gpus, key=lambda g: g.index)
-    shown, problem = visible_gpus(cvd, len(ordered), tuple(g.uuid for g in ordered))
+    shown, problem = cuda_gpus(cvd, gpus)
     if problem:
         raise UserError(f"CUDA_VISIBLE_DEVICES={_shown(cvd)} is malformed: {problem}; fix it or unset it")
-    return [ordered[k].index for k in shown]
+    return shown
 
 
 def _resolve(token: str, gpus: tuple, everything: list, where: str) -> int:
-    """The NVML index a parsed token names; UUIDs compare case-insensitively, as CUDA's do."""
+    """The NVML index a parsed token names. UUIDs compare case-insensitively here (CUDA itself wants
+    the case nvidia-smi prints; the worker is given NVML's own spelling)."""
     machine_has = f"this machine has GPU {everything[0]}" if len(everything) == 1 else f"this machine has GPUs {spans(everything, DASH)}"
     if _INDEX.fullmatch(token):
         i = int(token)

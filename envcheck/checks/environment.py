@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envcheck.checks.findings import Finding
 from envcheck.snapshot import Snapshot, known
-from envcheck.visible_devices import visible_gpus
+from envcheck.visible_devices import cuda_gpus
 
 
 def check_cuda_visible_devices(s: Snapshot, tables) -> list[Finding]:
@@ -12,17 +12,17 @@ def check_cuda_visible_devices(s: Snapshot, tables) -> list[Finding]:
     gpus = s.driver.gpus
     if value is None or not known(gpus):
         return []
-    uuids = tuple(g.uuid for g in gpus)
-    shown, problem = visible_gpus(value, len(gpus), uuids)
-    facts = {"CUDA_VISIBLE_DEVICES": value, "gpus": len(gpus), "visible": shown}
+    shown, problem = cuda_gpus(value, gpus)
+    usable = cuda_gpus(None, gpus)[0]  # the GPUs this process may open, which CUDA's indices count
+    facts = {"CUDA_VISIBLE_DEVICES": value, "gpus": len(usable), "visible": shown}
     if problem:
         return [Finding("cuda-hidden", "error", "driver", f"CUDA_VISIBLE_DEVICES={value!r} is malformed: {problem}", facts,
                         fix="unset CUDA_VISIBLE_DEVICES")]
-    if not shown and gpus:
+    if not shown and usable:
         return [Finding("cuda-hidden", "warn", "driver", f"CUDA_VISIBLE_DEVICES={value!r} hides every GPU: torch sees none", facts,
                         fix="unset CUDA_VISIBLE_DEVICES")]
-    if len(shown) < len(gpus):
-        hidden = [i for i in range(len(gpus)) if i not in shown]
+    if len(shown) < len(usable):
+        hidden = [i for i in usable if i not in shown]
         order = "" if s.cuda_env.cuda_device_order == "PCI_BUS_ID" else " (set CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA numbers GPUs as nvidia-smi does)"
         return [Finding("cuda-hidden", "info", "driver",
                         f"CUDA_VISIBLE_DEVICES={value!r} shows GPUs {shown} and hides {hidden}; torch numbers the visible ones from 0{order}", facts)]

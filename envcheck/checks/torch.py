@@ -12,7 +12,7 @@ from envcheck.errors import first_line
 from envcheck.install import platform_key
 from envcheck.snapshot import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
-from envcheck.visible_devices import visible_gpus
+from envcheck.visible_devices import cuda_gpus
 
 
 def _gpus(s: Snapshot) -> tuple:
@@ -44,7 +44,7 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
             out.append(Finding("cuda-unavailable", "error", "torch", "torch has a CUDA build and there is a driver, yet torch.cuda.is_available() is False",
                                {"torch": t.version, "torch_warnings": list(t.warnings)}, why=reason))
         if has_driver and t.cuda_available and t.device_count is not None and gpus:
-            visible, problem = visible_gpus(s.cuda_env.cuda_visible_devices, len(gpus), tuple(g.uuid for g in gpus))
+            visible, problem = cuda_gpus(s.cuda_env.cuda_visible_devices, gpus)
             if not problem and t.device_count != len(visible):
                 out.append(Finding("device-count-mismatch", "warn", "torch",
                                    f"the driver shows {len(visible)} GPU(s) to CUDA, torch sees {t.device_count}",

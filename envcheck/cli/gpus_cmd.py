@@ -52,12 +52,12 @@ def gpus(
     raise typer.Exit(code)
 
 
-def _report():
+def _report(keep_open: bool = False):
     from envcheck import gpus as service
     from envcheck.probes.nvml import read_driver
     from envcheck.probes.processes import process_users
 
-    driver = read_driver()
+    driver = read_driver(keep_open=keep_open)
     env = os.environ
     return service.build(driver, process_users(service.pids(driver)), env.get("CUDA_VISIBLE_DEVICES"), env.get("CUDA_DEVICE_ORDER"))
 
@@ -72,13 +72,14 @@ def _width() -> int:
 
 def _watch(interval: float, width: int, quiet: bool) -> None:
     """Redraw until Ctrl-C, which is how a watch ends: exit 130 without a word or a traceback."""
+    from envcheck.probes.nvml import close
     from envcheck.render import gpus as render
     from envcheck.render.console import out
 
     o = out()
     try:
         while True:
-            report = _report()
+            report = _report(keep_open=True)  # one NVML session for every frame
             render.clear(o)
             render.watch_header(interval, o, width)
             render.text(report, o, width, None, quiet)
@@ -87,3 +88,5 @@ def _watch(interval: float, width: int, quiet: bool) -> None:
     except KeyboardInterrupt:
         o.file.flush()
         raise SystemExit(130) from None  # past typer and envcheck's own "interrupted" line
+    finally:
+        close()

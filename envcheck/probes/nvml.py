@@ -24,9 +24,9 @@ import sys
 from dataclasses import replace
 from typing import Optional
 
-from envcheck.facts import DriverInfo, GpuInfo, GpuProcess, Unavailable
+from envcheck.facts import NOT_PERMITTED, DriverInfo, GpuInfo, GpuProcess, Unavailable
 from envcheck.probes.pci import nvidia_on_pci
-from envcheck.probes.timeout import ProbeTimeout, call_with_timeout
+from envcheck.probes.timeout import ProbeTimeout, call_with_progress
 
 # NVML return codes (nvml.h) -> our reason codes and sentences.
 _REASONS = {
@@ -216,12 +216,18 @@ def kernel_module_version(path: Optional[str] = None):
 # -- NVML ---------------------------------------------------------------------------------------
 
 
-def _read(partial: Optional[dict] = None) -> DriverInfo:
-    """Everything the driver says; `partial` receives the kernel module's version as soon as it
-    is known, so that read_driver still has it when NVML then hangs."""
+# NVML initialised and left open by a read that asked to keep it (`gpus --watch` redraws every
+# few seconds: shutting NVML down between frames makes a GPU without persistence mode start again).
+_session = {"open": False}
+
+
+def _read(partial: Optional[dict] = None, tick=lambda: None, keep_open: bool = False) -> DriverInfo:
+    """Everything the driver says. `partial` receives each answer as soon as it is known (the
+    kernel module's version, the driver's, each GPU), so that read_driver still has them when NVML
+    then hangs; tick() marks each step done for read_driver's deadline."""
+    partial = {} if partial is None else partial
     kernel = kernel_module_version()
-    if partial is not None:
-        partial["kernel_module_version"] = kernel
+    partial["kernel_module_version"] = kernel
     if not nvml_library_present():
         on_pci = nvidia_on_pci()
         if not on_pci:  # nothing NVIDIA here at all: pynvml could only fail to load its library
@@ -231,33 +237,59 @@ def _read(partial: Optional[dict] = None) -> DriverInfo:
         import pynvml
     except ImportError:
         return _absent(Unavailable("library_not_found", "nvidia-ml-py is not installed (pip install nvidia-ml-py)"), kernel)
-    _missing.clear()  # a new session may be a different driver
-    try:
-        pynvml.nvmlInit()
-    except Exception as exc:
-        why = _reason(exc)
-        if why.code == "driver_library_mismatch" and isinstance(kernel, str):
-            why = Unavailable(why.code, f"the NVIDIA kernel module is {kernel} but the NVML library is another version (driver upgraded without a reboot?)")
-        return _absent(why, kernel)
+    if not _session["open"]:
+        _missing.clear()  # a new session may be a different driver
+        try:
+            pynvml.nvmlInit()
+        except Exception as exc:
+            why = _reason(exc)
+            if why.code == "driver_library_mismatch" and isinstance(kernel, str):
+                why = Unavailable(why.code, f"the NVIDIA kernel module is {kernel} but the NVML library is another version (driver upgraded without a reboot?)")
+            return _absent(why, kernel)
+    _session["open"] = True
+    tick()
     try:
         driver = _call("nvmlSystemGetDriverVersion", convert=_text)
         cuda = _call("nvmlSystemGetCudaDriverVersion_v2|nvmlSystemGetCudaDriverVersion", convert=_cuda_version)
         count = _call("nvmlDeviceGetCount")
+        partial.update(driver=driver, cuda=cuda, count=count, gpus=[])
+        tick()
         if isinstance(count, Unavailable):
             gpus = count
         else:
-            gpus = tuple(_gpu(i) for i in range(count))
+            for i in range(count):  # each handle starts its GPU when persistence mode is off: seconds
+                partial["gpus"].append(_gpu(i))
+                tick()
+            gpus = tuple(partial["gpus"])
         on_pci = bool(gpus) if not isinstance(gpus, Unavailable) else nvidia_on_pci()
         return DriverInfo(driver, cuda, gpus, nvidia_on_pci=on_pci, kernel_module_version=kernel, source="nvml")
     finally:
+        if not keep_open:
+            close()
+
+
+def close() -> None:
+    """Shut NVML down if a read left it open (keep_open); harmless otherwise."""
+    if _session["open"]:
+        import pynvml
+
+        _session["open"] = False
         _query(pynvml.nvmlShutdown)
+
+
+def _unanswered(index: int, why: Unavailable) -> GpuInfo:
+    """A GPU whose handle NVML did not give: every fact carries the same reason."""
+    h = why
+    return GpuInfo(index, h, h, h, h, h, h, h, h, h, h, h, h, h, h, memory_used_mib=h, utilization_pct=h)
 
 
 def _gpu(index: int) -> GpuInfo:
     handle = _call("nvmlDeviceGetHandleByIndex", index)
     if isinstance(handle, Unavailable):
-        h = handle
-        return GpuInfo(index, h, h, h, h, h, h, h, h, h, h, h, h, h, h, memory_used_mib=h, utilization_pct=h)
+        if handle.code == "no_permission":  # counted by NVML, kept from this process by its cgroup
+            handle = Unavailable(NOT_PERMITTED, f"this process may not use GPU {index}: the job's cgroup (Slurm, Kubernetes, "
+                                 "Docker) gives it to other jobs")
+        return _unanswered(index, handle)
     memory = _memory(handle)  # one call answers both total and used
     return GpuInfo(
         index=index,
@@ -356,17 +388,25 @@ def _absent(why: Unavailable, kernel=None) -> DriverInfo:
     return DriverInfo(why, why, why, nvidia_on_pci=nvidia_on_pci(), kernel_module_version=kernel, source="none")
 
 
-def read_driver(timeout: float = 5.0) -> DriverInfo:
+def read_driver(timeout: float = 5.0, keep_open: bool = False) -> DriverInfo:
     """Driver and GPU facts from NVML, or the reason they are missing; never raises, never hangs.
 
-    NVML and /proc/driver/nvidia/version are both read under `timeout`: a wedged driver blocks
-    either of them forever.
+    `timeout` bounds each step: /proc/driver/nvidia/version and nvmlInit, then each GPU in turn (a
+    GPU without persistence mode takes 1-3 s to start when a process opens it), up to 12 steps'
+    worth in all: a wedged driver blocks NVML forever. When it runs out after some GPUs answered,
+    those are kept and the rest say why they are missing. keep_open leaves NVML initialised for
+    the next read (close() ends it).
     """
     partial: dict = {}
     try:
-        info = call_with_timeout(lambda: _read(partial), timeout)
+        info = call_with_progress(lambda tick: _read(partial, tick, keep_open), timeout, max(60.0, 12 * timeout))
     except ProbeTimeout as exc:
         kernel = partial.get("kernel_module_version", Unavailable("timeout", f"/proc/driver/nvidia/version gave {exc}"))
+        if isinstance(partial.get("count"), int):
+            done = list(partial["gpus"])
+            why = Unavailable("timeout", f"NVML gave {exc} for this GPU (a wedged driver, or a GPU that does not start)")
+            gpus = tuple(done) + tuple(_unanswered(i, why) for i in range(len(done), partial["count"]))
+            return DriverInfo(partial["driver"], partial["cuda"], gpus, nvidia_on_pci=True, kernel_module_version=kernel, source="nvml")
         return _absent(Unavailable("timeout", f"NVML gave {exc} (a wedged driver?)"), kernel)
     if isinstance(info.driver_version, Unavailable) and info.driver_version.code == "library_not_found":
         from envcheck.probes.nvidia_smi import read_nvidia_smi

@@ -12,12 +12,12 @@ import textwrap
 from typing import Optional
 
 from envcheck.facts import jsonable
-from envcheck.gpus import GpusReport, GpuView, Pick
+from envcheck.gpus import OTHER_JOB, GpusReport, GpuView, Pick
 from envcheck.render.console import Output
 from envcheck.render.output import View
 
 WIDTH = 80
-STYLE = {"free": "green", "in use": "yellow", "busy": "red", "unreadable": "dim"}  # unknown: plain
+STYLE = {"free": "green", "in use": "yellow", "busy": "red", "unreadable": "dim", OTHER_JOB: "dim"}  # unknown: plain
 HEADER = ("GPU", "CUDA", "NAME", "TEMP", "UTIL", "MEM MiB", "POWER W", "PROCESSES")
 GAP = "  "
 MIN_NAME = 8
@@ -71,7 +71,8 @@ def table(gpus: tuple, o: Output, width: int = WIDTH) -> None:
         style = STYLE.get(g.load)
         if g.problem:
             head = GAP.join([cells[0].rjust(widths[0]), cells[1].ljust(widths[1])]) + GAP
-            o.print(_cut(head + f"cannot be read: {g.problem}", width), style=style)
+            what = "another job's: this process may not open it" if g.load == OTHER_JOB else f"cannot be read: {g.problem}"
+            o.print(_cut(head + what, width), style=style)
             continue
         chunks = _pack(es, procs_w) if es else [cells[7]]
         o.print(_line(cells[:7] + (chunks[0],), widths), style=style)

@@ -18,6 +18,12 @@ memory; without it, reading "used" raises NVML_ERROR_NOT_SUPPORTED: a recording 
 says "unknown", not 0), memory_reserved_mib (the v2 answer's "reserved"; a recording without it
 replays a driver whose NVML lacks nvmlDeviceGetMemoryInfo_v2). "proc_driver_version"
 is the text of /proc/driver/nvidia/version; without it that file does not exist.
+
+Start-up: "handle_delay_s" (per GPU, or for the whole machine) is how long nvmlDeviceGetHandleByIndex
+takes, as a GPU without persistence mode starts when a process first opens it (1-3 s each, one after
+another); a GPU's "hang_seconds" replays a handle that never comes. init_calls and shutdown_calls
+count the sessions a test's code opened. A GPU the process may not open (a Slurm or Kubernetes
+cgroup) is recorded as "errors": {"nvmlDeviceGetHandleByIndex": "NVML_ERROR_NO_PERMISSION"}.
 """
 
 from __future__ import annotations
@@ -129,6 +135,7 @@ class FakeNvml:
         self.m = machine
         self.as_bytes = machine.get("bytes", False)
         self._unwedged = threading.Event()  # set by release(): a replayed hang ends with its test
+        self.init_calls = self.shutdown_calls = 0
 
     def _raise_if(self, function: str, gpu: dict | None = None) -> None:
         code = (gpu or {}).get("errors", {}).get(function) or self.m.get("errors", {}).get(function)
@@ -149,10 +156,11 @@ class FakeNvml:
 
     # -- the NVML functions -------------------------------------------------------------------
     def nvmlInit(self):
+        self.init_calls += 1
         self._raise_if("nvmlInit")
 
     def nvmlShutdown(self):
-        pass
+        self.shutdown_calls += 1
 
     def nvmlSystemGetDriverVersion(self):
         self._raise_if("nvmlSystemGetDriverVersion")
@@ -171,7 +179,11 @@ class FakeNvml:
     def nvmlDeviceGetHandleByIndex(self, index):
         if index >= len(self.m["gpus"]):
             raise pynvml.NVMLError(pynvml.NVML_ERROR_INVALID_ARGUMENT)
-        self._raise_if("nvmlDeviceGetHandleByIndex", self.m["gpus"][index])
+        gpu = self.m["gpus"][index]
+        delay = gpu.get("hang_seconds") or gpu.get("handle_delay_s", self.m.get("handle_delay_s"))
+        if delay:
+            self._unwedged.wait(delay)
+        self._raise_if("nvmlDeviceGetHandleByIndex", gpu)
         return index
 
     def nvmlDeviceGetName(self, h):
