@@ -37,7 +37,8 @@ if [ "${GPU_ACCEPTANCE_QUICK:-0}" != "1" ]; then
   ONNX_ARGS=()
 fi
 
-summarise() { "$PY" "$ROOT/benchmarks/gpu_summary.py" "$OUT" > "$OUT/summary.txt" 2>&1; }
+# Written whole then moved into place, so a kill mid-write leaves the previous summary, never half of one.
+summarise() { "$PY" "$ROOT/benchmarks/gpu_summary.py" "$OUT" > "$OUT/summary.tmp" 2>&1; mv -f "$OUT/summary.tmp" "$OUT/summary.txt"; }
 trap 'summarise; exit 130' INT TERM
 
 # step NAME SECONDS COMMAND...: run it under min(SECONDS, time left), keep its output, record rc and
@@ -65,8 +66,8 @@ step() {
 
 # What the machine is, before anything is judged: the dependencies, the driver's full report,
 # persistence, MIG, ECC, the visible devices, and NVML's answers as a replayable fixture.
-step preflight 60 "$PY" "$ROOT/benchmarks/gpu_preflight.py" "$OUT"
-step record 60 sh -c "'$PY' '$ROOT/tools/record_machine.py' > '$OUT/machine.json'"
+step preflight 30 "$PY" "$ROOT/benchmarks/gpu_preflight.py" "$OUT"
+step record 30 sh -c "'$PY' '$ROOT/tools/record_machine.py' > '$OUT/machine.json'"
 # Cheap and telling first.
 step gpus_json 60 "$PY" -m envcheck gpus --json
 step doctor_json 120 "$PY" -m envcheck doctor --json --save "$OUT/snapshot.json"
