@@ -43,6 +43,22 @@ class GpuProcess:
 
 
 @dataclass(frozen=True)
+class MigDevice:
+    """One MIG device (a compute instance in its GPU instance) of a GPU in MIG mode, as NVML reads
+    it through the MIG device's own handle (which needs no privileges, unlike the parent's totals)."""
+
+    index: int  # NVML's MIG index within the parent ("Device N" under the GPU in nvidia-smi -L)
+    uuid: Union[str, Unavailable]  # MIG-... (drivers R470+), what CUDA_VISIBLE_DEVICES takes
+    name: Union[str, Unavailable]  # "NVIDIA A100-SXM4-80GB MIG 3g.40gb"
+    gpu_instance_id: Union[int, Unavailable]
+    compute_instance_id: Union[int, Unavailable]
+    sm_count: Union[int, Unavailable]  # the slice's multiprocessors (nvmlDeviceGetAttributes)
+    memory_total_mib: Union[int, Unavailable]
+    memory_used_mib: Union[int, Unavailable, None] = None
+    processes: Union[tuple, Unavailable, None] = None  # tuple[GpuProcess, ...]
+
+
+@dataclass(frozen=True)
 class GpuInfo:
     index: int  # NVML index: PCI bus order, as nvidia-smi numbers GPUs
     name: Union[str, Unavailable]
@@ -63,6 +79,7 @@ class GpuInfo:
     max_sm_clock_mhz: Union[int, Unavailable, None] = None
     memory_used_mib: Union[int, Unavailable, None] = None  # NVML's "used" (nvmlDeviceGetMemoryInfo)
     utilization_pct: Union[int, Unavailable, None] = None  # GPU (SM) utilisation over NVML's last sample period
+    mig_devices: Union[tuple, Unavailable, None] = None  # tuple[MigDevice, ...] when MIG mode is on
 
 
 @dataclass(frozen=True)

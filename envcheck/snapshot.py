@@ -15,6 +15,7 @@ from envcheck.facts import (  # noqa: F401 - the snapshot's parts, importable fr
     GpuInfo,
     GpuProcess,
     Host,
+    MigDevice,
     Unavailable,
     jsonable,
     known,

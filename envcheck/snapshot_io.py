@@ -14,6 +14,7 @@ from envcheck.snapshot import (
     DriverInfo,
     GpuInfo,
     GpuProcess,
+    MigDevice,
     OnnxRuntime,
     Package,
     Pasted,
@@ -41,6 +42,8 @@ _NESTED = {
     (Snapshot, "pasted"): Pasted,
     (DriverInfo, "gpus"): GpuInfo,
     (GpuInfo, "processes"): GpuProcess,
+    (GpuInfo, "mig_devices"): MigDevice,
+    (MigDevice, "processes"): GpuProcess,
     (Torch, "devices"): TorchDevice,
 }
 

@@ -7,6 +7,7 @@ a snapshot, so it lives below both.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from envcheck.facts import permitted
 from envcheck.numbers import ascii_int
@@ -66,3 +67,99 @@ def cuda_gpus(value: str | None, gpus: tuple) -> tuple[list[int], str]:
     usable = [g for g in sorted(gpus, key=lambda g: g.index) if permitted(g)]
     shown, problem = visible_gpus(value, len(usable), tuple(g.uuid for g in usable))
     return [usable[k].index for k in shown], problem
+
+
+# -- MIG ----------------------------------------------------------------------------------------
+# NVIDIA's MIG User Guide, "CUDA Device Enumeration": with CUDA 11/R450 and CUDA 12/R525 a CUDA
+# process enumerates a single MIG device ("the first one available"), and then no non-MIG GPU at all;
+# from CUDA 12/R570 it enumerates one compute instance per GPU instance, non-MIG GPUs too, at most 64.
+# Drivers R470+ name MIG devices MIG-<UUID>; older ones MIG-GPU-<GPU UUID>/<GI id>/<CI id>.
+MANY_MIG_DRIVER = 570
+MAX_MIG_DEVICES = 64
+_LEGACY_MIG = re.compile(r"^MIG-(GPU-[0-9a-fA-F-]+)/([0-9]+)/([0-9]+)$")
+
+
+@dataclass(frozen=True)
+class CudaDevice:
+    """One device a CUDA process enumerates: a whole GPU, or one MIG device of a GPU in MIG mode."""
+
+    gpu: int  # NVML index of the GPU (the parent of a MIG device)
+    mig: int | None = None  # NVML's MIG index within that GPU; None for the whole GPU
+
+
+def label(device: CudaDevice, gpus: tuple = ()) -> str:
+    """"GPU 2", or "GPU 1's MIG device 2 (3g.40gb)" when the GPU's MIG devices are at hand."""
+    if device.mig is None:
+        return f"GPU {device.gpu}"
+    profile = ""
+    for g in gpus:
+        if g.index == device.gpu:
+            for d in _mig_devices(g):
+                if d.index == device.mig and isinstance(d.name, str) and " MIG " in d.name:
+                    profile = f" ({d.name.rsplit(' MIG ', 1)[1]})"
+    return f"GPU {device.gpu}'s MIG device {device.mig}{profile}"
+
+
+def _mig_devices(gpu) -> tuple:
+    """The GPU's MIG devices CUDA can use: one compute instance per GPU instance (the first listed)."""
+    devices = gpu.mig_devices if gpu.mig_mode is True and isinstance(gpu.mig_devices, tuple) else ()
+    seen, out = set(), []
+    for d in devices:
+        if d.gpu_instance_id not in seen:
+            seen.add(d.gpu_instance_id)
+            out.append(d)
+    return tuple(out)
+
+
+def many_mig(driver_version) -> bool:
+    """Does this driver let one process enumerate several MIG devices (R570 and later)?"""
+    major = ascii_int(str(driver_version).split(".")[0]) if isinstance(driver_version, str) else None
+    return major is not None and major >= MANY_MIG_DRIVER
+
+
+def cuda_devices(value: str | None, gpus: tuple, driver_version=None) -> tuple[list[CudaDevice], str]:
+    """What a CUDA process here enumerates under CUDA_VISIBLE_DEVICES, in CUDA's order, and the
+    problem with the variable, if any: cuda_gpus() where no GPU is in MIG mode; with MIG, a GPU in
+    MIG mode stands for its MIG devices, a list may name MIG devices by UUID (MIG-<UUID>, or the
+    pre-R470 MIG-GPU-<UUID>/<GI>/<CI>), and the driver's rule decides how many a process gets."""
+    usable = [g for g in sorted(gpus, key=lambda g: g.index) if permitted(g)]
+    if not any(_mig_devices(g) for g in usable):
+        shown, problem = cuda_gpus(value, gpus)
+        return [CudaDevice(i) for i in shown], problem
+    if value is not None and value.strip().startswith("MIG-"):
+        listed, problem = _mig_list(value, usable)
+    else:
+        indices, problem = cuda_gpus(value, gpus)
+        by_index = {g.index: g for g in usable}
+        listed = []
+        for i in indices:
+            migs = _mig_devices(by_index[i])
+            listed += [CudaDevice(i, d.index) for d in migs] if by_index[i].mig_mode is True else [CudaDevice(i)]
+    if any(d.mig is not None for d in listed):
+        if not many_mig(driver_version):
+            listed = [next(d for d in listed if d.mig is not None)]
+        else:
+            listed = listed[:MAX_MIG_DEVICES]
+    return listed, problem
+
+
+def _mig_list(value: str, usable: list) -> tuple[list[CudaDevice], str]:
+    """A CUDA_VISIBLE_DEVICES of MIG devices: read up to its first entry that names none."""
+    out: list[CudaDevice] = []
+    for raw in value.split(","):
+        token = raw.strip()
+        hits = [CudaDevice(g.index, d.index) for g in usable for d in _mig_devices(g) if _names(token, g, d)]
+        if len(hits) != 1:
+            return out, f"{token!r} matches no MIG device's UUID: CUDA ignores it and everything after it"
+        if hits[0] in out:
+            return [], f"MIG device {token!r} is listed twice: CUDA then sees no device at all"
+        out.append(hits[0])
+    return out, ""
+
+
+def _names(token: str, gpu, mig) -> bool:
+    legacy = _LEGACY_MIG.match(token)
+    if legacy:
+        return (gpu.uuid == legacy.group(1) and str(mig.gpu_instance_id) == legacy.group(2)
+                and str(mig.compute_instance_id) == legacy.group(3))
+    return isinstance(mig.uuid, str) and token.startswith("MIG-") and mig.uuid.startswith(token)

@@ -266,3 +266,73 @@ def test_compat_table_stale():
 def test_exit_codes():
     assert exit_code(run_all(snapshot(torch=cpu_torch()), T)) == 2
     assert exit_code(run_all(snapshot(gpus=(gpu(0), gpu(1)), torch=cuda_torch(devices=1), packages=()), T)) == 1
+
+
+# -- MIG: what a CUDA process enumerates (NVIDIA MIG User Guide, "CUDA Device Enumeration") --------
+
+
+def _mig_box(machine, driver="535.104.05", mixed=False):
+    from envcheck.probes.nvml import read_driver
+
+    m = machine("a100_mig")
+    m["driver_version"] = driver
+    if mixed:  # GPU 0 out of MIG mode
+        m["gpus"][0]["mig_mode"] = False
+        del m["gpus"][0]["mig_devices"]
+    return read_driver()
+
+
+def _devices(value, info):
+    from envcheck.visible_devices import cuda_devices
+
+    shown, problem = cuda_devices(value, info.gpus, info.driver_version)
+    return [(d.gpu, d.mig) for d in shown], problem
+
+
+def test_before_r570_a_process_gets_the_first_mig_device_only(machine):
+    info = _mig_box(machine)
+    assert _devices(None, info) == ([(0, 0)], "")
+    assert _devices("1", info) == ([(1, 0)], "")  # a GPU in MIG mode named whole: its first MIG device
+    two = ",".join(d.uuid for d in (info.gpus[1].mig_devices[1], info.gpus[0].mig_devices[0]))
+    assert _devices(two, info) == ([(1, 1)], "")
+
+
+def test_before_r570_a_mig_device_hides_every_gpu_outside_mig(machine):
+    info = _mig_box(machine, mixed=True)
+    assert _devices(None, info) == ([(1, 0)], "")
+
+
+def test_from_r570_one_device_per_gpu_instance_and_gpus_outside_mig_too(machine):
+    info = _mig_box(machine, driver="570.124.06", mixed=True)
+    assert _devices(None, info) == ([(0, None), (1, 0), (1, 1), (1, 2)], "")
+    info = _mig_box(machine, driver="570.124.06")
+    assert _devices(None, info)[0] == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+
+
+def test_mig_devices_by_uuid_prefix_and_by_the_pre_r470_form(machine):
+    info = _mig_box(machine, driver="570.124.06")
+    d = info.gpus[1].mig_devices[2]
+    assert _devices(d.uuid[:17], info) == ([(1, 2)], "")  # a unique prefix
+    legacy = f"MIG-{info.gpus[0].uuid}/{info.gpus[0].mig_devices[1].gpu_instance_id}/0"
+    assert _devices(legacy, info) == ([(0, 1)], "")
+    shown, problem = _devices(f"{d.uuid},{d.uuid}", info)
+    assert shown == [] and "twice" in problem
+    shown, problem = _devices(f"{d.uuid},MIG-ffffffff", info)
+    assert shown == [(1, 2)] and "matches no MIG device" in problem
+
+
+def test_torch_counting_physical_gpus_on_a_mig_box_is_named_with_the_fix(machine):
+    """Before R570 a CUDA process enumerates one MIG device while torch, through NVML, counts the
+    two GPUs: cuda:1 fails (pytorch#130181). The fix names the MIG device."""
+    info = _mig_box(machine)
+    s = snapshot(driver=info.driver_version, gpus=info.gpus, torch=cuda_torch(devices=2))
+    f = one(s, "device-count-mismatch")
+    assert "1 MIG device" in f.summary and f.fix == f"export CUDA_VISIBLE_DEVICES={info.gpus[0].mig_devices[0].uuid}"
+    assert "device-count-mismatch" not in codes(snapshot(driver=info.driver_version, gpus=info.gpus, torch=cuda_torch(devices=1)))
+
+
+def test_a_mig_uuid_in_cuda_visible_devices_is_not_malformed(machine):
+    info = _mig_box(machine)
+    value = info.gpus[1].mig_devices[2].uuid
+    s = snapshot(driver=info.driver_version, gpus=info.gpus, torch=cuda_torch(devices=1), cuda_visible=value)
+    assert "cuda-hidden" not in codes(s) and "device-count-mismatch" not in codes(s)

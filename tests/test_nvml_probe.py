@@ -399,3 +399,30 @@ def test_a_kept_session_starts_nvml_once(machine):
     assert fake.shutdown_calls == 1
     read_driver()
     assert (fake.init_calls, fake.shutdown_calls) == (2, 2)
+
+
+# -- MIG ----------------------------------------------------------------------------------------
+
+
+def test_mig_devices_are_listed_under_their_gpu_through_their_own_handles(machine):
+    machine("a100_mig")
+    gpus = read_driver().gpus
+    assert [[d.name.split(" MIG ")[1] for d in g.mig_devices] for g in gpus] == [["3g.40gb", "3g.40gb"], ["4g.40gb", "2g.20gb", "1g.10gb"]]
+    first = gpus[0].mig_devices[0]
+    assert first.uuid.startswith("MIG-") and (first.gpu_instance_id, first.compute_instance_id, first.sm_count) == (1, 0, 42)
+    assert (first.memory_total_mib, first.memory_used_mib) == (40192, 20493)
+    assert first.processes == (GpuProcess(39123, "/usr/bin/python3", 20480),)
+    # a non-root caller gets no totals for the whole GPU in MIG mode: said so, not "no permission to query the driver"
+    assert gpus[0].memory_used_mib.code == "no_permission" and "MIG devices' own are shown" in gpus[0].memory_used_mib.reason
+    assert gpus[0].processes.code == "no_permission"
+
+
+def test_a_destroyed_mig_instance_leaves_a_gap_that_is_skipped(machine):
+    m = machine("a100_mig")
+    del m["gpus"][1]["mig_devices"][1]  # NVML_ERROR_NOT_FOUND at MIG index 1
+    assert [d.index for d in read_driver().gpus[1].mig_devices] == [0, 2]
+
+
+def test_a_gpu_without_mig_lists_no_mig_devices(machine):
+    machine("h200_driver580")
+    assert read_driver().gpus[0].mig_devices is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envcheck.checks.findings import Finding
 from envcheck.snapshot import Snapshot, known
-from envcheck.visible_devices import cuda_gpus
+from envcheck.visible_devices import cuda_devices, label
 
 
 def check_cuda_visible_devices(s: Snapshot, tables) -> list[Finding]:
@@ -12,20 +12,21 @@ def check_cuda_visible_devices(s: Snapshot, tables) -> list[Finding]:
     gpus = s.driver.gpus
     if value is None or not known(gpus):
         return []
-    shown, problem = cuda_gpus(value, gpus)
-    usable = cuda_gpus(None, gpus)[0]  # the GPUs this process may open, which CUDA's indices count
-    facts = {"CUDA_VISIBLE_DEVICES": value, "gpus": len(usable), "visible": shown}
+    shown, problem = cuda_devices(value, gpus, s.driver.driver_version)
+    usable = cuda_devices(None, gpus, s.driver.driver_version)[0]  # what CUDA enumerates with the variable unset
+    facts = {"CUDA_VISIBLE_DEVICES": value, "gpus": len(usable), "visible": [label(d) for d in shown]}
     if problem:
         return [Finding("cuda-hidden", "error", "driver", f"CUDA_VISIBLE_DEVICES={value!r} is malformed: {problem}", facts,
                         fix="unset CUDA_VISIBLE_DEVICES")]
     if not shown and usable:
         return [Finding("cuda-hidden", "warn", "driver", f"CUDA_VISIBLE_DEVICES={value!r} hides every GPU: torch sees none", facts,
                         fix="unset CUDA_VISIBLE_DEVICES")]
-    if len(shown) < len(usable):
-        hidden = [i for i in usable if i not in shown]
+    if len(shown) < len(usable) and all(d.mig is None for d in usable):
+        hidden = [d.gpu for d in usable if d not in shown]
         order = "" if s.cuda_env.cuda_device_order == "PCI_BUS_ID" else " (set CUDA_DEVICE_ORDER=PCI_BUS_ID so CUDA numbers GPUs as nvidia-smi does)"
         return [Finding("cuda-hidden", "info", "driver",
-                        f"CUDA_VISIBLE_DEVICES={value!r} shows GPUs {shown} and hides {hidden}; torch numbers the visible ones from 0{order}", facts)]
+                        f"CUDA_VISIBLE_DEVICES={value!r} shows GPUs {[d.gpu for d in shown]} and hides {hidden}; torch numbers the visible "
+                        f"ones from 0{order}", facts)]
     return []
 
 

@@ -12,7 +12,7 @@ from envcheck.errors import first_line
 from envcheck.install import platform_key
 from envcheck.snapshot import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
-from envcheck.visible_devices import cuda_gpus
+from envcheck.visible_devices import cuda_devices
 
 
 def _gpus(s: Snapshot) -> tuple:
@@ -44,11 +44,7 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
             out.append(Finding("cuda-unavailable", "error", "torch", "torch has a CUDA build and there is a driver, yet torch.cuda.is_available() is False",
                                {"torch": t.version, "torch_warnings": list(t.warnings)}, why=reason))
         if has_driver and t.cuda_available and t.device_count is not None and gpus:
-            visible, problem = cuda_gpus(s.cuda_env.cuda_visible_devices, gpus)
-            if not problem and t.device_count != len(visible):
-                out.append(Finding("device-count-mismatch", "warn", "torch",
-                                   f"the driver shows {len(visible)} GPU(s) to CUDA, torch sees {t.device_count}",
-                                   {"nvml_visible": len(visible), "torch_device_count": t.device_count}))
+            out += _device_count(s, t, gpus)
     release = tables.release(release_of(t.version or ""))
     if release is not None and s.system.os in KNOWN_OS:
         plat = platform_key(s.system.os, s.system.arch)
@@ -58,6 +54,28 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
             out.append(Finding("python-unsupported", "warn", "python", f"torch {release.torch} has no wheels for Python {py} (it supports {', '.join(pys)})",
                                {"python": py, "torch": release.torch}, **stack_fix(s, tables)))
     return out
+
+
+def _device_count(s: Snapshot, t: Torch, gpus: tuple) -> list[Finding]:
+    """device-count-mismatch: torch counts other devices than CUDA enumerates here."""
+    cvd = s.cuda_env.cuda_visible_devices
+    visible, problem = cuda_devices(cvd, gpus, s.driver.driver_version)
+    if problem or t.device_count == len(visible):
+        return []
+    facts = {"nvml_visible": len(visible), "torch_device_count": t.device_count}
+    migs = [d for d in visible if d.mig is not None]
+    if migs and cvd is None:
+        # torch counts devices through NVML, which counts physical GPUs, while a CUDA process before
+        # R570 enumerates one MIG device (torch/cuda/__init__.py _device_count_nvml; pytorch#130181).
+        first = next(d for g in gpus if g.index == migs[0].gpu for d in g.mig_devices if d.index == migs[0].mig)
+        fix = {"fix": f"export CUDA_VISIBLE_DEVICES={first.uuid}"} if isinstance(first.uuid, str) else {}
+        return [Finding("device-count-mismatch", "warn", "torch",
+                        f"torch counts {t.device_count} GPU(s), but CUDA enumerates {len(visible)} MIG device(s) here: "
+                        f"cuda:{len(visible)} and up will fail", facts,
+                        why="in MIG mode torch counts the physical GPUs; name the MIG device to use in CUDA_VISIBLE_DEVICES "
+                            "(nvidia-smi -L lists their MIG- UUIDs)", **fix)]
+    return [Finding("device-count-mismatch", "warn", "torch", f"the driver shows {len(visible)} GPU(s) to CUDA, torch sees {t.device_count}",
+                    facts)]
 
 
 def _import_failed(s: Snapshot, t: Torch, tables) -> Finding:

@@ -24,7 +24,7 @@ import sys
 from dataclasses import replace
 from typing import Optional
 
-from envcheck.facts import NOT_PERMITTED, DriverInfo, GpuInfo, GpuProcess, Unavailable
+from envcheck.facts import NOT_PERMITTED, DriverInfo, GpuInfo, GpuProcess, MigDevice, Unavailable
 from envcheck.probes.pci import nvidia_on_pci
 from envcheck.probes.timeout import ProbeTimeout, call_with_progress
 
@@ -41,6 +41,8 @@ _REASONS = {
     "NVML_ERROR_FUNCTION_NOT_FOUND": ("function_missing", "this driver's NVML lacks the function"),
     "NVML_ERROR_GPU_IS_LOST": ("gpu_lost", "the GPU has fallen off the bus"),
     "NVML_ERROR_TIMEOUT": ("timeout", "NVML timed out"),
+    "NVML_ERROR_NOT_FOUND": ("not_found", "NVML found no such object"),
+    "NVML_ERROR_INVALID_ARGUMENT": ("invalid_argument", "NVML refused the argument"),
 }
 
 # Clocks-event (formerly "throttle") reason bits, nvml.h `nvmlClocksEventReason*` (the same values
@@ -291,7 +293,8 @@ def _gpu(index: int) -> GpuInfo:
                                  "Docker) gives it to other jobs")
         return _unanswered(index, handle)
     memory = _memory(handle)  # one call answers both total and used
-    return GpuInfo(
+    mig = _call("nvmlDeviceGetMigMode", handle, convert=lambda modes: int(modes[0]) == _NVML_DEVICE_MIG_ENABLE)
+    gpu = GpuInfo(
         index=index,
         name=_call("nvmlDeviceGetName", handle, convert=_text),
         uuid=_call("nvmlDeviceGetUUID", handle, convert=_text),
@@ -311,7 +314,7 @@ def _gpu(index: int) -> GpuInfo:
         ecc_uncorrected_volatile=_call(
             "nvmlDeviceGetTotalEccErrors", handle, _NVML_MEMORY_ERROR_TYPE_UNCORRECTED, _NVML_VOLATILE_ECC, convert=int
         ),
-        mig_mode=_call("nvmlDeviceGetMigMode", handle, convert=lambda modes: int(modes[0]) == _NVML_DEVICE_MIG_ENABLE),
+        mig_mode=mig,
         persistence_mode=_call("nvmlDeviceGetPersistenceMode", handle, convert=lambda v: int(v) == _NVML_FEATURE_ENABLED),
         processes=_call(
             "nvmlDeviceGetComputeRunningProcesses_v3|nvmlDeviceGetComputeRunningProcesses_v2|nvmlDeviceGetComputeRunningProcesses",
@@ -327,6 +330,52 @@ def _gpu(index: int) -> GpuInfo:
         # kernel ran; NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs
         utilization_pct=_call("nvmlDeviceGetUtilizationRates", handle, convert=lambda u: int(u.gpu)),
     )
+    if mig is not True:
+        return gpu
+    # In MIG mode NVML gives the whole GPU's memory and processes to privileged callers only
+    # (nvml.h: "only if the caller has appropriate privileges"); each MIG device's own handle answers.
+    return replace(gpu, memory_total_mib=_mig_privileged(gpu.memory_total_mib), memory_used_mib=_mig_privileged(gpu.memory_used_mib),
+                   processes=_mig_privileged(gpu.processes), mig_devices=_mig_devices(handle))
+
+
+def _mig_privileged(value):
+    if isinstance(value, Unavailable) and value.code == "no_permission":
+        return Unavailable("no_permission", "in MIG mode NVML gives the whole GPU's figures to root only; its MIG devices' own are shown")
+    return value
+
+
+def _mig_devices(parent) -> object:
+    """The MIG devices of a GPU in MIG mode, each read through its own handle.
+
+    nvmlDeviceGetMaxMigDeviceCount is how many MIG devices could exist, not how many do: an empty
+    index answers NVML_ERROR_NOT_FOUND and is skipped, as NVIDIA's go-nvlib does (indices may have
+    gaps once instances are destroyed). Command line equivalent: `nvidia-smi -L`.
+    """
+    top = _call("nvmlDeviceGetMaxMigDeviceCount", parent)
+    if isinstance(top, Unavailable):
+        return top
+    out = []
+    for k in range(top):
+        h = _call("nvmlDeviceGetMigDeviceHandleByIndex", parent, k)
+        if isinstance(h, Unavailable):
+            if h.code in ("not_found", "invalid_argument"):
+                continue
+            return h
+        attrs = _call("nvmlDeviceGetAttributes_v2|nvmlDeviceGetAttributes", h)
+        memory = _memory(h)
+        out.append(MigDevice(
+            index=k,
+            uuid=_call("nvmlDeviceGetUUID", h, convert=_text),
+            name=_call("nvmlDeviceGetName", h, convert=_text),
+            gpu_instance_id=_call("nvmlDeviceGetGpuInstanceId", h, convert=int),
+            compute_instance_id=_call("nvmlDeviceGetComputeInstanceId", h, convert=int),
+            sm_count=_part(attrs, lambda a: int(a.multiprocessorCount)),
+            memory_total_mib=_part(memory, lambda m: int(m.total) // _MIB),
+            memory_used_mib=_part(memory, lambda m: int(m.used) // _MIB),
+            processes=_call("nvmlDeviceGetComputeRunningProcesses_v3|nvmlDeviceGetComputeRunningProcesses_v2|nvmlDeviceGetComputeRunningProcesses",
+                            h, convert=_processes),
+        ))
+    return tuple(out)
 
 
 def _memory(handle):

@@ -24,6 +24,12 @@ takes, as a GPU without persistence mode starts when a process first opens it (1
 another); a GPU's "hang_seconds" replays a handle that never comes. init_calls and shutdown_calls
 count the sessions a test's code opened. A GPU the process may not open (a Slurm or Kubernetes
 cgroup) is recorded as "errors": {"nvmlDeviceGetHandleByIndex": "NVML_ERROR_NO_PERMISSION"}.
+
+MIG: a GPU in MIG mode lists its "mig_devices" (index, uuid, name, gpu_instance_id,
+compute_instance_id, sm_count, memory_total_bytes, memory_used_mib, memory_reserved_mib, processes),
+answered through MIG handles (parent index, MIG index); an index without a device answers
+NVML_ERROR_NOT_FOUND. "mig_privileged": false replays a non-root caller: the parent's memory and
+processes answer NVML_ERROR_NO_PERMISSION (nvml.h), its MIG devices' own still answer.
 """
 
 from __future__ import annotations
@@ -71,6 +77,12 @@ FUNCTIONS = (
     "nvmlDeviceGetClockInfo",
     "nvmlDeviceGetMaxClockInfo",
     "nvmlDeviceGetUtilizationRates",
+    "nvmlDeviceGetMaxMigDeviceCount",
+    "nvmlDeviceGetMigDeviceHandleByIndex",
+    "nvmlDeviceGetAttributes",
+    "nvmlDeviceGetAttributes_v2",
+    "nvmlDeviceGetGpuInstanceId",
+    "nvmlDeviceGetComputeInstanceId",
 )
 
 # Reason names -> pynvml's own bit constants (not envcheck's table, so the tests cross-check it).
@@ -152,7 +164,16 @@ class FakeNvml:
         return text.encode() if self.as_bytes else text
 
     def _gpu(self, handle) -> dict:
+        if isinstance(handle, tuple):  # a MIG device's handle: (parent, MIG index)
+            parent, k = handle
+            return next(d for d in self.m["gpus"][parent]["mig_devices"] if d["index"] == k)
         return self.m["gpus"][handle]
+
+    def _mig_private(self, h, function: str) -> None:
+        """A non-root caller asking a MIG-mode GPU for its totals."""
+        gpu = self._gpu(h)
+        if not isinstance(h, tuple) and gpu.get("mig_devices") is not None and self.m.get("mig_privileged") is False:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NO_PERMISSION)
 
     # -- the NVML functions -------------------------------------------------------------------
     def nvmlInit(self):
@@ -207,6 +228,7 @@ class FakeNvml:
     def nvmlDeviceGetMemoryInfo(self, h, version=None):
         gpu = self._gpu(h)
         self._raise_if("nvmlDeviceGetMemoryInfo", gpu)
+        self._mig_private(h, "nvmlDeviceGetMemoryInfo")
         if not version:
             return _Memory(gpu["memory_total_bytes"], gpu.get("memory_used_mib"))
         assert version == pynvml.nvmlMemory_v2, version
@@ -262,6 +284,7 @@ class FakeNvml:
         return pynvml.NVML_FEATURE_ENABLED if on else pynvml.NVML_FEATURE_DISABLED
 
     def _processes(self, function: str, h):
+        self._mig_private(h, function)
         return [
             SimpleNamespace(pid=p["pid"], usedGpuMemory=p.get("used_memory_bytes"), gpuInstanceId=0xFFFFFFFF, computeInstanceId=0xFFFFFFFF)
             for p in self._field(function, h, "processes")
@@ -278,7 +301,8 @@ class FakeNvml:
 
     def nvmlSystemGetProcessName(self, pid):
         self._raise_if("nvmlSystemGetProcessName")
-        for gpu in self.m["gpus"]:
+        records = [r for gpu in self.m["gpus"] for r in [gpu, *(gpu.get("mig_devices") or ())]]
+        for gpu in records:
             for p in gpu.get("processes", ()):
                 if p["pid"] == pid:
                     if p.get("name") is None:  # e.g. a process in another PID namespace
@@ -303,6 +327,34 @@ class FakeNvml:
     def nvmlDeviceGetUtilizationRates(self, h):
         gpu = self._field("nvmlDeviceGetUtilizationRates", h, "utilization_pct")
         return SimpleNamespace(gpu=gpu, memory=0)  # nvmlUtilization_t: percent of the sample period
+
+    # -- MIG ----------------------------------------------------------------------------------------
+    def nvmlDeviceGetMaxMigDeviceCount(self, h):
+        gpu = self._gpu(h)
+        self._raise_if("nvmlDeviceGetMaxMigDeviceCount", gpu)
+        return gpu.get("max_mig_devices", 7) if gpu.get("mig_devices") is not None else 0
+
+    def nvmlDeviceGetMigDeviceHandleByIndex(self, h, k):
+        gpu = self._gpu(h)
+        self._raise_if("nvmlDeviceGetMigDeviceHandleByIndex", gpu)
+        if not any(d["index"] == k for d in gpu.get("mig_devices") or ()):
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_FOUND)
+        return (h, k)
+
+    def nvmlDeviceGetAttributes_v2(self, h):
+        if not isinstance(h, tuple):  # nvml.h: "currently only supports MIG device handles"
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        d = self._gpu(h)
+        self._raise_if("nvmlDeviceGetAttributes_v2", d)
+        return SimpleNamespace(multiprocessorCount=d["sm_count"], memorySizeMB=d["memory_total_bytes"] >> 20)
+
+    nvmlDeviceGetAttributes = nvmlDeviceGetAttributes_v2
+
+    def nvmlDeviceGetGpuInstanceId(self, h):
+        return self._field("nvmlDeviceGetGpuInstanceId", h, "gpu_instance_id")
+
+    def nvmlDeviceGetComputeInstanceId(self, h):
+        return self._field("nvmlDeviceGetComputeInstanceId", h, "compute_instance_id")
 
     # -- /proc/driver/nvidia/version ----------------------------------------------------------
     def read_file(self, path: str) -> str:
