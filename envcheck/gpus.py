@@ -21,7 +21,7 @@ from typing import Mapping, Optional, Union
 from envcheck.errors import UserError
 from envcheck.facts import DriverInfo, GpuInfo, Unavailable, known, permitted
 from envcheck.numbers import ascii_int
-from envcheck.visible_devices import cuda_gpus
+from envcheck.visible_devices import cuda_devices, cuda_gpus, many_mig, mig_devices
 
 DEFAULT_COMMAND = "torchrun --nproc-per-node={n} train.py"
 
@@ -43,6 +43,22 @@ class ProcessView:
 
 
 @dataclass(frozen=True)
+class MigView:
+    """One MIG device of a GPU in MIG mode: what a CUDA process uses instead of the whole GPU."""
+
+    index: int  # NVML's MIG index under its GPU ("Device N" in nvidia-smi -L)
+    uuid: Union[str, Unavailable]  # MIG-...: the CUDA_VISIBLE_DEVICES that selects it
+    profile: str  # "3g.40gb"; "?" where NVML gave no name
+    sm_count: Union[int, Unavailable]
+    cuda_ordinal: Optional[int]  # cuda:N under the current CUDA_VISIBLE_DEVICES; None: not enumerated
+    load: str
+    memory_used_mib: Union[int, Unavailable, None]
+    memory_total_mib: Union[int, Unavailable, None]
+    processes: Union[tuple, Unavailable, None]
+    utilization_pct: None = None  # NVML gives none for MIG devices
+
+
+@dataclass(frozen=True)
 class GpuView:
     index: int  # nvidia-smi's
     name: Union[str, Unavailable]
@@ -59,6 +75,7 @@ class GpuView:
     processes: Union[tuple, Unavailable, None]  # tuple[ProcessView, ...]
     mig_mode: Union[bool, Unavailable, None]
     problem: str = ""  # why the GPU could not be read at all ("" when it could)
+    mig_devices: tuple = ()  # tuple[MigView, ...] when the GPU is in MIG mode
 
 
 @dataclass(frozen=True)
@@ -76,12 +93,14 @@ class GpusReport:
 
 @dataclass(frozen=True)
 class Pick:
-    gpus: tuple  # nvidia-smi indices, in the order CUDA numbers them inside the job
+    gpus: tuple  # nvidia-smi indices, in the order CUDA numbers them inside the job (a MIG device's: its GPU's)
     named: bool  # the user named them (--pick 0,2,3) rather than asked for the least busy
-    cuda_visible_devices: str  # "0,2,3"
-    command: str  # the line to run
+    cuda_visible_devices: str  # "0,2,3"; MIG devices' UUIDs
+    command: str  # the line to run; one line per job where MIG devices were picked (each its own job)
     warnings: tuple = ()
     notes: tuple = ()
+    mig_devices: tuple = ()  # the MIG UUIDs picked, in order; () when whole GPUs were
+    labels: tuple = ()  # each device as the report names it: "GPU 0's MIG device 1 (3g.40gb)"
 
 
 # -- the view ----------------------------------------------------------------------------------
@@ -91,7 +110,8 @@ def pids(driver: DriverInfo) -> list:
     """The process ids NVML lists on any GPU: whose users the CLI asks the process probe for."""
     if not known(driver.gpus):
         return []
-    return sorted({p.pid for g in driver.gpus if isinstance(g.processes, tuple) for p in g.processes})
+    records = [r for g in driver.gpus for r in (g, *(g.mig_devices if isinstance(g.mig_devices, tuple) else ()))]
+    return sorted({p.pid for r in records if isinstance(r.processes, tuple) for p in r.processes})
 
 
 
@@ -121,6 +141,7 @@ def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_d
     warnings, notes = [], []
     usable = cuda_gpus(None, ordered)[0]
     visible, problem = _visible(cuda_visible_devices, ordered)
+    devices = cuda_devices(cuda_visible_devices, tuple(ordered), version)[0]
     shown = _shown(cuda_visible_devices) if cuda_visible_devices is not None else ""
     if problem:
         warnings.append(f"CUDA_VISIBLE_DEVICES={shown} is malformed: {problem}")
@@ -131,9 +152,9 @@ def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_d
         hidden = [i for i in usable if i not in visible]
         notes.append(f"CUDA_VISIBLE_DEVICES={shown} hides GPU{'s' if len(hidden) > 1 else ''} {_list(hidden)}; "
                      f"CUDA numbers the others from 0")
-    ordinal = {i: k for k, i in enumerate(visible if visible is not None else usable)}
+    ordinal = {(d.gpu, d.mig): k for k, d in enumerate(devices)}
 
-    views = tuple(_view(g, ordinal.get(g.index), users) for g in ordered)
+    views = tuple(_view(g, ordinal, users) for g in ordered)
     for v in views:
         if v.problem and v.load != OTHER_JOB:
             warnings.append(f"GPU {v.index} cannot be read: {v.problem}")
@@ -149,8 +170,10 @@ def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_d
                      "first, not as shown here (export CUDA_DEVICE_ORDER=PCI_BUS_ID)")
     mig = [v.index for v in views if v.mig_mode is True]
     if mig:
-        notes.append(f"GPU{'s' if len(mig) > 1 else ''} {_list(mig)} {'are' if len(mig) > 1 else 'is'} in MIG mode: a CUDA "
-                     f"process uses MIG instances, named by their MIG- UUIDs (nvidia-smi -L), and NVML gives no utilisation")
+        rule = ("one CUDA process uses one MIG device (drivers before R570): CUDA_VISIBLE_DEVICES=MIG-… chooses which"
+                if not many_mig(version) else "a CUDA process uses one MIG device per GPU instance")
+        notes.append(f"GPU{'s' if len(mig) > 1 else ''} {_list(mig)} {'are' if len(mig) > 1 else 'is'} in MIG mode: {rule}; "
+                     f"NVML gives no utilisation for MIG devices")
     return GpusReport(**head, gpus=views, warnings=tuple(warnings), notes=tuple(notes), exit_code=1 if warnings else 0)
 
 
@@ -162,28 +185,39 @@ def _visible(cvd: Optional[str], ordered: list) -> tuple:
     return cuda_gpus(cvd, tuple(ordered))
 
 
-def _view(g: GpuInfo, ordinal: Optional[int], users: Mapping[int, Optional[str]]) -> GpuView:
-    processes = g.processes
-    if isinstance(processes, tuple):
-        processes = tuple(ProcessView(p.pid, p.name, users.get(p.pid), p.used_memory_mib) for p in processes)
+def _view(g: GpuInfo, ordinal: Mapping, users: Mapping[int, Optional[str]]) -> GpuView:
     problem = ""
     if isinstance(g.name, Unavailable) and isinstance(g.memory_total_mib, Unavailable):
         problem = g.name.reason  # the handle itself failed (a GPU fallen off the bus, or another job's)
     view = GpuView(
-        index=g.index, name=g.name, uuid=g.uuid, pci_bus_id=g.pci_bus_id, cuda_ordinal=ordinal, load="unknown",
+        index=g.index, name=g.name, uuid=g.uuid, pci_bus_id=g.pci_bus_id, cuda_ordinal=ordinal.get((g.index, None)), load="unknown",
         memory_used_mib=g.memory_used_mib, memory_total_mib=g.memory_total_mib, utilization_pct=g.utilization_pct,
         temperature_c=g.temperature_c, power_draw_w=g.power_draw_w, power_limit_w=g.power_limit_w,
-        processes=processes, mig_mode=g.mig_mode, problem=problem,
+        processes=_processes(g.processes, users), mig_mode=g.mig_mode, problem=problem,
+        mig_devices=tuple(_mig_view(g.index, d, ordinal, users) for d in mig_devices(g)),
     )
     load = OTHER_JOB if not permitted(g) else "unreadable" if problem else load_of(view)
     return replace(view, load=load)
+
+
+def _processes(processes, users: Mapping[int, Optional[str]]):
+    if isinstance(processes, tuple):
+        return tuple(ProcessView(p.pid, p.name, users.get(p.pid), p.used_memory_mib) for p in processes)
+    return processes
+
+
+def _mig_view(gpu: int, d, ordinal: Mapping, users: Mapping[int, Optional[str]]) -> MigView:
+    profile = d.name.rsplit(" MIG ", 1)[1] if isinstance(d.name, str) and " MIG " in d.name else "?"
+    view = MigView(d.index, d.uuid, profile, d.sm_count, ordinal.get((gpu, d.index)), "unknown", d.memory_used_mib, d.memory_total_mib,
+                   _processes(d.processes, users))
+    return replace(view, load=load_of(view))
 
 
 def _int(value) -> Optional[int]:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def load_of(g: GpuView) -> str:
+def load_of(g) -> str:
     """free, in use, busy, or unknown when NVML gave neither utilisation, memory nor processes."""
     util = _int(g.utilization_pct)
     used, total = _int(g.memory_used_mib), _int(g.memory_total_mib)
@@ -198,7 +232,7 @@ def load_of(g: GpuView) -> str:
     return "free"
 
 
-def busyness(g: GpuView) -> tuple:
+def busyness(g) -> tuple:
     """The order of --pick N: lowest utilisation, then least memory used, then fewest processes,
     then the lower index; a GPU whose figure is unknown comes after every GPU whose figure is known."""
     util, used = _int(g.utilization_pct), _int(g.memory_used_mib)
@@ -255,6 +289,13 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
     choosable = [g for g in report.gpus if not g.problem and (g.cuda_ordinal is not None or not restricted)]
     theirs = [g.index for g in report.gpus if g.load == OTHER_JOB]
     cvd = f"CUDA_VISIBLE_DEVICES={_shown(report.cuda_visible_devices)}" if restricted else ""
+    if any(g.mig_devices for g in report.gpus):
+        if isinstance(wanted, int):
+            return _pick_mig(report, wanted, command, where)
+        mig = [i for i in wanted if i in by_index and by_index[i].mig_devices]
+        if mig:
+            raise UserError(f"{where}: GPU {mig[0]} is in MIG mode: CUDA uses its MIG devices, not the whole GPU; pick a number of "
+                            f"devices (--pick 1) to get the least busy MIG device, or set CUDA_VISIBLE_DEVICES=MIG-… (nvidia-smi -L)")
     if isinstance(wanted, int):
         if wanted > len(choosable):
             if restricted and len(choosable) < len(everything):
@@ -300,6 +341,50 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
         if g.mig_mode is True:
             warnings.append(f"GPU {i} is in MIG mode: the job gets one MIG instance of it, not the whole GPU")
     return Pick(tuple(chosen), not isinstance(wanted, int), visible, line, tuple(warnings), tuple(notes))
+
+
+def _mig_order(v) -> tuple:
+    """Free before used, then the larger device (more SMs), then the less memory used: on a MIG
+    machine the least busy is a big idle slice, not the smallest one that happens to hold least."""
+    used, total = _int(v.memory_used_mib), _int(v.memory_total_mib)
+    count = len(v.processes) if isinstance(v.processes, tuple) else None
+    sms = getattr(v, "sm_count", None)
+    share = used / total if used is not None and total else 1.0
+    return (count is None, count or 0, round(share, 2), -(sms if isinstance(sms, int) else 0), getattr(v, "index", 0))
+
+
+def _pick_mig(report: GpusReport, wanted: int, command: str, where: str) -> Pick:
+    """--pick on a machine with GPUs in MIG mode: the least busy devices CUDA can be given, whole
+    GPUs outside MIG mode and MIG devices alike. A CUDA process before driver R570 uses a single MIG
+    device, and NCCL (torch.distributed on GPUs) does not run across MIG devices (NVIDIA MIG User
+    Guide, "Application Considerations"): each picked device gets a job, and a line, of its own."""
+    restricted = report.cuda_visible_devices is not None
+    units = []  # (view, GPU index, MIG view or None)
+    for g in report.gpus:
+        if g.problem or g.load == OTHER_JOB:
+            continue
+        if g.mig_devices:
+            units += [(d, g.index, d) for d in g.mig_devices if isinstance(d.uuid, str) and (d.cuda_ordinal is not None or not restricted)]
+        elif g.cuda_ordinal is not None or not restricted:
+            units.append((g, g.index, None))
+    if wanted > len(units):
+        raise UserError(f"{where}: {len(units)} device{'s' if len(units) != 1 else ''} (GPUs and MIG devices) can be picked here: "
+                        f"pick at most {len(units)}" if units else f"{where}: no GPU or MIG device can be picked here")
+    chosen = sorted(units, key=lambda u: _mig_order(u[0]))[:wanted]
+    cuda_index = {i: k for k, i in enumerate(g.index for g in report.gpus if g.load != OTHER_JOB)}
+    targets = [m.uuid if m is not None else str(cuda_index[i]) for _, i, m in chosen]
+    one = command.strip().replace("{n}", "1")
+    lines = [f"CUDA_VISIBLE_DEVICES={t} {one}" if m is not None else f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={t} {one}"
+             for t, (_, _, m) in zip(targets, chosen)]
+    labels = tuple(f"GPU {i}'s MIG device {m.index} ({m.profile})" if m is not None else f"GPU {i}" for _, i, m in chosen)
+    warnings = [f"{label} is {'busy' if v.load == 'busy' else 'not free'} ({_usage(v)}): the job will share it"
+                for label, (v, _, _) in zip(labels, chosen) if v.load in ("busy", "in use")]
+    notes = ["inside each job CUDA numbers its device cuda:0"]
+    if len(chosen) > 1:
+        notes.append(f"these are {len(chosen)} separate jobs, one per device: a MIG device runs a process of its own, and NCCL "
+                     f"(torch.distributed on GPUs) does not run across MIG devices")
+    return Pick(tuple(i for _, i, _ in chosen), False, ",".join(targets), "\n".join(lines), tuple(warnings), tuple(notes),
+                tuple(m.uuid for _, _, m in chosen if m is not None), labels)
 
 
 def exit_code(report: GpusReport, chosen: Optional[Pick] = None) -> int:

@@ -94,13 +94,13 @@ def label(device: CudaDevice, gpus: tuple = ()) -> str:
     profile = ""
     for g in gpus:
         if g.index == device.gpu:
-            for d in _mig_devices(g):
+            for d in mig_devices(g):
                 if d.index == device.mig and isinstance(d.name, str) and " MIG " in d.name:
                     profile = f" ({d.name.rsplit(' MIG ', 1)[1]})"
     return f"GPU {device.gpu}'s MIG device {device.mig}{profile}"
 
 
-def _mig_devices(gpu) -> tuple:
+def mig_devices(gpu) -> tuple:
     """The GPU's MIG devices CUDA can use: one compute instance per GPU instance (the first listed)."""
     devices = gpu.mig_devices if gpu.mig_mode is True and isinstance(gpu.mig_devices, tuple) else ()
     seen, out = set(), []
@@ -123,7 +123,7 @@ def cuda_devices(value: str | None, gpus: tuple, driver_version=None) -> tuple[l
     MIG mode stands for its MIG devices, a list may name MIG devices by UUID (MIG-<UUID>, or the
     pre-R470 MIG-GPU-<UUID>/<GI>/<CI>), and the driver's rule decides how many a process gets."""
     usable = [g for g in sorted(gpus, key=lambda g: g.index) if permitted(g)]
-    if not any(_mig_devices(g) for g in usable):
+    if not any(mig_devices(g) for g in usable):
         shown, problem = cuda_gpus(value, gpus)
         return [CudaDevice(i) for i in shown], problem
     if value is not None and value.strip().startswith("MIG-"):
@@ -133,7 +133,7 @@ def cuda_devices(value: str | None, gpus: tuple, driver_version=None) -> tuple[l
         by_index = {g.index: g for g in usable}
         listed = []
         for i in indices:
-            migs = _mig_devices(by_index[i])
+            migs = mig_devices(by_index[i])
             listed += [CudaDevice(i, d.index) for d in migs] if by_index[i].mig_mode is True else [CudaDevice(i)]
     if any(d.mig is not None for d in listed):
         if not many_mig(driver_version):
@@ -148,7 +148,7 @@ def _mig_list(value: str, usable: list) -> tuple[list[CudaDevice], str]:
     out: list[CudaDevice] = []
     for raw in value.split(","):
         token = raw.strip()
-        hits = [CudaDevice(g.index, d.index) for g in usable for d in _mig_devices(g) if _names(token, g, d)]
+        hits = [CudaDevice(g.index, d.index) for g in usable for d in mig_devices(g) if _names(token, g, d)]
         if len(hits) != 1:
             return out, f"{token!r} matches no MIG device's UUID: CUDA ignores it and everything after it"
         if hits[0] in out:

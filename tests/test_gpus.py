@@ -459,3 +459,35 @@ def test_visible_devices_index_the_jobs_own_gpus(gpus, monkeypatch):
     data = json.loads(out)
     assert [g["cuda_ordinal"] for g in data["gpus"]] == [None] * 5 + [0, None, None]
     assert data["warnings"] == [] and code == 0
+
+
+# -- MIG ----------------------------------------------------------------------------------------------
+
+
+def test_mig_devices_are_listed_under_their_gpu_with_the_one_cuda_uses(gpus):
+    code, out, err = gpus("a100_mig")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert sum("└ MIG 3g.40gb" in line for line in lines) == 2 and any("└ MIG 1g.10gb" in line for line in lines)
+    # before R570 a process gets the first MIG device only: that one is cuda:0, the GPUs themselves none
+    assert [line.split()[0] for line in lines if "└ MIG" in line] == ["cuda:0", "-", "-", "-", "-"]
+    assert "one CUDA process uses one MIG device" in " ".join(out.split())
+    code, out, err = gpus("a100_mig", "--json")
+    data = json.loads(out)
+    mig = data["gpus"][0]["mig_devices"][0]
+    assert (mig["profile"], mig["cuda_ordinal"], mig["memory_used_mib"], mig["sm_count"]) == ("3g.40gb", 0, 20493, 42)
+    assert mig["uuid"].startswith("MIG-") and mig["processes"][0]["pid"] == 39123
+
+
+def test_pick_on_a_mig_box_picks_mig_devices_each_its_own_job(gpus):
+    code, out, err = gpus("a100_mig", "--pick", "1", "--quiet")
+    assert code == 0 and out.strip() == "CUDA_VISIBLE_DEVICES=MIG-00000001-0000-5afc-978f-d2f129440900 torchrun --nproc-per-node=1 train.py"
+    code, out, err = gpus("a100_mig", "--pick", "2", "--json")
+    pick = json.loads(out)["pick"]
+    assert pick["mig_devices"] == ["MIG-00000001-0000-5afc-978f-d2f129440900", "MIG-00000000-0001-5afc-978f-d2f129440901"]
+    assert pick["command"].count("\n") == 1 and all(line.startswith("CUDA_VISIBLE_DEVICES=MIG-") for line in pick["command"].splitlines())
+    assert "separate jobs" in " ".join(pick["notes"])
+    code, out, err = gpus("a100_mig", "--pick", "6")
+    assert code == 2 and "5 devices (GPUs and MIG devices) can be picked here" in err
+    code, out, err = gpus("a100_mig", "--pick", "0,")
+    assert code == 2 and "GPU 0 is in MIG mode" in err

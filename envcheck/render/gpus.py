@@ -27,7 +27,8 @@ def text(report: GpusReport, o: Output, width: int = WIDTH, chosen: Optional[Pic
     """The screen: driver line, one line per GPU, warnings and notes, then the pick (if any).
     `quiet` with a pick prints only the line to run, for `$(envcheck gpus --pick 2 --quiet)`."""
     if quiet and chosen is not None:
-        o.print(chosen.command)
+        for line in chosen.command.split("\n"):
+            o.print(line)
         return
     if report.problem:
         _prose(report.problem, o, width)
@@ -40,11 +41,12 @@ def text(report: GpusReport, o: Output, width: int = WIDTH, chosen: Optional[Pic
         _prose(f"note: {n}", o, width, style="dim")
     if chosen is not None:
         o.print()
-        listed = ", ".join(map(str, chosen.gpus))
-        gpus = "GPU" if len(chosen.gpus) == 1 else "GPUs"
+        listed = ", ".join(chosen.labels) if chosen.labels else ", ".join(map(str, chosen.gpus))
+        gpus = ("device" if len(chosen.gpus) == 1 else "devices") if chosen.labels else "GPU" if len(chosen.gpus) == 1 else "GPUs"
         _prose(f"picked {gpus} {listed}, as named; run:" if chosen.named else
                f"picked the least busy {gpus}: {listed}; run:", o, width, style="bold")
-        o.print(chosen.command)  # one line, whatever its length: it is meant to be copied
+        for line in chosen.command.split("\n"):
+            o.print(line)  # one line each, whatever its length: it is meant to be copied
         for n in chosen.notes:
             _prose(n, o, width)
         for w in chosen.warnings:
@@ -55,12 +57,13 @@ def table(gpus: tuple, o: Output, width: int = WIDTH) -> None:
     """One line per GPU under a header; a GPU's processes continue on lines below when they do
     not fit beside it. The name column gives way to the processes, down to MIN_NAME characters."""
     rows = [_cells(g) for g in gpus]
-    fixed = [max(len(HEADER[c]), *(len(r[c]) for r in rows)) for c in (0, 1, 3, 4, 5, 6)]
+    every = rows + [_mig_cells(d) for g in gpus for d in g.mig_devices]  # MIG devices' lines share the columns
+    fixed = [max(len(HEADER[c]), *(len(r[c]) for r in every)) for c in (0, 1, 3, 4, 5, 6)]
     before = sum(fixed) + len(GAP) * 7  # every column but the name and the processes, with the gaps
     room = max(width - before, MIN_NAME + len("PROCESSES"))
     entries = [_entries(g) for g in gpus]
-    longest = max([len(HEADER[7])] + [len(e) for es in entries for e in es])
-    name_w = max(len(HEADER[2]), *(len(r[2]) for r in rows))
+    longest = max([len(HEADER[7])] + [len(e) for es in entries for e in es] + [len(e) for g in gpus for d in g.mig_devices for e in _entries(d)])
+    name_w = max(len(HEADER[2]), *(len(r[2]) for r in every))
     if name_w + longest > room:
         name_w = max(MIN_NAME, room - longest)
     procs_w = max(room - name_w, len(HEADER[7]))
@@ -78,6 +81,12 @@ def table(gpus: tuple, o: Output, width: int = WIDTH) -> None:
         o.print(_line(cells[:7] + (chunks[0],), widths), style=style)
         for chunk in chunks[1:]:
             o.print(indent + chunk, style=style)
+        for d in g.mig_devices:  # each MIG device on a line of its own, under its GPU
+            cells = _mig_cells(d)
+            chunks = _pack(_entries(d), procs_w) or [cells[7]]
+            o.print(_line(cells[:7] + (chunks[0] or cells[7],), widths), style=STYLE.get(d.load))
+            for chunk in chunks[1:]:
+                o.print(indent + chunk, style=STYLE.get(d.load))
 
 
 def _line(cells: tuple, widths: list) -> str:
@@ -93,7 +102,7 @@ def _cells(g: GpuView) -> tuple:
     name = g.name if isinstance(g.name, str) else "?"
     name = name[len("NVIDIA "):] if name.startswith("NVIDIA ") else name  # every board says it
     name = name[: -len(" GPU")] if name.endswith(" GPU") else name  # "GeForce RTX 4060 Laptop GPU"
-    cuda = f"cuda:{g.cuda_ordinal}" if g.cuda_ordinal is not None else "hidden"
+    cuda = f"cuda:{g.cuda_ordinal}" if g.cuda_ordinal is not None else "MIG" if g.mig_devices else "hidden"
     return (
         str(g.index),
         cuda,
@@ -106,7 +115,14 @@ def _cells(g: GpuView) -> tuple:
     )
 
 
-def _entries(g: GpuView) -> list:
+def _mig_cells(d) -> tuple:
+    used, total = d.memory_used_mib, d.memory_total_mib
+    return ("", f"cuda:{d.cuda_ordinal}" if d.cuda_ordinal is not None else "-", f"└ MIG {d.profile}", "", "",
+            f"{_n(used)}/{_n(total)}" if _num(total) or _num(used) else "?", "",
+            "-" if d.processes == () else ("?" if not isinstance(d.processes, tuple) else ""))
+
+
+def _entries(g) -> list:
     """"alice/48213" per process (gpustat's user/pid), the pid alone where no user could be read."""
     if not isinstance(g.processes, tuple):
         return []
