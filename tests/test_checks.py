@@ -336,3 +336,13 @@ def test_a_mig_uuid_in_cuda_visible_devices_is_not_malformed(machine):
     value = info.gpus[1].mig_devices[2].uuid
     s = snapshot(driver=info.driver_version, gpus=info.gpus, torch=cuda_torch(devices=1), cuda_visible=value)
     assert "cuda-hidden" not in codes(s) and "device-count-mismatch" not in codes(s)
+
+
+def test_a_server_without_persistence_mode_is_told_why_each_program_starts_slowly():
+    cold = (gpu(0, persistence_mode=False), gpu(1, persistence_mode=False))
+    f = [x for x in run_all(snapshot(gpus=cold, torch=cuda_torch(devices=2)), T) if "persistence" in x.summary]
+    assert len(f) == 1 and f[0].severity == "info" and f[0].fix == "sudo nvidia-smi -pm 1" and "GPUs 0, 1" in f[0].summary
+    warm = (gpu(0, persistence_mode=True), gpu(1, persistence_mode=True))
+    assert not [x for x in run_all(snapshot(gpus=warm, torch=cuda_torch(devices=2)), T) if "persistence" in x.summary]
+    # one GPU (a laptop, a desktop with a display): not worth a line
+    assert not [x for x in run_all(snapshot(gpus=cold[:1], torch=cuda_torch(devices=1)), T) if "persistence" in x.summary]

@@ -180,4 +180,13 @@ def check_gpu_health(s: Snapshot, tables) -> list[Finding]:
         if g.mig_mode is True:
             out.append(Finding("gpu-health", "info", "driver", f"{name} has MIG enabled: CUDA sees MIG instances, not the whole GPU",
                                {"gpu": g.index, "mig_mode": True}))
+    cold = [g.index for g in gpus if g.persistence_mode is False]
+    if len(gpus) > 1 and cold and s.system.os == "linux":
+        # NVIDIA, "Driver Persistence": without it the driver tears a GPU down when its last client
+        # exits and starts it again for the next, "a short (order of 1-3 second) startup cost per GPU".
+        out.append(Finding("gpu-health", "info", "driver",
+                           f"persistence mode is off on GPU{'s' if len(cold) > 1 else ''} {', '.join(map(str, cold))}: every program "
+                           f"that opens them waits 1-3 s per GPU while the driver starts it", {"gpus": cold, "persistence_mode": False},
+                           why="the driver stops an idle GPU when its last program exits; nvidia-persistenced keeps it ready",
+                           fix="sudo nvidia-smi -pm 1"))
     return out
