@@ -53,13 +53,18 @@ def gpus(
 
 
 def _report():
+    """The view, with one note for the processes whose owners this /proc cannot show."""
+    from dataclasses import replace
+
     from envcheck import gpus as service
     from envcheck.probes.nvml import read_driver
-    from envcheck.probes.processes import process_users
+    from envcheck.probes.processes import process_owners
 
     driver = read_driver()
+    owners = process_owners(driver)
     env = os.environ
-    return service.build(driver, process_users(service.pids(driver)), env.get("CUDA_VISIBLE_DEVICES"), env.get("CUDA_DEVICE_ORDER"))
+    report = service.build(driver, owners.users, env.get("CUDA_VISIBLE_DEVICES"), env.get("CUDA_DEVICE_ORDER"))
+    return replace(report, notes=report.notes + (owners.why,)) if owners.why else report
 
 
 def _width() -> int:
