@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import replace
 from typing import Callable, Optional
 
 from envcheck.probes.timeout import Background
@@ -45,6 +46,7 @@ class _Pending:
 def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torch_timeout: float = 60.0, pip_check: bool = False,
                   on_wait: Optional[Callable[[tuple], None]] = None) -> Snapshot:
     """on_wait(names): called with the probes still running whenever one of them ends."""
+    from envcheck.probes.installed import nvml_bindings_version
     from envcheck.probes.nvml import read_driver
     from envcheck.probes.python_env import read_python_env
     from envcheck.probes.system import read_system
@@ -69,7 +71,7 @@ def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torc
         schema_version=SCHEMA_VERSION,
         system=system,
         python=pending["python"].result(),
-        driver=pending["driver"].result(),
+        driver=replace(pending["driver"].result(), bindings_version=nvml_bindings_version()),
         toolkit=pending["toolkit"].result(),
         cuda_env=read_cuda_env(),
         torch=torch_info,

@@ -93,6 +93,7 @@ class DriverInfo:
     kernel_module_version: Union[str, Unavailable, None] = None  # /proc/driver/nvidia/version
     source: str = "nvml"  # nvml | nvidia-smi | none: where driver_version came from
     cuda_driver_inferred: bool = False  # cuda_driver_version came from envcheck's tables, not the driver
+    bindings_version: Union[str, None] = None  # nvidia-ml-py that read NVML here; None: not installed, or a report
 
 
 class Installed(NamedTuple):

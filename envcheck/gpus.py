@@ -106,18 +106,10 @@ class Pick:
 # -- the view ----------------------------------------------------------------------------------
 
 
-def pids(driver: DriverInfo) -> list:
-    """The process ids NVML lists on any GPU: whose users the CLI asks the process probe for."""
-    if not known(driver.gpus):
-        return []
-    records = [r for g in driver.gpus for r in (g, *(g.mig_devices if isinstance(g.mig_devices, tuple) else ()))]
-    return sorted({p.pid for r in records if isinstance(r.processes, tuple) for p in r.processes})
-
-
-
 def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_devices: Optional[str] = None,
-          cuda_device_order: Optional[str] = None) -> GpusReport:
-    """The report of `envcheck gpus` from the driver's answer, {pid: user} and the environment."""
+          cuda_device_order: Optional[str] = None, unowned: str = "") -> GpusReport:
+    """The report of `envcheck gpus` from the driver's answer, {pid: user}, why some processes have
+    no user (`unowned`: the process probe's note, e.g. inside a container) and the environment."""
     version = driver.driver_version if known(driver.driver_version) else None
     cuda = driver.cuda_driver_version if known(driver.cuda_driver_version) else None
     head = dict(driver_version=version, cuda_driver_version=cuda, cuda_visible_devices=cuda_visible_devices,
@@ -174,6 +166,8 @@ def build(driver: DriverInfo, users: Mapping[int, Optional[str]], cuda_visible_d
                 if not many_mig(version) else "a CUDA process uses one MIG device per GPU instance")
         notes.append(f"GPU{'s' if len(mig) > 1 else ''} {_list(mig)} {'are' if len(mig) > 1 else 'is'} in MIG mode: {rule}; "
                      f"NVML gives no utilisation for MIG devices")
+    if unowned:
+        notes.append(unowned)
     return GpusReport(**head, gpus=views, warnings=tuple(warnings), notes=tuple(notes), exit_code=1 if warnings else 0)
 
 

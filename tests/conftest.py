@@ -6,6 +6,7 @@ import pytest
 from hypothesis import settings
 
 from tests.fakes.fake_nvml import install_machine
+from tests.fakes.fake_proc import install_proc
 
 # CI runs the same generated examples every time (a fuzz test must not fail a landing by chance);
 # runs by hand explore new ones, and the failures they find are kept in .hypothesis/.
@@ -15,13 +16,15 @@ if os.environ.get("CI"):
 
 
 @pytest.fixture
-def machine(monkeypatch):
-    """machine("driver535_gtx1080ti") makes NVML answer as that recorded machine; a replayed hang
-    (wedged_driver) ends when the test does."""
+def machine(monkeypatch, tmp_path_factory):
+    """machine("driver535_gtx1080ti") makes NVML answer as that recorded machine, and /proc show
+    the processes the recording saw (tests/fakes/fake_proc.py); a replayed hang (wedged_driver)
+    ends when the test does."""
     fakes = []
 
     def use(name: str) -> dict:
         fakes.append(install_machine(monkeypatch, name))
+        install_proc(monkeypatch, fakes[-1].m, tmp_path_factory.mktemp("proc"))
         return fakes[-1].m
 
     yield use

@@ -252,6 +252,27 @@ def test_a_gpu_holding_its_power_limit_is_not_called_throttled(reasons):
     assert f.severity == "info" and "throttled" not in f.summary and "cables" not in f.why
 
 
+@pytest.mark.parametrize("driver, bindings, warned", [
+    ("580.159.04", "12.535.77", True),  # drivers from 535.98 on: the process list comes out scrambled
+    ("535.104.05", "12.535.77", True),
+    ("525.147.05", "12.535.77", True),  # before 535.43 as well
+    ("535.54.03", "12.535.77", False),  # the one driver line this release reads right
+    ("580.159.04", "12.535.108", False),
+    ("580.159.04", None, False),  # not installed, or a pasted report that does not say
+])
+def test_nvidia_ml_py_that_scrambles_process_ids_is_named_with_its_fix(driver, bindings, warned):
+    from dataclasses import replace
+
+    s = snapshot(driver=driver)
+    s = replace(s, driver=replace(s.driver, bindings_version=bindings))
+    if not warned:
+        assert "nvml-bindings-broken" not in codes(s)
+        return
+    f = one(s, "nvml-bindings-broken")
+    assert f.severity == "warn" and f.fix == "pip install -U nvidia-ml-py"
+    assert f.summary.startswith(f"nvidia-ml-py 12.535.77 reads the GPUs' processes wrongly with driver {driver}")
+
+
 def test_mirror_information():
     s = snapshot()
     s = s.__class__(**{**s.__dict__, "python": s.python.__class__(**{**s.python.__dict__, "pip_index_url": "https://pypi.tuna.tsinghua.edu.cn/simple", "mirror": "tuna"})})

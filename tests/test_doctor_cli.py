@@ -22,6 +22,7 @@ EXPECTED = {
     "cuda-hidden", "device-count-mismatch", "cuda-unavailable", "torch-import-failed", "torch-missing",
     "torchvision-mismatch", "torchaudio-mismatch", "python-unsupported", "onnxruntime-conflict",
     "onnxruntime-no-gpu", "nvcc-mismatch", "gpu-health", "mirror", "compat-table-stale", "library-shadowed",
+    "nvml-bindings-broken",
 }
 
 
@@ -286,6 +287,19 @@ def test_python_names_another_venv_on_the_same_base(machine, run_cli, monkeypatc
     code, out, err = run_cli("doctor", "--no-torch", "--python", arg, "--json")
     py = json.loads(out)["snapshot"]["python"]
     assert py["venv"] == str(env) and py["executable"].startswith(str(bindir)), (py, err)
+
+
+def test_nvidia_ml_py_that_scrambles_process_ids_is_named(machine, run_cli, monkeypatch, tmp_path):
+    """The nvidia-ml-py envcheck itself imports (its dist-info first on sys.path) is 12.535.77, on a
+    driver 580 box: a warning with the upgrade as its fix."""
+    machine("driver580_h100x8")
+    (tmp_path / "nvidia_ml_py-12.535.77.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, out, err = run_cli("doctor", "--no-torch", "--json")
+    data = json.loads(out)
+    f = findings(data, "nvml-bindings-broken")[0]
+    assert f["severity"] == "warn" and f["fix"] == "pip install -U nvidia-ml-py" and "driver 580.65.06" in f["summary"]
+    assert data["snapshot"]["driver"]["bindings_version"] == "12.535.77" and code == 1
 
 
 def test_no_torch_skips_the_child(machine, run_cli):

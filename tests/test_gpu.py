@@ -176,6 +176,9 @@ def test_cluster_over_nccl_under_torchrun():
     assert done.returncode in (0, 1), done.stderr[-2000:]
     data = json.loads(done.stdout[done.stdout.index("{"):])
     assert data["backend"] == "nccl" and data["world"] == 1
+    # the GPU's free memory was asked (torch.cuda.mem_get_info) and the size reached is named
+    assert [v["text"] for v in data["verdicts"] if v["label"] == "all-reduce"] == [
+        "largest message 16 MiB: with one rank there is no link to measure"]
 
 
 def _holder(gib: int):
@@ -208,6 +211,28 @@ def test_memory_and_processes_agree_with_nvidia_smi_while_a_process_holds_memory
     assert set(ours) == set(smi), f"envcheck lists PIDs {sorted(ours)}, nvidia-smi {sorted(smi)}"
     for pid, mib in smi.items():
         assert abs(ours[pid] - mib) <= 0.01 * mib + 2, (pid, ours[pid], mib)
+
+
+@needs_gpu
+def test_a_process_holding_the_gpu_is_owned_by_its_user_or_the_reason_is_given():
+    """NVML's pid for a process of ours, as gpus shows it: our user where this /proc shows it is
+    that process (the host's PID namespace, or a sandbox where it holds /dev/nvidia* open); in a
+    container that cannot see it, no user and the note (seen on the lent H200, Firecracker: pid 2
+    is kthreadd, NVML named the holder exactly as its argv[0], /opt/torch/.venv/bin/python3)."""
+    import pwd
+
+    from envcheck.probes.nvml import read_driver
+    from envcheck.probes.processes import process_owners
+
+    holder = _holder(1)
+    try:
+        owners = process_owners(read_driver(timeout=30))
+    finally:
+        holder.kill()
+        holder.wait()
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert holder.pid in owners.users, f"NVML did not list the holder {holder.pid}: {sorted(owners.users)}"
+    assert owners.users[holder.pid] == me or (holder.pid in owners.unseen and "not visible here" in owners.why), owners
 
 
 _FORMS = ("0", "{uuid}", "{prefix}", "0,0", "{uuid},0", "1", "", "-1", "0,foo", "foo", " 0", "MIG-{uuid}/0/0")

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from envcheck.facts import SCHEMA_VERSION
 from tests.fakes.fake_nvml import MACHINES
+from tests.fakes.fake_proc import install_proc, write_proc
 
 ALL_MACHINES = sorted(p.stem for p in MACHINES.glob("*.json"))
 # 0: GPUs shown; 1: no NVIDIA GPU here (nothing wrong with the request); 2: a driver that fails
@@ -36,8 +37,9 @@ def plain_environment(monkeypatch):
 
 
 @pytest.fixture
-def gpus(machine, run_cli, monkeypatch):
-    """gpus(machine_name, *args) -> (exit code, stdout, stderr); a wedged driver costs 0.3 s, not 5."""
+def gpus(machine, run_cli, monkeypatch, tmp_path):
+    """gpus(machine_name, *args) -> (exit code, stdout, stderr); a wedged driver costs 0.3 s, not 5.
+    edit(m) changes the recording, its /proc (m["proc"], tests/fakes/fake_proc.py) included."""
     from envcheck.probes import nvml
 
     monkeypatch.setattr(nvml, "read_driver", functools.partial(nvml.read_driver, timeout=0.3))
@@ -46,6 +48,7 @@ def gpus(machine, run_cli, monkeypatch):
         m = machine(name)
         if edit is not None:
             edit(m)
+            install_proc(monkeypatch, m, tmp_path / f"proc-{len(list(tmp_path.iterdir()))}")
         return run_cli("gpus", *args)
 
     return run
@@ -121,44 +124,108 @@ def test_fields_the_driver_cannot_give_show_as_unknown(gpus):
 # -- process users --------------------------------------------------------------------------------
 
 
-def test_a_process_shows_its_user(gpus):
-    def mine(m):
-        m["gpus"][1]["processes"][0]["pid"] = os.getpid()
+def _on_the_host(m, pid, nvml_name, cmdline, uid=None):
+    """A recording where NVML lists `pid` as `nvml_name` and the host's /proc holds it as `cmdline`."""
+    m["gpus"][0]["processes"] = [{"pid": pid, "name": nvml_name, "used_memory_bytes": 40 << 30}]
+    m["proc"] = {"processes": {str(pid): {"uid": os.getuid() if uid is None else uid, "cmdline": cmdline}}}
 
-    code, out, _ = gpus(BOX, edit=mine)
-    assert f"{_me()}/{os.getpid()}" in _row(out, 1)
-    code, out, _ = gpus(BOX, "--json", edit=mine)
-    (process,) = _strict(out)["gpus"][1]["processes"]
-    assert process["pid"] == os.getpid() and process["user"] == _me() and process["used_memory_mib"] == 20480
+
+def test_a_process_shows_its_user(gpus):
+    """As on the lent H200 (no container): NVML named pid 911 /opt/torch/.venv/bin/python3, and
+    /proc/911 was that python."""
+    def mine(m):
+        _on_the_host(m, 911, "/opt/torch/.venv/bin/python3", ["/opt/torch/.venv/bin/python3", "train.py"])
+
+    code, out, _ = gpus("h200_driver580", edit=mine)
+    assert f"{_me()}/911" in _row(out, 0) and "not visible here" not in out
+    code, out, _ = gpus("h200_driver580", "--json", edit=mine)
+    (process,) = _strict(out)["gpus"][0]["processes"]
+    assert process["pid"] == 911 and process["user"] == _me() and process["used_memory_mib"] == 40960
+
+
+def test_a_pid_that_now_runs_another_program_gets_no_owner(gpus):
+    """NVML's name and the program /proc shows under that pid disagree (the job ended and the pid
+    was given to sshd): root is not the job's owner, so no owner is shown."""
+    def reused(m):
+        _on_the_host(m, 911, "/opt/torch/.venv/bin/python3", ["/usr/sbin/sshd", "-D"], uid=0)
+
+    code, out, _ = gpus("h200_driver580", edit=reused)
+    row = _row(out, 0)
+    assert "911" in row and "/911" not in row
+
+
+def test_inside_a_container_the_hosts_pids_get_no_owner_and_one_line_says_why(gpus):
+    """NVML gives host PIDs: 911 is this container's own bash of root (not the GPU job), 4242 is not
+    here at all. Neither gets a user, and one note says why."""
+    code, out, _ = gpus("h200_in_container")
+    text = " ".join(out.split())
+    row = _row(out, 0)
+    assert "911" in row and "4242" in row and "root/" not in out
+    note = "no owner shown for PIDs 911, 4242: inside a container, NVML gives the host's process IDs"
+    assert text.count(note) == 1 and "processes of other containers or the host are not visible here" in text
+    assert code == 0  # a fact of where envcheck runs, not a problem of the GPUs
+    code, out, _ = gpus("h200_in_container", "--json")
+    data = _strict(out)
+    assert [p["user"] for p in data["gpus"][0]["processes"]] == [None, None]
+    assert sum(note in n for n in data["notes"]) == 1
+
+
+def test_inside_a_container_a_process_that_holds_the_gpu_shows_its_user(gpus):
+    """Where NVML's pid is a process of this /proc that has /dev/nvidia* open (a driver that gives
+    the container's own numbers, or a container sharing the host's PID namespace's numbers)."""
+    def own_job(m):
+        m["gpus"][0]["processes"] = [{"pid": 57, "name": "python", "used_memory_bytes": 40 << 30}]
+        m["proc"]["processes"]["57"] = {"uid": os.getuid(), "cmdline": ["python", "train.py"], "gpu": True}
+
+    code, out, _ = gpus("h200_in_container", edit=own_job)
+    assert f"{_me()}/57" in _row(out, 0) and "not visible here" not in out
 
 
 def test_process_probe_reads_uid_and_never_fails(tmp_path):
-    from envcheck.probes.processes import process_users
+    from envcheck.facts import DriverInfo, GpuProcess
+    from envcheck.probes.processes import process_owners
+    from tests.snapshots import gpu
 
-    def status(pid, text):
-        (tmp_path / str(pid)).mkdir()
-        (tmp_path / str(pid) / "status").write_text(text)
+    def listed(*pids):
+        return DriverInfo("580.159.04", "13.0", (gpu(0, processes=tuple(GpuProcess(p, "", None) for p in pids)),))
 
-    status(10, "Name:\tpython\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n")
-    status(11, "Name:\tpython\nUid:\t3999999\t3999999\t3999999\t3999999\n")  # no password entry
-    status(12, "Name:\tzombie\n")  # no Uid line
+    write_proc(tmp_path, {"processes": {"10": {"uid": 0, "cmdline": ["python"]}, "11": {"uid": 3999999, "cmdline": ["python"]},
+                                        "12": {"uid": 0, "cmdline": ["zombie"]}}})
+    (tmp_path / "12" / "status").write_text("Name:\tzombie\n")  # no Uid line
     (tmp_path / "13" / "status").mkdir(parents=True)  # unreadable as a file
-    users = process_users([10, 11, 12, 13, 14], proc=str(tmp_path))  # 14: vanished
-    assert users == {10: pwd.getpwuid(0).pw_name, 11: "3999999", 12: None, 13: None, 14: None}
-    assert process_users([os.getpid()]) == {os.getpid(): _me()}
+    owners = process_owners(listed(10, 11, 12, 13, 14), proc=str(tmp_path))  # 14: vanished
+    assert owners.users == {10: pwd.getpwuid(0).pw_name, 11: "3999999", 12: None, 13: None, 14: None}
+    assert owners.why == ""  # the host's namespace: a process that ended is no news
+    assert process_owners(DriverInfo("580.159.04", "13.0", ()), proc=str(tmp_path / "absent")).users == {}
+
+
+def test_this_process_in_the_real_proc_has_its_user_or_the_reason():
+    """On this machine's own /proc: in the host's PID namespace the test's own process (as NVML
+    would name it) shows its user; in a container it cannot be shown to be the GPU process, and
+    the line says why."""
+    from envcheck.facts import DriverInfo, GpuProcess
+    from envcheck.probes.processes import host_pid_namespace, process_owners
+    from tests.snapshots import gpu
+
+    argv0 = Path(f"/proc/{os.getpid()}/cmdline").read_bytes().split(b"\0")[0].decode()
+    owners = process_owners(DriverInfo("580.159.04", "13.0", (gpu(0, processes=(GpuProcess(os.getpid(), argv0, 100),)),)))
+    if host_pid_namespace():
+        assert owners.users == {os.getpid(): _me()} and owners.why == ""
+    else:
+        assert owners.users == {os.getpid(): None} and "not visible here" in owners.why
 
 
 def test_many_processes_wrap_under_their_gpu_within_80_columns(gpus):
     def crowd(m):
-        m["gpus"][0]["processes"] = [{"pid": os.getpid(), "name": "python", "used_memory_bytes": 2**30}] + [
-            {"pid": 900000 + k, "name": None, "used_memory_bytes": 2**20} for k in range(12)]
+        _on_the_host(m, 4321, "python", ["python", "train.py"])
+        m["gpus"][0]["processes"] += [{"pid": 900000 + k, "name": None, "used_memory_bytes": 2**20} for k in range(12)]
 
     code, out, _ = gpus("driver580_h100x8", edit=crowd)
     assert code == 0
     _fits(out)
     for k in range(12):
         assert str(900000 + k) in out
-    assert f"{_me()}/{os.getpid()}" in out
+    assert f"{_me()}/4321" in out
     assert _row(out, 1).startswith("  1  cuda:1")  # the next GPU still has its own line
 
 

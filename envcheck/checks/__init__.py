@@ -9,6 +9,7 @@ ALL = (
     driver.check_driver,
     driver.check_driver_too_old,
     driver.check_gpu_health,
+    driver.check_nvml_bindings,
     environment.check_cuda_visible_devices,
     environment.check_mirror,
     torch.check_torch,

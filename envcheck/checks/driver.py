@@ -6,7 +6,14 @@ from __future__ import annotations
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import stack_fix
 from envcheck.snapshot import Snapshot, Torch, known
-from envcheck.versions import cuda_version, is_driver_version, pad3, release_of, vtuple
+from envcheck.versions import (
+    cuda_version,
+    driver_tuple,
+    is_driver_version,
+    pad3,
+    release_of,
+    vtuple,
+)
 
 # Clock-event reasons that say nothing is wrong (NVML: idle, or clocks set on purpose).
 # Codes that mean "a report did not say", not "the machine has no driver".
@@ -17,6 +24,16 @@ BENIGN_CLOCK_REASONS = {"gpu_idle", "applications_clocks_setting", "display_cloc
 # board_limit / reliability_voltage are the board's own clock limits. Worth a word, not an alarm.
 LIMIT_CLOCK_REASONS = {"sw_power_cap", "board_limit", "reliability_voltage"}
 HOT_C = 85
+
+# nvidia-ml-py 12.535.77 reads NVML's process list as an array of the v3 process-info struct (with
+# usedGpuCcProtectedMemory, 8 bytes longer than v2), which only drivers 535.43 up to 535.86 return;
+# with any other driver, 535.98 and later included, each entry is read at the wrong offset and the
+# PIDs and memory come out scrambled (PIDs of 0 and 4294967295). nvidia-ml-py 12.535.108 and later
+# read it right. Sources: gpustat issue #161 and its check in gpustat/nvml.py
+# (https://github.com/wookayin/gpustat/issues/161), nvitop PR #79 (the two struct sizes) and PR #89
+# (535.98 dropped the v3 struct again): https://github.com/XuehaiPan/nvitop/pull/79, /pull/89.
+SCRAMBLING_BINDINGS = "12.535.77"
+BINDINGS_READ_RIGHT = ((535, 43), (535, 86))  # the drivers 12.535.77 reads right: from, up to (not included)
 
 
 def _torch_cuda(s: Snapshot) -> str | None:
@@ -190,3 +207,22 @@ def check_gpu_health(s: Snapshot, tables) -> list[Finding]:
                            why="the driver stops an idle GPU when its last program exits; nvidia-persistenced keeps it ready",
                            fix="sudo nvidia-smi -pm 1"))
     return out
+
+
+def check_nvml_bindings(s: Snapshot, tables) -> list[Finding]:
+    """nvml-bindings-broken: the nvidia-ml-py envcheck read NVML with is the release that scrambles
+    the GPUs' process list on this driver, so the processes and their memory may be wrong."""
+    d = s.driver
+    if d.bindings_version != SCRAMBLING_BINDINGS:
+        return []
+    drv = d.driver_version if known(d.driver_version) and is_driver_version(d.driver_version) else None
+    low, high = BINDINGS_READ_RIGHT
+    if drv and low <= driver_tuple(drv)[:2] < high:
+        return []  # the one driver line whose process list this release reads right
+    on = f"driver {drv}" if drv else "this driver"
+    return [Finding("nvml-bindings-broken", "warn", "driver",
+                    f"nvidia-ml-py {SCRAMBLING_BINDINGS} reads the GPUs' processes wrongly with {on}: "
+                    "process IDs and memory shown here may be wrong",
+                    {"nvidia_ml_py": d.bindings_version, "driver": drv},
+                    fix="pip install -U nvidia-ml-py",
+                    why="this release expects the process list that only drivers 535.43 to 535.86 give; later releases read newer drivers right")]

@@ -53,13 +53,15 @@ def gpus(
 
 
 def _report(keep_open: bool = False):
+    """The view, with one note for the processes whose owners this /proc cannot show."""
     from envcheck import gpus as service
     from envcheck.probes.nvml import read_driver
-    from envcheck.probes.processes import process_users
+    from envcheck.probes.processes import process_owners
 
     driver = read_driver(keep_open=keep_open)
+    owners = process_owners(driver)
     env = os.environ
-    return service.build(driver, process_users(service.pids(driver)), env.get("CUDA_VISIBLE_DEVICES"), env.get("CUDA_DEVICE_ORDER"))
+    return service.build(driver, owners.users, env.get("CUDA_VISIBLE_DEVICES"), env.get("CUDA_DEVICE_ORDER"), owners.why)
 
 
 def _width() -> int:

@@ -73,8 +73,24 @@ def _cpus() -> tuple:
     return tuple(range(os.cpu_count() or 1))
 
 
-def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, backend: str | None = None,
-        strict: bool = False) -> tuple:
+NO_NCCL = "this torch build has no NCCL (torch.distributed.is_nccl_available() is False; Windows builds never have it)"
+
+
+def choose_backend(requested: str | None, cuda: bool, nccl: bool) -> tuple:
+    """(backend, note): NCCL where this rank's torch has CUDA and NCCL, else gloo, with a note when
+    a GPU rank falls back to it. An explicit --backend nccl that cannot run is a UserError."""
+    if requested == "nccl" and not cuda:
+        raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: use --backend gloo, or leave --backend out")
+    if requested == "nccl" and not nccl:
+        raise UserError(f"--backend nccl: {NO_NCCL}: use --backend gloo, or leave --backend out")
+    if requested:
+        return requested, ""
+    if cuda and not nccl:
+        return "gloo", f"{NO_NCCL}, so the ranks talk through gloo on the CPU: the figures are the CPU's, not the GPUs'"
+    return ("nccl" if cuda else "gloo"), ""
+
+
+def run(launch: Launch, tables, seconds: float, timeout: float, backend: str | None = None, strict: bool = False) -> tuple:
     """(the report on rank 0, None on the others; the exit code, the same on every rank)."""
     import torch
 
@@ -84,16 +100,15 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
         dist = None
     if dist is None or not dist.is_available():
         raise UserError("this torch build has no torch.distributed")
-    if backend == "nccl" and not torch.cuda.is_available():
-        raise UserError("--backend nccl needs CUDA, which this rank's torch cannot use: drop --backend, or use gloo")
-    backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+    nccl = getattr(dist, "is_nccl_available", lambda: False)()
+    backend, note = choose_backend(backend, torch.cuda.is_available(), nccl)
     os.environ.update(launch.env())  # under srun, torch's env:// rendezvous reads these
     try:
         dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
     except Exception as exc:
         raise UserError(f"rank {launch.rank} could not join the job at {launch.master_addr}:{launch.master_port}: {describe(exc)}") from exc
     try:
-        return _run(torch, dist, launch, tables, seconds, sizes, backend, strict)
+        return _run(torch, dist, launch, tables, seconds, backend, strict, (("backend", note),) if note else ())
     except UserError:
         raise
     except Exception as exc:  # a collective that failed or timed out: another rank died or is unreachable
@@ -103,9 +118,9 @@ def run(launch: Launch, tables, seconds: float, sizes: list, timeout: float, bac
         dist.destroy_process_group()
 
 
-def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backend: str, strict: bool) -> tuple:
-    from envcheck.bench.allreduce import sweep
+def _run(torch, dist, launch: Launch, tables, seconds: float, backend: str, strict: bool, notes: tuple) -> tuple:
     from envcheck.bench.results import allreduce_result
+    from envcheck.cluster.sizes import describe as sizing_note
 
     objects = dist.new_group(backend="gloo") if backend != "gloo" else None
     device = _device(torch, launch, backend)
@@ -122,13 +137,48 @@ def _run(torch, dist, launch: Launch, tables, seconds: float, sizes: list, backe
     nodes: list = [None] * launch.world
     dist.all_gather_object(nodes, launch.node, group=objects)
 
-    args = {"backend": backend, "sizes": sizes, "seconds": seconds}
-    everyone = allreduce_result(f"all-reduce ({launch.world} ranks, {backend})", backend, sweep(args, device))
-    node_results = _per_node(dist, nodes, args, device, objects)
-    report = build(launch.launcher, backend, reports, everyone, node_results, tables, strict) if reports is not None else None
+    caps: list = [None] * launch.world
+    dist.all_gather_object(caps, _message_cap(torch, device, launch), group=objects)
+    known_caps = [c for c in caps if c is not None]
+    args = {"backend": backend, "seconds": seconds}
+    rows, sizing = _climb(args, device, min(known_caps) if known_caps else None, launch.world)
+    everyone = allreduce_result(f"all-reduce ({launch.world} ranks, {backend})", backend, rows)
+    # each node at the same sizes, so that their largest messages compare
+    node_results = _per_node(dist, nodes, {**args, "sizes": [r["bytes"] for r in rows]}, device, objects)
+    notes += (("all-reduce", sizing_note(sizing, backend, seconds)),)
+    report = build(launch.launcher, backend, reports, everyone, node_results, tables, strict, notes) if reports is not None else None
     code = [exit_code(report) if report is not None else None]
     dist.broadcast_object_list(code, src=0, group=objects)
     return report, code[0]
+
+
+def _message_cap(torch, device, launch: Launch):
+    """Bytes one all-reduce message may take on this rank: a share of its GPU's free memory (the
+    matmul's cached blocks handed back first), or of the node's available memory for the CPU."""
+    from envcheck.cluster.sizes import message_cap
+
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        free, _ = torch.cuda.mem_get_info(device)
+        ranks_per_gpu = -(-launch.local_world // max(1, torch.cuda.device_count()))
+        return message_cap(free, ranks_per_gpu)
+    from envcheck.probes.system import available_memory_bytes
+
+    return message_cap(available_memory_bytes(), launch.local_world)
+
+
+def _climb(args: dict, device, cap, world: int) -> tuple:
+    """The all-reduce sweep over all ranks, one size after another up the ladder of cluster.sizes,
+    while memory and --seconds allow: every rank sees the same times, so all stop together."""
+    from envcheck.bench.allreduce import sweep
+    from envcheck.cluster.sizes import next_size
+
+    rows: list = []
+    while True:
+        size, sizing = next_size(rows, cap, args["seconds"], world)
+        if size is None:
+            return rows, sizing
+        rows += sweep({**args, "sizes": [size]}, device)
 
 
 def _per_node(dist, nodes: list, args: dict, device, objects) -> tuple:

@@ -39,10 +39,11 @@ class ClusterReport:
     ranks: tuple  # RankReport, by rank
     drift: tuple  # Drift
     findings: tuple  # (Finding, (rank, ...)): doctor's warnings and errors, with the ranks that have them
+    # (its errors as warnings of the job unless strict; facts["doctor_severity"] keeps doctor's word)
     allreduce: object  # bench.results.DeviceResult over all ranks
     node_allreduce: tuple  # DeviceResult per node with two ranks or more (jobs of several nodes)
-    verdicts: tuple  # bench.verdicts.Verdict
-    strict: bool = False  # warnings and drift exit 1 (for CI), not 0
+    verdicts: tuple  # bench.verdicts.Verdict; "info" ones note how the job was measured (backend, message sizes)
+    strict: bool = False  # warnings and drift exit 1 (for CI), not 0, and doctor's errors 2
 
     @property
     def exit_code(self) -> int:
@@ -80,8 +81,10 @@ def _sharing(reports: list) -> dict:
     return shared
 
 
-def build(launcher: str, backend: str, reports: list, everyone, node_results: tuple, tables, strict: bool = False) -> ClusterReport:
-    """The report from what the ranks sent: a pure function, run on rank 0."""
+def build(launcher: str, backend: str, reports: list, everyone, node_results: tuple, tables, strict: bool = False,
+          notes: tuple = ()) -> ClusterReport:
+    """The report from what the ranks sent: a pure function, run on rank 0. notes: (label, line)
+    of how the job was measured, reported as "info" verdicts."""
     from envcheck.bench.results import DeviceResult
     from envcheck.bench.verdicts import Verdict, judge
     from envcheck.checks import run_all
@@ -95,7 +98,7 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
                              (r.error,) if r.error else ())
                 for r in reports]
     rows = {f"rank {r.rank}": tables.gpu(r.model) if r.capability else None for r in reports}
-    verdicts = list(judge(per_rank, rows))
+    verdicts = [Verdict(label, "info", text) for label, text in notes] + list(judge(per_rank, rows))
     for (node, what), (ranks, why) in sorted(sharing.items()):
         verdicts.append(Verdict(f"node {node}", "warn", f"ranks {', '.join(map(str, ranks))} share {what}: {why}, "
                                                         "so each is slowed and their matmul figures are not compared"))
@@ -115,9 +118,18 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
         for f in run_all(r.snapshot, tables):
             if f.severity in ("warn", "error"):
                 found.setdefault((f.code, f.summary), (f, []))[1].append(r.rank)
-    findings = tuple((f, tuple(ranks)) for f, ranks in found.values())
+    findings = tuple((f if strict else as_job_warning(f), tuple(ranks)) for f, ranks in found.values())
     return ClusterReport(launcher, len(reports), backend, tuple(reports), tuple(drift(reports)), findings, everyone, node_results,
                          tuple(verdicts), strict)
+
+
+def as_job_warning(f):
+    """Doctor's error on a rank, as the job sees it: a warning, since the ranks joined and their
+    collectives ran; `envcheck doctor` on that node says the same as an error. Its own word stays
+    in facts["doctor_severity"]."""
+    if f.severity != "error":
+        return f
+    return replace(f, severity="warn", facts={**f.facts, "doctor_severity": f.severity})
 
 
 def problems(report: ClusterReport) -> int:
@@ -126,9 +138,12 @@ def problems(report: ClusterReport) -> int:
 
 
 def exit_code(report: ClusterReport) -> int:
-    """2 when a rank failed or doctor found an error. Drift, a lagging rank or node and warnings are
-    reported and exit 0, or 1 with --strict: under torchrun a non-zero exit is shown as a crash of
-    every rank (a ChildFailedError traceback, the others terminated) that buries the report."""
+    """About what cluster checks: 2 when a rank's own measurement failed (ranks that cannot join or
+    an all-reduce that breaks off end every rank with one line and 2 before a report exists).
+    Drift, a lagging rank or node, and doctor's findings on a rank (its errors as warnings) are
+    reported and exit 0; with --strict they exit 1, and doctor's errors 2. Under torchrun a non-zero
+    exit is shown as a crash of every rank (a ChildFailedError traceback, the others terminated)
+    that buries the report."""
     severities = {v.severity for v in report.verdicts} | {f.severity for f, _ in report.findings}
     if "error" in severities:
         return 2

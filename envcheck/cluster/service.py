@@ -16,9 +16,9 @@ BACKENDS = ("nccl", "gloo")
 @dataclass(frozen=True)
 class ClusterRequest:
     seconds: float = 1.0  # the matmul, and each all-reduce size
-    backend: str | None = None  # None: nccl where this rank's torch has CUDA, else gloo
+    backend: str | None = None  # None: nccl where this rank's torch has CUDA and NCCL, else gloo
     timeout: float = 300.0  # for every rank to join, and for each collective
-    strict: bool = False  # drift, a lagging rank and warnings exit 1 (for CI)
+    strict: bool = False  # drift, a lagging rank and warnings exit 1, doctor's errors on a rank 2 (for CI)
 
     def validate(self) -> None:
         if self.backend not in (None, *BACKENDS):
@@ -35,7 +35,6 @@ class RankOutcome:
 
 def run(request: ClusterRequest, env: Mapping[str, str]) -> RankOutcome:
     """Join the job the launcher's environment (`env`) describes, and take part in it."""
-    from envcheck.bench.allreduce import SWEEPS
     from envcheck.cluster import job, launch
     from envcheck.compat import tables
     from envcheck.precheck import torch_importable
@@ -44,5 +43,5 @@ def run(request: ClusterRequest, env: Mapping[str, str]) -> RankOutcome:
     where = launch.from_env(env)
     # A rank must not die importing torch; a short join --timeout (tests, CI) is no budget for the import.
     torch_importable("envcheck cluster", timeout=min(max(request.timeout, 60.0), 300.0))
-    report, code = job.run(where, tables(), request.seconds, SWEEPS["quick"], request.timeout, request.backend, request.strict)
+    report, code = job.run(where, tables(), request.seconds, request.timeout, request.backend, request.strict)
     return RankOutcome(report, code)

@@ -40,6 +40,25 @@ def read_installed(paths: list[str] | None = None) -> Installed:
     return Installed(found.get("torch"), found.get("torchvision"), found.get("torchaudio"), installer)
 
 
+_NVML_BINDINGS = re.compile(r"^nvidia_ml_py-([^-]+?)(?:-py\d[\d.]*)?\.(?:dist-info|egg-info)$", re.IGNORECASE)
+
+
+def nvml_bindings_version(paths: list[str] | None = None) -> str | None:
+    """The version of nvidia-ml-py (module `pynvml`) that this interpreter imports, None when none
+    is installed: one release of it reads the GPUs' processes wrongly (checks/driver.py). The
+    first copy on the path wins, as for `import`. Command line equivalent: `pip show nvidia-ml-py`."""
+    for entry in sys.path if paths is None else paths:
+        try:
+            names = os.listdir(entry or os.curdir)
+        except OSError:
+            continue
+        for name in names:
+            m = _NVML_BINDINGS.match(name)
+            if m:
+                return m.group(1)
+    return None
+
+
 def _read(path: str) -> str:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:

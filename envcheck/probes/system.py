@@ -50,6 +50,16 @@ def _memory_mib():
     return Unavailable("not_supported", "memory size is read from /proc/meminfo (Linux only)")
 
 
+def available_memory_bytes() -> int | None:
+    """Memory the kernel could give a new allocation without swapping (MemAvailable), None where
+    /proc/meminfo does not say (not Linux). Command line equivalent: `free -b` ("available")."""
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemAvailable:"):
+            fields = line.split()
+            return int(fields[1]) * 1024 if len(fields) > 1 and fields[1].isdigit() else None
+    return None
+
+
 def detect_container(root: str = "/") -> str | None:
     """docker, podman, kubernetes or lxc from the marks each leaves; None on bare metal or a VM."""
     r = Path(root)

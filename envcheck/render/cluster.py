@@ -69,7 +69,8 @@ def text(report: ClusterReport, c: Output, hosts: bool = True) -> None:
     else:
         c.print("differences: none; every rank has the same driver, CUDA, torch, NCCL, device model and Python", style="green")
     for f, ranks in report.findings:
-        c.print(f"{f.severity}: {f.code}: {f.summary} — {_ranks(report, ranks)}", style=STYLE.get(f.severity))
+        doctors = " (an error for envcheck doctor; --strict counts it so)" if f.facts.get("doctor_severity") == "error" else ""
+        c.print(f"{f.severity}: {f.code}: {f.summary} — {_ranks(report, ranks)}{doctors}", style=STYLE.get(f.severity))
         if f.fix:
             c.print(f"  fix: {f.fix}")
     _sweep(report.allreduce.label, report.allreduce, c)
