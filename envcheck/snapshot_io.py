@@ -17,6 +17,7 @@ from envcheck.snapshot import (
     OnnxRuntime,
     Package,
     Pasted,
+    ProviderLoad,
     PythonEnv,
     Snapshot,
     System,
@@ -42,6 +43,7 @@ _NESTED = {
     (DriverInfo, "gpus"): GpuInfo,
     (GpuInfo, "processes"): GpuProcess,
     (Torch, "devices"): TorchDevice,
+    (OnnxRuntime, "loads"): ProviderLoad,
 }
 
 
