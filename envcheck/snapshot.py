@@ -108,10 +108,26 @@ class Package:
 
 
 @dataclass(frozen=True)
+class ProviderLoad:
+    """Whether an execution provider really loads in a process that has not imported torch: a
+    session on a tiny model, its get_providers() read back (probes/ort_load.py). The list of
+    available providers cannot tell: it names every provider compiled in."""
+
+    provider: str
+    loads: Optional[bool]  # None: not tried (note says why)
+    error: str = ""  # ORT's own words where it does not load
+    missing: tuple = ()  # the libraries ORT could not open: ("libcublasLt.so.12",)
+    after_preload: Optional[bool] = None  # loads once onnxruntime.preload_dlls() ran; None: not tried
+    torch_imported: bool = False  # torch was in that process already (a sitecustomize): "without torch" unproven
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class OnnxRuntime:
     installed: tuple = ()  # distributions: ("onnxruntime", "onnxruntime-gpu")
     version: Optional[str] = None
     providers: Union[tuple, Unavailable] = ()  # onnxruntime.get_available_providers()
+    loads: Union[tuple, Unavailable] = ()  # tuple[ProviderLoad, ...]: each provider beside the CPU's, tried
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from envcheck.snapshot import (
     OnnxRuntime,
     Package,
     Pasted,
+    ProviderLoad,
     PythonEnv,
     Snapshot,
     System,
@@ -45,6 +46,7 @@ _NESTED = {
     (GpuInfo, "mig_devices"): MigDevice,
     (MigDevice, "processes"): GpuProcess,
     (Torch, "devices"): TorchDevice,
+    (OnnxRuntime, "loads"): ProviderLoad,
 }
 
 

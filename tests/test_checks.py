@@ -7,7 +7,7 @@ import pytest
 from envcheck.checks import run_all
 from envcheck.checks.findings import exit_code
 from envcheck.compat import Tables
-from envcheck.snapshot import GpuInfo, GpuProcess
+from envcheck.snapshot import GpuInfo, GpuProcess, ProviderLoad
 from envcheck.visible_devices import visible_gpus
 from tests.snapshots import (
     OnnxRuntime,
@@ -223,6 +223,50 @@ def test_onnxruntime_conflict_and_no_gpu():
 def test_onnxruntime_gpu_provider_present_is_fine():
     ort = OnnxRuntime(("onnxruntime-gpu",), "1.18.0", ("CUDAExecutionProvider", "CPUExecutionProvider"))
     assert not {"onnxruntime-conflict", "onnxruntime-no-gpu"} & set(codes(snapshot(ort=ort)))
+
+
+CUDA_EP, TRT_EP = "CUDAExecutionProvider", "TensorrtExecutionProvider"
+LISTED = (TRT_EP, CUDA_EP, "CPUExecutionProvider")  # what onnxruntime-gpu lists, libraries present or not
+LIBRARY_MISSING = "Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared object file"
+
+
+def _listed_but(version="1.22.0", **cuda):
+    loads = (ProviderLoad(TRT_EP, None, note="not tried"), ProviderLoad(CUDA_EP, **cuda))
+    return snapshot(ort=OnnxRuntime(("onnxruntime-gpu",), version, LISTED, loads))
+
+
+def test_a_gpu_provider_that_is_listed_but_does_not_load_is_named_with_its_library():
+    f = one(_listed_but(loads=False, error=LIBRARY_MISSING, missing=("libcublasLt.so.12",), after_preload=False), "onnxruntime-no-gpu")
+    assert f.severity == "warn" and "CUDAExecutionProvider" in f.summary and "libcublasLt.so.12 not found" in f.summary
+    assert f.fix == "pip install 'onnxruntime-gpu[cuda,cudnn]==1.22.0'" and f.why == LIBRARY_MISSING
+    assert "onnxruntime.preload_dlls()" in f.fix_notes[0]
+
+
+def test_a_provider_that_loads_after_preload_dlls_says_to_call_it():
+    f = one(_listed_but(loads=False, missing=("libcublasLt.so.12",), after_preload=True), "onnxruntime-no-gpu")
+    assert "only after onnxruntime.preload_dlls()" in f.summary and f.fix is None
+    assert f.fix_notes[0].startswith("the libraries are installed but nothing loads them: call onnxruntime.preload_dlls()")
+
+
+def test_an_onnxruntime_without_preload_dlls_is_told_to_upgrade():
+    f = one(_listed_but(version="1.20.1", loads=False, missing=("libcudnn.so.9",)), "onnxruntime-no-gpu")
+    assert f.fix == "pip install --upgrade 'onnxruntime-gpu[cuda,cudnn]'" and "1.20.1 has no preload_dlls()" in f.fix_notes[0]
+
+
+def test_a_provider_that_fails_with_its_libraries_found_gets_ort_s_reason_not_a_reinstall():
+    error = "CUDA failure 35: CUDA driver version is insufficient for CUDA runtime version"
+    f = one(_listed_but(loads=False, error=error, after_preload=False), "onnxruntime-no-gpu")
+    assert f.fix is None and f.why == error and "no library was missing" in f.fix_notes[0]
+
+
+@pytest.mark.parametrize("cuda", [{"loads": True}, {"loads": None, "note": "could not try"}], ids=["loads", "not-tried"])
+def test_a_gpu_provider_that_loads_or_was_not_tried_is_no_finding(cuda):
+    assert "onnxruntime-no-gpu" not in codes(_listed_but(**cuda))
+
+
+def test_providers_whose_loading_crashed_the_probe_are_no_finding():
+    ort = OnnxRuntime(("onnxruntime-gpu",), "1.22.0", LISTED, Unavailable("crashed", "creating a session ended the interpreter"))
+    assert "onnxruntime-no-gpu" not in codes(snapshot(ort=ort))
 
 
 def test_nvcc_mismatch():

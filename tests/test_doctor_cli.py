@@ -28,9 +28,10 @@ EXPECTED = {
 
 @pytest.fixture
 def doctor(machine, run_cli, monkeypatch, tmp_path):
-    """doctor(machine=..., torch=spec name or dict, nvcc="12.6", packages={...}, ort=[...], env={...})."""
+    """doctor(machine=..., torch=spec name or dict, nvcc="12.6", packages={...}, ort=[...], env={...},
+    path=(more folders for the children's PYTHONPATH,))."""
 
-    def run(machine_name, torch, nvcc=None, packages=None, ort=None, env=None, args=()):
+    def run(machine_name, torch, nvcc=None, packages=None, ort=None, env=None, args=(), path=()):
         machine(machine_name)
         if isinstance(torch, dict):
             spec = tmp_path / "spec.json"
@@ -62,7 +63,7 @@ def doctor(machine, run_cli, monkeypatch, tmp_path):
         if "--python" not in args:
             args = ("--python", str(isolated), *args)
         monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}/bin")
-        monkeypatch.setenv("PYTHONPATH", f"{site}{os.pathsep}{FAKES}")
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(FAKES), *map(str, path)]))
         monkeypatch.setenv("FAKE_TORCH_SPEC", str(spec))
         for var in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "PIP_INDEX_URL", "CUDA_HOME", "CUDA_PATH"):
             monkeypatch.delenv(var, raising=False)
@@ -186,6 +187,28 @@ def test_python_unsupported(doctor):
     if sys.version_info[:2] <= (3, 10):
         pytest.skip("torch 1.12.1 supports this Python")
     assert findings(data, "python-unsupported")
+
+
+def test_a_cuda_provider_that_is_listed_but_cannot_load_is_found(doctor, monkeypatch, tmp_path):
+    """onnxruntime-gpu lists CUDA and TensorRT whether or not their libraries are installed; the
+    fake here (tests/fakes/onnxruntime) cannot load either, as on a machine without CUDA 12."""
+    from tests.fakes import fake_ort
+
+    trt, cuda, cpu = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
+    fake_ort.install(monkeypatch, tmp_path, {"version": "1.22.0", "providers": [trt, cuda, cpu], "load": {trt: "missing", cuda: "missing"},
+                                             "raises": [trt]})
+    isolated = tmp_path / "python-isolated"  # this Python: the fake wraps its own onnxruntime build
+    isolated.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    isolated.chmod(0o755)
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6", packages={"onnxruntime-gpu": "1.22.0"},
+                        args=("--python", str(isolated)), path=(fake_ort.FAKE,))
+    f = findings(data, "onnxruntime-no-gpu")[0]
+    assert code == 1 and f["severity"] == "warn"
+    assert f["summary"] == ("ONNX Runtime lists CUDAExecutionProvider but cannot load it (libcublasLt.so.12 not found): "
+                            "every session runs on the CPU")
+    assert f["fix"] == "pip install 'onnxruntime-gpu[cuda,cudnn]==1.22.0'"
+    loads = {x["provider"]: x for x in data["snapshot"]["onnxruntime"]["loads"]}
+    assert loads[cuda]["loads"] is False and loads[cuda]["after_preload"] is False and loads[trt]["loads"] is None
 
 
 def test_onnxruntime_conflict_and_no_gpu(doctor):

@@ -161,3 +161,94 @@ def test_an_onnxruntime_that_kills_the_interpreter_is_one_line(run_cli, tmp_path
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     code, out, err = run_cli("onnx", "--network", "cifar_cnn", "--exporter", "torchscript")
     assert code == 2 and out == "" and "importing onnxruntime ended the interpreter" in err
+
+
+# -- onnxruntime-gpu on a machine whose CUDA or TensorRT libraries are missing (tests/fakes/onnxruntime) --
+
+TRT, CUDA, CPU = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
+TORCH_SPECS = Path(__file__).parent / "fixtures" / "torch"
+
+
+@pytest.fixture
+def gpu_ort(monkeypatch, tmp_path):
+    """gpu_ort(**spec): the fake onnxruntime-gpu here and in the children; their torch is the fake
+    CPU build (fast to import), and this process imports none unless the test exports a network."""
+    from tests.fakes import fake_ort
+
+    def install(**spec):
+        monkeypatch.setenv("FAKE_TORCH_SPEC", str(TORCH_SPECS / "cpu_build.json"))
+        return fake_ort.install(monkeypatch, tmp_path, spec, also=(fake_ort.TORCH,))
+
+    return install
+
+
+def _runs(data: dict) -> dict:
+    return {r["provider"]: r for r in data["results"][0]["runs"]}
+
+
+def test_tensorrt_is_not_run_unless_asked_and_json_stays_one_document(run_cli, tmp_path, gpu_ort):
+    """onnxruntime-gpu lists TensorRT without TensorRT installed, and a session asked for it made
+    ORT's Python layer print its fallback banner on stdout, inside the JSON."""
+    gpu_ort(providers=[TRT, CUDA, CPU], load={TRT: "missing"}, raises=[TRT])
+    code, out, err = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"), "--json")
+    data = json.loads(out)
+    runs = _runs(data)
+    assert code == 0 and {p: r["status"] for p, r in runs.items()} == {CUDA: "pass", CPU: "pass"}, err
+    assert "--provider TensorrtExecutionProvider" in data["not_run"][TRT]
+    # fp32 compared as fp32 on CUDA: TF32 off, as ORT itself reports the option back
+    assert runs[CUDA]["options"] == {"use_tf32": "0"} and runs[CUDA]["cpu_nodes"] is False and runs[CPU]["cpu_nodes"] is None
+
+
+def test_tensorrt_asked_for_is_reported_with_its_own_library(run_cli, tmp_path, gpu_ort):
+    gpu_ort(providers=[TRT, CUDA, CPU], load={TRT: "missing"}, raises=[TRT])
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"), "--provider", TRT, "--json")
+    data = json.loads(out)  # the banner ORT printed stays off stdout
+    run = _runs(data)[TRT]
+    assert code == 2 and run["status"] == "fallback"
+    assert "libnvinfer.so.10 not found" in run["reason"] and "TensorRT is optional" in run["reason"] and "cuDNN" not in run["reason"]
+    assert [x["provider"] for x in data["without_torch"] if x["loads"] is False] == [TRT]
+
+
+def test_cuda_that_cannot_load_names_the_missing_library_and_the_fix(run_cli, tmp_path, gpu_ort):
+    gpu_ort(version="1.22.0", providers=[CUDA, CPU], load={CUDA: "missing"})
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"), "--json")
+    data = json.loads(out)
+    run = _runs(data)[CUDA]
+    assert code == 2 and run["status"] == "fallback" and run["providers_used"] == [CPU]
+    assert "libcublasLt.so.12 not found" in run["reason"] and "pip install 'onnxruntime-gpu[cuda,cudnn]==1.22.0'" in run["reason"]
+    alone = data["without_torch"][0]
+    assert (alone["provider"], alone["loads"], alone["missing"], alone["after_preload"]) == (CUDA, False, ["libcublasLt.so.12"], False)
+
+
+def test_an_onnxruntime_without_the_tf32_option_runs_and_says_so(run_cli, tmp_path, gpu_ort):
+    gpu_ort(providers=[CUDA, CPU], tf32_option=False)
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"), "--json")
+    run = _runs(json.loads(out))[CUDA]
+    assert code == 0 and run["status"] == "pass" and run["options"] == {} and "no use_tf32 option" in run["reason"]
+
+
+def test_nodes_left_on_the_cpu_inside_a_cuda_session_are_reported(run_cli, tmp_path, gpu_ort):
+    gpu_ort(providers=[CUDA, CPU], cpu_nodes=[CUDA])
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"))
+    assert code == 0 and "verdict: all pass" in out
+    assert "CUDA: some nodes ran on the CPU inside this session" in out.replace("\n    ", " ")
+
+
+def test_a_provider_that_fails_while_running_is_a_fallback_and_json_stays_one_document(run_cli, tmp_path, gpu_ort):
+    gpu_ort(providers=[CUDA, CPU], fails_running=[CUDA])
+    code, out, _ = run_cli("onnx", "--model", user_model(tmp_path / "m.onnx"), "--json")
+    run = _runs(json.loads(out))[CUDA]  # ORT printed "EP Error: ... using [...]" while running
+    assert code == 2 and run["status"] == "fallback" and run["providers_used"] == [CPU]
+    assert "failed while running" in run["reason"] and "out of memory" in run["reason"]
+
+
+@needs_torch  # exports a reference network, so this process imports torch
+def test_cuda_that_loads_only_after_torch_is_a_warning_not_a_pass(run_cli, gpu_ort):
+    gpu_ort(version="1.22.0", providers=[CUDA, CPU], load={CUDA: "needs_preload"})
+    code, out, _ = run_cli("onnx", "--network", "cifar_cnn", "--exporter", "torchscript", "--json")
+    data = json.loads(out)
+    run = _runs(data)[CUDA]
+    assert code == 1 and data["exit_code"] == 1 and run["status"] == "torch_only"
+    assert "only because envcheck had imported torch" in run["reason"] and "onnxruntime.preload_dlls()" in run["reason"]
+    alone = data["without_torch"][0]
+    assert (alone["loads"], alone["after_preload"]) == (False, True)

@@ -127,12 +127,24 @@ def _bench_report(width: int, stream=None) -> str:
 
 
 def _onnx_report(width: int) -> str:
-    runs = (ProviderRun("TensorrtExecutionProvider", "fallback", "ORT ran TensorrtExecutionProvider on CPUExecutionProvider instead", 1e-7, 1e-5, 0.5),
-            ProviderRun("CUDAExecutionProvider", "pass", "", 1.2e-6, 3e-5, 0.12), ProviderRun("CPUExecutionProvider", "pass", "", 1.2e-7, 3e-6, 0.52))
-    report = OnnxReport("2.4.0+cu124", "1.16.0", "1.19.2", ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"), (
+    """onnxruntime-gpu whose CUDA provider loads only after torch: TensorRT left out, CUDA a warning
+    with nodes on the CPU, and an export that failed."""
+    from envcheck.probes.ort_load import TENSORRT_NOTE
+    from envcheck.snapshot import ProviderLoad
+
+    trt, cuda, cpu = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
+    alone = (ProviderLoad(trt, None, note=TENSORRT_NOTE),
+             ProviderLoad(cuda, False, "Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open "
+                          "shared object file: No such file or directory", ("libcublasLt.so.12",), True))
+    why = ("CUDAExecutionProvider loaded here only because envcheck had imported torch, whose CUDA libraries it borrowed; without "
+           "torch it does not load (libcublasLt.so.12 not found) and the model runs on the CPU; the libraries are installed but "
+           "nothing loads them: call onnxruntime.preload_dlls() before creating a session")
+    runs = (ProviderRun(cuda, "torch_only", why, 1.2e-6, 3e-5, 0.12, (cuda, cpu), True, {"use_tf32": "0"}),
+            ProviderRun(cpu, "pass", "", 1.2e-7, 3e-6, 0.52, (cpu,)))
+    report = OnnxReport("2.4.0+cu124", "1.16.0", "1.22.0", (trt, cuda, cpu), (
         ModelResult("cifar_cnn", "torchscript", "ok", runs=runs),
         ModelResult("transformer_block", "dynamo", "export_failed", error="torch.onnx.OnnxExporterError: Failed to export the model with torch.export."),
-    ))
+    ), alone, {trt: TENSORRT_NOTE})
     buf = io.StringIO()
     onnx_render.text(report, Output(buf, width=width))
     return buf.getvalue()
@@ -161,7 +173,7 @@ def test_onnx_table_fits_the_width_and_labels_every_column(width):
     text = _onnx_report(width)
     assert max(len(line) for line in text.splitlines()) <= width
     assert _header_after(text, "cifar_cnn") == ["exporter", "provider", "verdict", "max", "abs", "max", "rel", "median", "ms"]
-    assert "torchscript  Tensorrt  fallback" in text and "export_failed" in text
+    assert "torchscript  CUDA      torch_only" in text and "export_failed" in text
 
 
 def test_bar_chart_sets_each_figure_beside_its_peak_and_its_siblings():

@@ -282,3 +282,36 @@ def test_an_onnxruntime_that_kills_the_interpreter_loses_only_its_own_part(tmp_p
     torch, _, ort = read_torch_and_packages(sys.executable, timeout=60, env=env)
     assert torch.status == "ok" and torch.version == "2.13.0+cpu"
     assert ort.providers.code == "crashed" and "SIGABRT" in ort.providers.reason and "onnxruntime" in ort.providers.reason
+
+
+def test_which_providers_load_is_tried_in_the_onnxruntime_child_without_torch(tmp_path, monkeypatch):
+    """get_available_providers() names CUDA and TensorRT though neither loads: the onnxruntime child
+    tries a session on each (the fake onnxruntime-gpu in tests/fakes/onnxruntime), where TensorRT's
+    failure makes ORT print its fallback banner to stdout, and still answers in one line."""
+    from tests.fakes import fake_ort
+
+    trt, cuda = "TensorrtExecutionProvider", "CUDAExecutionProvider"
+    fake_ort.install(monkeypatch, tmp_path, {"providers": [trt, cuda, "CPUExecutionProvider"], "raises": [trt],
+                                             "load": {trt: "missing", cuda: "needs_preload"}})
+    env = fake_env("cpu_build", fake_ort.FAKE, **{k: os.environ[k] for k in ("FAKE_ORT_SPEC", "FAKE_ORT_SITE")})
+    _, _, ort = read_torch_and_packages(sys.executable, env=env, tensorrt=True)
+    loads = {x.provider: x for x in ort.loads}
+    assert loads[trt].loads is False and loads[trt].missing == ("libnvinfer.so.10",) and loads[trt].after_preload is None
+    assert "Failed to load library libonnxruntime_providers_tensorrt.so" in loads[trt].error
+    assert (loads[cuda].loads, loads[cuda].missing, loads[cuda].after_preload) == (False, ("libcublasLt.so.12",), True)
+    assert not loads[cuda].torch_imported
+
+
+def test_a_session_that_kills_the_interpreter_costs_only_the_providers_loads(tmp_path):
+    site = tmp_path / "site"
+    _dist_info(site, "onnxruntime-gpu", "1.22.0")
+    (site / "onnxruntime").mkdir()
+    (site / "onnxruntime" / "__init__.py").write_text(
+        "import os, signal\n__version__ = '1.22.0'\n"
+        "def get_available_providers():\n    return ['CUDAExecutionProvider', 'CPUExecutionProvider']\n"
+        "class SessionOptions:\n    log_severity_level = 2\n"
+        "def InferenceSession(*args, **kwargs):\n    os.kill(os.getpid(), signal.SIGABRT)\n"
+    )
+    _, _, ort = read_torch_and_packages(env=fake_env("cpu_build", site))
+    assert ort.providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
+    assert ort.loads.code == "crashed" and "SIGABRT" in ort.loads.reason and "creating a session" in ort.loads.reason

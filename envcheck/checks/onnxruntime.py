@@ -1,11 +1,21 @@
-"""ONNX Runtime checks: the CPU and GPU packages fight over one module; a GPU needs a GPU provider."""
+"""ONNX Runtime checks: the CPU and GPU packages fight over one module; a GPU needs a GPU provider
+that really loads, not one that is merely listed."""
 
 from __future__ import annotations
 
+import shlex
+
 from envcheck.checks.findings import Finding
 from envcheck.snapshot import Snapshot, known
+from envcheck.versions import release_of
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+# onnxruntime.preload_dlls() and the [cuda,cudnn] extras, which install CUDA and cuDNN as nvidia-*
+# pip packages, came in onnxruntime-gpu 1.21 (microsoft/onnxruntime#23659, #23674; #23744 made
+# preload_dlls coexist with torch)
+PRELOAD_SINCE = (1, 21)
+PRELOAD = ("call onnxruntime.preload_dlls() before creating a session (it loads CUDA and cuDNN from the nvidia-* pip "
+           "packages), or import torch first, whose CUDA libraries ONNX Runtime then uses")
 
 
 def check_onnxruntime(s: Snapshot, tables) -> list[Finding]:
@@ -17,12 +27,55 @@ def check_onnxruntime(s: Snapshot, tables) -> list[Finding]:
                            {"installed": list(ort.installed)},
                            fix="pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"))
     gpus = s.driver.gpus
-    if ort.installed and known(gpus) and gpus and known(ort.providers):
-        if not any(p in ort.providers for p in GPU_PROVIDERS):
-            fix = None if "onnxruntime-gpu" in ort.installed else "pip uninstall -y onnxruntime && pip install onnxruntime-gpu"
-            why = ("onnxruntime-gpu is installed but its CUDA provider cannot load (missing CUDA/cuDNN libraries of the version it was built for)"
-                   if "onnxruntime-gpu" in ort.installed else "the onnxruntime package is CPU-only")
-            out.append(Finding("onnxruntime-no-gpu", "warn", "onnxruntime",
-                               f"ONNX Runtime {ort.version or ''} has no GPU execution provider although this machine has NVIDIA GPUs".replace("  ", " "),
-                               {"providers": list(ort.providers)}, fix=fix, why=why))
+    if not (ort.installed and known(gpus) and gpus and known(ort.providers)):
+        return out
+    listed = [p for p in ort.providers if p in GPU_PROVIDERS]
+    if not listed:
+        fix = None if "onnxruntime-gpu" in ort.installed else "pip uninstall -y onnxruntime && pip install onnxruntime-gpu"
+        why = ("onnxruntime-gpu is installed but its CUDA provider cannot load (missing CUDA/cuDNN libraries of the version it was built for)"
+               if "onnxruntime-gpu" in ort.installed else "the onnxruntime package is CPU-only")
+        out.append(Finding("onnxruntime-no-gpu", "warn", "onnxruntime",
+                           f"ONNX Runtime {ort.version or ''} has no GPU execution provider although this machine has NVIDIA GPUs".replace("  ", " "),
+                           {"providers": list(ort.providers)}, fix=fix, why=why))
+        return out
+    tried = [x for x in (ort.loads if known(ort.loads) else ()) if x.provider in listed and x.loads is not None]
+    if tried and not any(x.loads for x in tried):
+        out.append(_does_not_load(ort, tried[0]))
     return out
+
+
+def _does_not_load(ort, load) -> Finding:
+    """A GPU provider listed by get_available_providers() whose session ran on the CPU anyway."""
+    missing = f" ({', '.join(load.missing)} not found)" if load.missing else ""
+    if load.after_preload:
+        summary = f"ONNX Runtime lists {load.provider} but cannot load it on its own{missing}: it loads only after onnxruntime.preload_dlls()"
+    else:
+        summary = f"ONNX Runtime lists {load.provider} but cannot load it{missing}: every session runs on the CPU"
+    fix, notes = load_advice(load.provider, ort.version, load.after_preload, load.missing)
+    facts = {"provider": load.provider, "missing": list(load.missing), "error": load.error,
+             "loads_after_preload_dlls": load.after_preload, "providers": list(ort.providers)}
+    return Finding("onnxruntime-no-gpu", "warn", "onnxruntime", summary, facts, fix=fix, why=load.error, fix_notes=notes)
+
+
+def load_advice(provider: str, version: str | None, after_preload: bool | None, missing: tuple = ()) -> tuple[str | None, tuple[str, ...]]:
+    """(the command that fixes it or None, what to do besides) for a provider that did not load in
+    a process without torch, `missing` the libraries ORT could not open. Shared by doctor's finding
+    and `envcheck onnx`'s verdicts."""
+    if provider == "TensorrtExecutionProvider":
+        return None, ("TensorRT is optional: the CUDA provider runs without it. To use it, install the TensorRT release "
+                      "this onnxruntime-gpu was built for (ONNX Runtime's TensorRT requirements page)",)
+    if provider != "CUDAExecutionProvider":
+        return None, (f"{provider} needs libraries of its own: ONNX Runtime's page for that provider lists them",)
+    if after_preload:
+        return None, (f"the libraries are installed but nothing loads them: {PRELOAD}",)
+    if not missing:
+        return None, ("no library was missing: ONNX Runtime's own error says why the provider did not start "
+                      "(a driver older than the CUDA it was built for is one cause)",)
+    release = release_of(version or "")
+    if release and tuple(int(p) for p in release.split(".")[:2]) >= PRELOAD_SINCE:
+        fix = "pip install " + shlex.quote(f"onnxruntime-gpu[cuda,cudnn]=={release}")
+        return fix, (f"this installs the CUDA and cuDNN libraries onnxruntime-gpu {version} was built for, as pip packages; then {PRELOAD}",)
+    older = f"onnxruntime-gpu {version}" if version else "this onnxruntime-gpu"
+    return "pip install --upgrade " + shlex.quote("onnxruntime-gpu[cuda,cudnn]"), (
+        f"{older} has no preload_dlls(): 1.21 and later load CUDA and cuDNN from pip packages; after the upgrade, {PRELOAD}. "
+        "Or keep it and put the CUDA and cuDNN versions that ONNX Runtime's requirements table gives for it on LD_LIBRARY_PATH",)

@@ -9,15 +9,17 @@ from __future__ import annotations
 import io
 import logging
 import math
-import re
 import statistics
+import sys
 import time
 import warnings
 
-from envcheck.errors import UserError, describe, first_line
+from envcheck.checks.onnxruntime import load_advice
+from envcheck.errors import UserError, describe
 from envcheck.onnxcheck.report import ModelResult, OnnxReport, ProviderRun
+from envcheck.probes import ort_load
 
-__all__ = ["ModelResult", "OnnxReport", "ProviderRun", "check_file", "check_reference", "versions"]
+__all__ = ["ModelResult", "OnnxReport", "ProviderRun", "check_file", "check_reference", "modules", "providers_to_run", "versions"]
 
 BATCHES = (1, 4)
 REPEATS = 20
@@ -31,10 +33,19 @@ TOLERANCE = {
     "TensorrtExecutionProvider": (1e-2, 5e-2),
 }
 DEFAULT_TOLERANCE = (1e-3, 1e-2)
-SKIP_PROVIDERS = {"AzureExecutionProvider"}  # a remote-call provider, not a local device
+# fp32 compared as fp32: the CUDA provider's use_tf32 (default 1) lets cuBLAS and cuDNN round the
+# inputs of fp32 matmuls and convolutions to TF32's 10-bit mantissa on Ampere and newer GPUs, and the
+# tolerances above are fp32's.
+OPTIONS = {"CUDAExecutionProvider": {"use_tf32": "0"}}
+NO_OPTION = {"use_tf32": "this onnxruntime's CUDA provider has no use_tf32 option: on Ampere and newer GPUs its fp32 "
+                         "results may be TF32's, judged with fp32's tolerance"}
+# ORT's words when session.disable_cpu_ep_fallback=1 refuses a session: "This session contains graph
+# nodes that are assigned to the default CPU EP, but fallback to CPU EP has been explicitly disabled by the user."
+CPU_NODES_REFUSED = "assigned to the default CPU EP"
 
 
-def _modules():
+def modules():
+    """onnx and onnxruntime, or one line saying which to install."""
     try:
         import onnx
         import onnxruntime
@@ -43,12 +54,15 @@ def _modules():
     return onnx, onnxruntime
 
 
-def providers_to_run(ort, requested: tuple) -> tuple[list, list]:
-    """(available providers to run, requested ones this onnxruntime does not have)."""
-    available = [p for p in ort.get_available_providers() if p not in SKIP_PROVIDERS]
-    if not requested:
-        return available, []
-    return [p for p in requested if p in available], [p for p in requested if p not in available]
+def providers_to_run(ort, requested: tuple) -> tuple[list, list, dict]:
+    """(available providers to run, requested ones this onnxruntime does not have, provider -> why
+    it is not run). TensorRT runs only when asked for: it is optional, onnxruntime-gpu lists it
+    without TensorRT installed, and where it is installed building its engines takes long."""
+    available = [p for p in ort.get_available_providers() if p not in ort_load.NOT_LOCAL]
+    if requested:
+        return [p for p in requested if p in available], [p for p in requested if p not in available], {}
+    not_run = {p: ort_load.TENSORRT_NOTE for p in available if p == ort_load.TENSORRT}
+    return [p for p in available if p not in not_run], [], not_run
 
 
 # -- exporting ------------------------------------------------------------------------------------
@@ -97,10 +111,22 @@ def check(onnx, data: bytes) -> str:
 # -- running --------------------------------------------------------------------------------------
 
 
-def _session(ort, data: bytes, provider: str):
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3  # errors only: a provider that cannot load is reported by us
-    return ort.InferenceSession(data, sess_options=opts, providers=[provider])
+def _open(ort, data: bytes, provider: str):
+    """(session or None, the providers ORT gave it, the exception, what ORT printed, the options
+    ORT took, a note). An onnxruntime older than an option refuses it ('Unknown provider option:
+    "use_tf32".', ORT's provider_options_utils.h), or falls back to the CPU over it: the session is
+    then opened without it, and the note says what that means."""
+    wanted = dict(OPTIONS.get(provider, {}))
+    sess, used, error, printed = ort_load.try_provider(ort, provider, data, wanted)
+    unknown = [k for k in wanted if f'Unknown provider option: "{k}"' in printed + str(error or "")]
+    if unknown:
+        wanted = {k: v for k, v in wanted.items() if k not in unknown}
+        sess, used, error, printed = ort_load.try_provider(ort, provider, data, wanted)
+    taken = {}
+    if sess is not None and provider in used and wanted:
+        reported = sess.get_provider_options().get(provider, {}) if hasattr(sess, "get_provider_options") else {}
+        taken = {k: str(reported[k]) for k in wanted if k in reported}
+    return sess, tuple(used), error, printed, taken, "; ".join(NO_OPTION[k] for k in unknown)
 
 
 def _errors(got, want) -> tuple[float, float]:
@@ -113,63 +139,109 @@ def _errors(got, want) -> tuple[float, float]:
     return float(diff.max(initial=0.0)), float((diff / (np.abs(want) + 1e-6)).max(initial=0.0))
 
 
-def run_provider(ort, data: bytes, provider: str, feeds_by_batch: list, reference: list | None) -> tuple[ProviderRun, list]:
-    """One provider: load, detect a silent CPU fallback, run every batch, time, compare."""
-    try:
-        sess = _session(ort, data, provider)
-    except Exception as exc:
-        return ProviderRun(provider, "error", f"session failed: {_ort_error(exc)}"), []
-    used = tuple(sess.get_providers())
+def run_provider(ort, data: bytes, provider: str, feeds_by_batch: list, reference: list | None,
+                 alone=None) -> tuple[ProviderRun, list]:
+    """One provider: open its session (what ORT prints meanwhile never reaches envcheck's stdout; it
+    becomes the reason), detect a silent CPU fallback, run every batch, time, compare; then ask
+    whether some nodes ran on the CPU, and set the result beside `alone`, the provider as the
+    torch-free child found it (snapshot.ProviderLoad)."""
+    sess, used, error, printed, options, note = _open(ort, data, provider)
+    if sess is None:
+        return ProviderRun(provider, "error", f"session failed: {_ort_error(error)}"), []
     if provider not in used:
-        why = ("onnxruntime-gpu could not load its CUDA/cuDNN libraries" if provider.startswith(("CUDA", "Tensorrt"))
-               else "the provider did not initialise")
-        return ProviderRun(provider, "fallback", f"ONNX Runtime silently fell back to {', '.join(used)}: {why}", providers_used=used), []
-    outputs = []
-    try:
-        for feeds in feeds_by_batch:
-            outputs.append(sess.run(None, feeds))
+        why = _not_loaded(provider, used, ort_load.ort_said(printed, error), ort_load.missing_libraries(printed), alone, ort.__version__)
+        return ProviderRun(provider, "fallback", why, providers_used=used), []
+
+    def run_all():
+        outputs = [sess.run(None, feeds) for feeds in feeds_by_batch]
         timings = []
         for _ in range(REPEATS):
             start = time.perf_counter()
             sess.run(None, feeds_by_batch[-1])
             timings.append((time.perf_counter() - start) * 1000)
-    except Exception as exc:
-        return ProviderRun(provider, "error", f"run failed: {_ort_error(exc)}", providers_used=used), []
+        return outputs, timings
+
+    # A provider that fails while running makes ORT's Python layer print "EP Error: ... using [...]"
+    # and go on with its fallback providers (Session.run): that is caught here too.
+    done, error, printed = ort_load.run_captured(run_all)
+    if error is not None:
+        return ProviderRun(provider, "error", f"run failed: {_ort_error(error)}", providers_used=used), []
+    if provider not in sess.get_providers():
+        used = tuple(sess.get_providers())
+        return ProviderRun(provider, "fallback", f"{provider} failed while running and ONNX Runtime went on with {', '.join(used)}: "
+                           f"{ort_load.ort_said(printed)}", providers_used=used), []
+    outputs, timings = done
     median = statistics.median(timings)
-    if reference is None:
-        return ProviderRun(provider, "pass", median_ms=median, providers_used=used), outputs
-    worst_abs = worst_rel = 0.0
-    for got, want in zip(outputs, reference):
-        for g, w in zip(got, want):
-            a, r = _errors(g, w)
-            worst_abs, worst_rel = max(worst_abs, a), max(worst_rel, r)
-    atol, rtol = TOLERANCE.get(provider, DEFAULT_TOLERANCE)
-    ok = worst_abs <= atol or worst_rel <= rtol
-    status = "pass" if ok else "mismatch"
-    reason = "" if ok else f"max abs error {worst_abs:.3g} > {atol:g} and max rel error {worst_rel:.3g} > {rtol:g}"
-    return ProviderRun(provider, status, reason, worst_abs, worst_rel, median, used), outputs
+    worst_abs = worst_rel = None
+    status, reason = "pass", ""
+    if reference is not None:
+        worst_abs = worst_rel = 0.0
+        for got, want in zip(outputs, reference):
+            for g, w in zip(got, want):
+                a, r = _errors(g, w)
+                worst_abs, worst_rel = max(worst_abs, a), max(worst_rel, r)
+        atol, rtol = TOLERANCE.get(provider, DEFAULT_TOLERANCE)
+        if not (worst_abs <= atol or worst_rel <= rtol):
+            status, reason = "mismatch", f"max abs error {worst_abs:.3g} > {atol:g} and max rel error {worst_rel:.3g} > {rtol:g}"
+    cpu_nodes = None if provider == ort_load.CPU else _cpu_nodes(ort, data, provider, options)
+    if status == "pass" and alone is not None and alone.loads is False and "torch" in sys.modules:
+        status, reason = "torch_only", _torch_only(provider, alone, ort.__version__)
+    reason = "; ".join(filter(None, (reason, note)))
+    return ProviderRun(provider, status, reason, worst_abs, worst_rel, median, used, cpu_nodes, options), outputs
 
 
-# "[ONNXRuntimeError] : 1 : FAIL : <source>:256 <C++ signature>) Unsupported ...": older releases
-# (1.19, the newest on Python 3.9) put "Failed to load model with error: " before the source.
-_ORT_NOISE = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ((?:[A-Z][^:/]*: )?)(?:\S+:\d+ \S.*?\) )?")
+def _cpu_nodes(ort, data: bytes, provider: str, options: dict) -> bool | None:
+    """Whether ORT placed some nodes on the CPU inside a session on `provider`: a second session with
+    session.disable_cpu_ep_fallback=1 is refused exactly then. ORT does it on purpose for shape
+    computations; a node without a kernel on the provider lands there too. None: that session
+    failed for another reason, or this onnxruntime has no such setting."""
+    try:
+        sess, used, error, printed = ort_load.try_provider(ort, provider, data, options, strict=True)
+    except Exception:  # SessionOptions without add_session_config_entry
+        return None
+    if sess is not None and provider in used:
+        return False
+    return True if CPU_NODES_REFUSED in printed + str(error or "") else None
+
+
+def _not_loaded(provider: str, used: tuple, said: str, missing: list, alone, version: str) -> str:
+    """Why a session asked for `provider` ran elsewhere: what ORT printed (its loader's error, or
+    the banner of its Python layer), else what the torch-free child heard, and what to do."""
+    missing = missing or list(alone.missing if alone is not None else ())
+    said = said or (alone.error if alone is not None else "")
+    fix, notes = load_advice(provider, version, alone.after_preload if alone is not None else None, tuple(missing))
+    lost = f" ({', '.join(missing)} not found)" if missing else ""
+    parts = [f"ONNX Runtime could not load {provider}{lost} and ran the model on {', '.join(used) or 'nothing'} instead",
+             f"it said: {said}" if said and not missing else "", f"fix: {fix}" if fix else "", *notes]
+    return "; ".join(filter(None, parts))
+
+
+def _torch_only(provider: str, alone, version: str) -> str:
+    fix, notes = load_advice(provider, version, alone.after_preload, alone.missing)
+    lost = f" ({', '.join(alone.missing)} not found)" if alone.missing else ""
+    parts = [f"{provider} loaded here only because envcheck had imported torch, whose CUDA libraries it borrowed; "
+             f"without torch it does not load{lost} and the model runs on the CPU", f"fix: {fix}" if fix else "", *notes]
+    return "; ".join(filter(None, parts))
 
 
 def _ort_error(exc: Exception) -> str:
     """One readable line: ORT's messages open with a source path and a C++ signature; drop them."""
-    return f"{type(exc).__name__}: {_ORT_NOISE.sub(lambda m: m.group(1), first_line(str(exc)))}"[:300]
+    return f"{type(exc).__name__}: {ort_load.one_line(exc)}"[:300]
 
 
 # -- the reference networks -------------------------------------------------------------------------
 
 
-def check_reference(name: str, exporter: str, opset: int | None, requested: tuple = (), optimize: bool = False) -> ModelResult:
+def check_reference(name: str, exporter: str, opset: int | None, requested: tuple = (), optimize: bool = False,
+                    alone: dict | None = None) -> ModelResult:
+    """A reference network: export, check, run under each provider, compare with PyTorch. `alone`:
+    provider -> snapshot.ProviderLoad, from the child that never imported torch."""
     import numpy as np
     import torch
 
     from envcheck.onnxcheck.reference import NETWORKS
 
-    onnx, ort = _modules()
+    onnx, ort = modules()
     model, shape = NETWORKS[name]()
     gen = torch.Generator().manual_seed(7)
     inputs = [torch.randn(b, *shape, generator=gen) for b in BATCHES]
@@ -184,8 +256,8 @@ def check_reference(name: str, exporter: str, opset: int | None, requested: tupl
     with torch.no_grad():
         reference = [[model(x).numpy()] for x in inputs]
     feeds = [{"x": x.numpy().astype(np.float32)} for x in inputs]
-    to_run, missing = providers_to_run(ort, requested)
-    runs = [run_provider(ort, data, p, feeds, reference)[0] for p in to_run]
+    to_run, missing, _ = providers_to_run(ort, requested)
+    runs = [run_provider(ort, data, p, feeds, reference, (alone or {}).get(p))[0] for p in to_run]
     runs += [ProviderRun(p, "unavailable", f"{p} is not among this onnxruntime's providers ({', '.join(ort.get_available_providers())})") for p in missing]
     return ModelResult(name, exporter, "ok", runs=tuple(runs))
 
@@ -260,10 +332,10 @@ def _feed(spec: list, seed: int) -> dict:
     return feeds
 
 
-def check_file(path: str, dims: dict, requested: tuple = ()) -> ModelResult:
+def check_file(path: str, dims: dict, requested: tuple = (), alone: dict | None = None) -> ModelResult:
     """A user's model: load, check, generate inputs from its declared shapes, run every provider,
-    compare each with CPU."""
-    onnx, ort = _modules()
+    compare each with CPU. `alone` as for check_reference."""
+    onnx, ort = modules()
     from envcheck.files import read_limited
 
     data = read_limited(path, MAX_MODEL_BYTES, f"--model {path}",
@@ -275,12 +347,12 @@ def check_file(path: str, dims: dict, requested: tuple = ()) -> ModelResult:
     model = onnx.load_from_string(data)
     spec = _inputs(onnx, model, dims)
     feeds = [_feed(spec, seed) for seed in (1, 2)]
-    to_run, missing = providers_to_run(ort, requested)
+    to_run, missing, _ = providers_to_run(ort, requested)
     runs = []
     reference = None
     order = sorted(to_run, key=lambda p: p != "CPUExecutionProvider")  # CPU first: it is the reference
     for p in order:
-        run, outputs = run_provider(ort, data, p, feeds, reference)
+        run, outputs = run_provider(ort, data, p, feeds, reference, (alone or {}).get(p))
         if p == "CPUExecutionProvider" and run.status == "pass":
             reference = outputs
         runs.append(run)
@@ -289,16 +361,9 @@ def check_file(path: str, dims: dict, requested: tuple = ()) -> ModelResult:
     return ModelResult(path, "file", "ok", inputs=inputs, runs=tuple(runs))
 
 
-def versions(with_torch: bool = True) -> tuple:
-    """torch's, onnx's and ONNX Runtime's versions and the providers; torch is imported only when
-    a child showed that it imports cleanly (`with_torch`)."""
-    onnx, ort = _modules()
-    tv = None
-    if with_torch:
-        try:
-            import torch
-
-            tv = torch.__version__
-        except ImportError:
-            tv = None
-    return tv, onnx.__version__, ort.__version__, tuple(p for p in ort.get_available_providers() if p not in SKIP_PROVIDERS)
+def versions(torch_version: str | None) -> tuple:
+    """torch's version as the torch child read it, onnx's and ONNX Runtime's, and the providers.
+    This process imports torch only to export a reference network: a run of a user's model stays
+    without torch, as a deployment may, since torch's CUDA libraries change what ONNX Runtime loads."""
+    onnx, ort = modules()
+    return torch_version, onnx.__version__, ort.__version__, tuple(p for p in ort.get_available_providers() if p not in ort_load.NOT_LOCAL)

@@ -2,8 +2,9 @@
 
 It runs in the user's environment, not envcheck's, so it uses only the standard library and the
 syntax of Python 3.7 (no walrus, no `from __future__ import annotations`, no f-string `=`). It
-prints one line to stdout, MARKER followed by JSON, and nothing else there: whatever torch or a
-sitecustomize prints goes to stderr. Importing torch may raise, abort, segfault or hang; the
+prints its answer to stdout as a line, MARKER followed by JSON, and nothing else there: whatever
+torch or a sitecustomize prints goes to stderr. The onnxruntime child (`--onnxruntime-only`) prints a
+first answer before it tries sessions and a whole one after; the parent reads the last. Importing torch may raise, abort, segfault or hang; the
 parent (probes/torch_probe.py) reads the last two from the exit status and its own deadline, and
 every step after the import is guarded so that one failing call leaves a partial answer.
 
@@ -27,14 +28,18 @@ ORT_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "
 
 
 
-def _cuda_libraries():
-    """envcheck/cuda_libraries.py's names, read by path: this script runs in the target
+def _sibling(*parts):
+    """The names a module of envcheck defines, read by path: this script runs in the target
     interpreter, where envcheck may not be importable."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cuda_libraries.py")
-    scope = {}
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), *parts)
+    scope = {"__name__": "envcheck_" + os.path.splitext(parts[-1])[0], "__file__": path}
     with open(path) as fh:
         exec(compile(fh.read(), path, "exec"), scope)
-    return scope["CUDA_LIBRARIES"]
+    return scope
+
+
+def _cuda_libraries():
+    return _sibling("cuda_libraries.py")["CUDA_LIBRARIES"]
 
 
 # Basenames of the CUDA libraries worth naming, with whatever suffix the packager added:
@@ -258,13 +263,25 @@ def collect(onnxruntime=True):
     return result
 
 
-def collect_onnxruntime():
-    """Only ONNX Runtime: its installed distributions, version and providers."""
+def collect_onnxruntime(answer, tensorrt=False):
+    """Only ONNX Runtime, in a process that never imports torch: its installed distributions,
+    version and providers, then whether each provider beside the CPU's really loads
+    (probes/ort_load.py). `answer(result)` is called with the first part before the sessions are
+    tried, and again at the end: a provider whose loading kills the interpreter loses only that."""
     version_of = _version_reader()
     installed = [name for name in ORT_DISTRIBUTIONS if version_of(name) is not None]
     result = {"ort_distributions": installed, "ort_version": next((version_of(name) for name in installed), None), "ort_providers": None}
     _probe_onnxruntime(result, installed)
-    return result
+    if not result.get("ort_providers"):
+        return answer(result)
+    answer(result)
+    try:
+        import onnxruntime
+
+        result["ort_loads"] = _sibling("probes", "ort_load.py")["provider_loads"](onnxruntime, result["ort_providers"], tensorrt)
+    except BaseException as exc:
+        result["ort_loads_error"] = _error_text(exc)
+    answer(result)
 
 
 def _die_with_parent():
@@ -293,13 +310,16 @@ def main():
         del sys.path[0]
 
     stdout = sys.stdout
-    sys.stdout = sys.stderr  # keep stdout for the one answer line
+    sys.stdout = sys.stderr  # keep stdout for the answer lines (the parent reads the last)
+
+    def answer(result):
+        stdout.write(MARKER + json.dumps(result) + "\n")
+        stdout.flush()
+
     if "--onnxruntime-only" in sys.argv[1:]:
-        result = collect_onnxruntime()
+        collect_onnxruntime(answer, tensorrt="--tensorrt" in sys.argv[1:])
     else:
-        result = collect(onnxruntime="--no-onnxruntime" not in sys.argv[1:])
-    stdout.write(MARKER + json.dumps(result) + "\n")
-    stdout.flush()
+        answer(collect(onnxruntime="--no-onnxruntime" not in sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,18 @@ import time
 
 from envcheck.errors import UserError
 from envcheck.probes import children
+from envcheck.probes.ort_load import beside_cpu
 from envcheck.probes.torch_child import MARKER  # the child's answer line
 from envcheck.probes.torch_spawn import ONNXRUNTIME, TORCH, drain, kill, spawn, take_early
-from envcheck.snapshot import OnnxRuntime, Package, Torch, TorchDevice, Unavailable
+from envcheck.snapshot import (
+    OnnxRuntime,
+    Package,
+    ProviderLoad,
+    Torch,
+    TorchDevice,
+    Unavailable,
+    known,
+)
 
 PACKAGES = ("torchvision", "torchaudio", "onnx", "onnxruntime")
 _STDERR_LINES = 12  # how much of the child's stderr a crash report carries
@@ -37,14 +46,16 @@ def read_torch(python: str = sys.executable, timeout: float = 60.0, env: dict | 
 
 
 def read_torch_and_packages(
-    python: str = sys.executable, timeout: float = 60.0, env: dict | None = None
+    python: str = sys.executable, timeout: float = 60.0, env: dict | None = None, tensorrt: bool = False
 ) -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
-    """Two children at once: torch with the versions of its companion packages, and ONNX Runtime.
+    """Two children at once: torch with the versions of its companion packages, and ONNX Runtime,
+    which never imports torch there and tries a session on each provider beside the CPU's
+    (TensorRT only with `tensorrt`): torch loads CUDA libraries that ONNX Runtime would then borrow.
 
     `env` replaces the children's whole environment (tests); None passes the user's own. Package
     versions come from installed metadata, so an import of torch that crashes loses them too: the
     packages are then () and ONNX Runtime's providers say why. An onnxruntime that crashes its own
-    child costs only its providers.
+    child costs only its providers, or only the sessions where they crashed it.
     """
     executable = _interpreter(python)
     early = take_early(executable) if env is None else None
@@ -55,7 +66,7 @@ def read_torch_and_packages(
         start = time.monotonic()
         torch_proc = _start(executable, child_env)
     try:
-        ort_proc = spawn(executable, child_env, ONNXRUNTIME)
+        ort_proc = spawn(executable, child_env, ONNXRUNTIME + (("--tensorrt",) if tensorrt else ()))
     except OSError:
         ort_proc = None
     left = lambda: max(timeout - (time.monotonic() - start), 0.001)  # noqa: E731 - one deadline for both
@@ -69,20 +80,46 @@ def read_torch_and_packages(
 
 
 def _onnxruntime(ort: OnnxRuntime, outcome, timeout: float) -> OnnxRuntime:
-    """ONNX Runtime's version and providers as its own child read them."""
+    """ONNX Runtime's version, providers and which of them load, as its own child read them."""
     from dataclasses import replace
 
     if outcome is None:
         return replace(ort, providers=Unavailable("not_run", "the onnxruntime probe could not be started"))
-    if outcome.timed_out:
-        return replace(ort, providers=Unavailable("timeout", f"import onnxruntime did not finish within {timeout:g} s"))
     answer = _answer(outcome.stdout)
+    if answer is None and outcome.timed_out:
+        return replace(ort, providers=Unavailable("timeout", f"import onnxruntime did not finish within {timeout:g} s"))
+    code, tail = outcome.returncode, _tail(outcome.stderr)
+    how = f"killed by {_signal_name(-code)}" if code is not None and code < 0 else f"exit code {code}"
     if answer is None:
-        code, tail = outcome.returncode, _tail(outcome.stderr)
-        how = f"killed by {_signal_name(-code)}" if code is not None and code < 0 else f"exit code {code}"
         why = f"importing onnxruntime ended the interpreter ({how})" + (f"; its last output:\n{tail}" if tail else "")
         return replace(ort, providers=Unavailable("crashed", why))
-    return OnnxRuntime(ort.installed, _text(answer.get("ort_version")) or ort.version, _providers(answer))
+    providers = _providers(answer)
+    if isinstance(answer.get("ort_loads"), list):
+        loads = tuple(_provider_load(x) for x in answer["ort_loads"] if isinstance(x, dict) and x.get("provider"))
+    elif answer.get("ort_loads_error"):
+        loads = Unavailable("failed", f"trying a session failed: {_text(answer['ort_loads_error'])}")
+    elif not known(providers) or not any(map(beside_cpu, providers)):
+        loads = ()
+    elif outcome.timed_out:
+        loads = Unavailable("timeout", f"creating a session on each provider did not finish within {timeout:g} s")
+    else:  # the first answer came, the whole one never did
+        why = f"creating a session ended the interpreter ({how})" + (f"; its last output:\n{tail}" if tail else "")
+        loads = Unavailable("crashed", why)
+    return OnnxRuntime(ort.installed, _text(answer.get("ort_version")) or ort.version, providers, loads)
+
+
+def _provider_load(raw: dict) -> ProviderLoad:
+    loads = raw.get("loads")
+    after = raw.get("after_preload")
+    return ProviderLoad(
+        provider=str(raw["provider"]),
+        loads=loads if isinstance(loads, bool) else None,
+        error=_text(raw.get("error")) or "",
+        missing=tuple(str(m) for m in _list(raw.get("missing"))),
+        after_preload=after if isinstance(after, bool) else None,
+        torch_imported=raw.get("torch_imported") is True,
+        note=_text(raw.get("note")) or "",
+    )
 
 
 def _providers(answer: dict):

@@ -92,9 +92,26 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
     if ort.installed:
         providers = ", ".join(ort.providers) if known(ort.providers) else _v(ort.providers)
         out["onnxruntime"] = [f"{' + '.join(ort.installed)} {ort.version or ''}".rstrip() + f"; providers: {providers}"]
+        if not known(ort.loads):
+            out["onnxruntime"].append(f"providers without torch: {_v(ort.loads)}")
+        for load in ort.loads if known(ort.loads) else ():
+            out["onnxruntime"].append(f"{load.provider} without torch: {load_text(load)}")
     else:
         out["onnxruntime"] = ["not installed"]
     return out
+
+
+def load_text(load) -> str:
+    """Whether a provider loads without torch, in a few words: "does not load (libcublasLt.so.12
+    not found)". doctor's facts and `envcheck onnx` say it alike."""
+    if load.loads is None:
+        return load.note or "not tried"
+    if load.loads:
+        return "loads"
+    said = [f"{', '.join(load.missing)} not found"] if load.missing else []
+    if load.after_preload is not None:
+        said.append("loads after onnxruntime.preload_dlls()" if load.after_preload else "onnxruntime.preload_dlls() does not help")
+    return "does not load" + (f" ({'; '.join(said)})" if said else "")
 
 
 def _torch_facts(s: Snapshot) -> list[str]:

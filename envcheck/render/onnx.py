@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from envcheck.onnxcheck.report import OnnxReport
 from envcheck.render.console import Output
+from envcheck.render.doctor import load_text
 from envcheck.render.layout import table
 from envcheck.render.output import View, fenced_view
 from envcheck.snapshot import jsonable
 
-STYLE = {"pass": "green", "mismatch": "red", "fallback": "red", "unavailable": "red", "error": "red"}
+STYLE = {"pass": "green", "torch_only": "yellow", "mismatch": "red", "fallback": "red", "unavailable": "red", "error": "red"}
+CPU_NODES = ("some nodes ran on the CPU inside this session: a second one with session.disable_cpu_ep_fallback=1 was "
+             "refused. ONNX Runtime puts shape computations there on purpose; a node the provider has no kernel for "
+             "lands there too and slows the model down")
 SUFFIX = "ExecutionProvider"  # every provider's name ends so (CPUExecutionProvider): the table shows the part that differs
 
 
@@ -34,6 +38,11 @@ def _short(provider: str) -> str:
 def text(report: OnnxReport, c: Output) -> None:
     c.wrap(f"torch {report.torch or '—'}, onnx {report.onnx}, onnxruntime {report.onnxruntime}; "
            f"providers: {', '.join(report.available_providers) or 'none'}", style="bold")
+    alone = [f"{_short(x.provider)} {load_text(x)}" for x in report.without_torch if not (x.loads is None and x.provider in report.not_run)]
+    if alone:
+        c.wrap("without torch: " + "; ".join(alone), "", "  ")
+    for provider, why in report.not_run.items():
+        c.wrap(f"{_short(provider)}: {why}", "", "  ", style="dim")
     models: dict = {}
     for r in report.results:
         models.setdefault(r.model, []).append(r)
@@ -53,9 +62,17 @@ def text(report: OnnxReport, c: Output) -> None:
                 styles.append(STYLE.get(run.status))
                 if run.reason:
                     after.append((f"{r.exporter}, {_short(run.provider)}: {run.reason}", STYLE.get(run.status)))
+                if run.cpu_nodes:
+                    after.append((f"{r.exporter}, {_short(run.provider)}: {CPU_NODES}", None))
         c.print(table(model, ["exporter", "provider", "verdict", "max abs", "max rel", "median ms"], rows,
                       left=("exporter", "provider", "verdict"), styles=styles))
         for line, style in after:
             c.wrap(line, "  ", "    ", style=style)
+    if any(run.options.get("use_tf32") == "0" for r in report.results for run in r.runs):
+        c.wrap("fp32 on CUDA compared with TF32 off (use_tf32=0)", style="dim")
     failed = sum(not r.passed for r in report.results)
-    c.print("verdict: all pass" if not failed else f"verdict: {failed} of {len(report.results)} failed", style="bold")
+    if failed:
+        c.print(f"verdict: {failed} of {len(report.results)} failed", style="bold")
+    else:
+        c.print("verdict: all pass" + (", with warnings" if report.exit_code == 1 else ""), style="bold")
+
