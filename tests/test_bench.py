@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -259,3 +261,33 @@ def test_gpu_bench_runs_each_chosen_gpu_in_its_own_worker_on_a_recorded_machine(
     assert not [v for v in data["verdicts"] if v["label"] == "GPU 0"] and not [v for v in data["verdicts"] if v["severity"] == "error"]
     assert any("CUDA_VISIBLE_DEVICES=0,2 torchrun --nproc_per_node=2" in n for n in data["notes"])
     assert code == 1 == data["exit_code"], err  # warnings only
+
+
+@needs_torch
+def test_ctrl_c_keeps_what_finished_where_workers_cannot_get_sigint(monkeypatch):
+    """Windows' Popen.send_signal takes only SIGTERM, CTRL_C_EVENT and CTRL_BREAK_EVENT and raises
+    ValueError for SIGINT (CPython Lib/subprocess.py): replayed here, a worker that cannot be asked
+    is stopped and reported, and the results that finished are kept instead of a traceback."""
+    accepted = {signal.SIGTERM, getattr(signal, "CTRL_C_EVENT", None), getattr(signal, "CTRL_BREAK_EVENT", None)} - {None}
+
+    def windows_send_signal(self, sig):
+        if sig not in accepted:
+            raise ValueError(f"Unsupported signal: {sig}")
+        return subprocess.Popen.send_signal(self, sig)
+
+    monkeypatch.setattr(runner._Child, "send_signal", windows_send_signal)
+    calls = []
+    real = runner._result
+
+    def interrupt_second(label, proc, err, timeout):
+        calls.append(label)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(label, proc, err, timeout)
+
+    monkeypatch.setattr(runner, "_result", interrupt_second)
+    with pytest.raises(runner.Interrupted) as stop:
+        runner.run_devices([("A", _args(), {}), ("B", _args(seconds=60, size=512), {})], timeout=60)
+    first, second = stop.value.results
+    assert first.label == "A" and first.measurements and not first.errors
+    assert second.label == "B" and second.errors == ("interrupted (Ctrl-C) before it finished",)

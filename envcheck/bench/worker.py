@@ -8,6 +8,7 @@ not raised, so one bad suite never loses the others.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -105,5 +106,15 @@ def _run(args: WorkerArgs, answer: dict) -> None:
     del name
 
 
+def _break_is_ctrl_c() -> None:
+    """On Windows the parent asks a worker to stop with CTRL_BREAK_EVENT (bench.runner), which
+    arrives as SIGBREAK, whose default ends the process without its answer: make it stop at the
+    current measurement as Ctrl-C does (signal.default_int_handler raises KeyboardInterrupt)."""
+    brk = getattr(signal, "SIGBREAK", None)  # Windows only
+    if brk is not None:
+        signal.signal(brk, signal.default_int_handler)
+
+
 if __name__ == "__main__":
+    _break_is_ctrl_c()
     print(ANSWER + json.dumps(run(WorkerArgs.from_json(sys.argv[1]))), flush=True)
