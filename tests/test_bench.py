@@ -291,3 +291,24 @@ def test_ctrl_c_keeps_what_finished_where_workers_cannot_get_sigint(monkeypatch)
     first, second = stop.value.results
     assert first.label == "A" and first.measurements and not first.errors
     assert second.label == "B" and second.errors == ("interrupted (Ctrl-C) before it finished",)
+
+
+needs_numpy = pytest.mark.skipif(not __import__("importlib").util.find_spec("numpy"), reason="the fake GPU multiplies with numpy")
+
+
+@needs_numpy
+def test_matmul_inputs_are_drawn_on_the_gpu_itself():
+    """Drawn on the host, bench's 8192x8192 inputs cost each worker seconds of CPU before its GPU
+    starts (about one second per matrix on 2 cores with torch 2.13), so workers that should load
+    their GPUs together start apart. The fake torch counts what is drawn on the host for a GPU."""
+    import subprocess
+    import sys
+
+    script = ("import torch\nfrom torch import _compute\nfrom envcheck.bench import suites\n"
+              "m = suites.matmul(torch, torch.device('cuda:0'), 'bf16', 64, 0.01)\n"
+              "print(_compute.host_samples[0], m.correct)\n")
+    env = {**__import__("os").environ, "PYTHONPATH": f"{FAKES / 'torch'}:{Path(__file__).parent.parent}",
+           "FAKE_TORCH_SPEC": str(Path(__file__).parent / "fixtures" / "torch" / "h200_bench.json"), "CUDA_VISIBLE_DEVICES": "0"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"]  # nothing drawn on the host; the same product gave the same bits
