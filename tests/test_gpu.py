@@ -8,6 +8,7 @@ else each test skips with the reason. What each compares:
 - bench's matmul against torch.utils.benchmark on the same product (within 5%), and against the best
   rate torch's own matmul reaches over a sweep of sizes (at least 90%), docs/DESIGN.md's targets;
 - a device copy against the datasheet bandwidth of compat/gpus.toml;
+- bench's readings under load (clocks, utilisation, clocks-event reasons) against an idle GPU's;
 - ONNX Runtime's CUDA provider: it runs, or envcheck says why not;
 - `envcheck cluster` under torchrun over NCCL.
 """
@@ -287,3 +288,18 @@ def test_bench_figures_against_the_datasheet():
     shares["copy"] = (suites.memory_copy(torch, device, 1024, 1.0).value / row.mem_bw_gbs, 0.5)
     bad = {k: f"{s:.2f} (floor {f})" for k, (s, f) in shares.items() if not f <= s <= 1.05}
     assert not bad, bad
+
+
+@needs_gpu
+def test_bench_reads_the_gpu_while_it_is_loaded():
+    """`envcheck bench` reads clocks, power and clocks-event reasons during the run, not before it:
+    read before, the lent H200 said 345 of 1980 MHz and no reason; loaded by bf16 matmul, 1380-1515
+    MHz with sw_power_cap at 688-694 W of 700 W (issue 27)."""
+    done = subprocess.run([sys.executable, "-m", "envcheck", "bench", "--gpus", "0", "--suite", "matmul", "--dtype", "bf16",
+                           "--size", "8192", "--seconds", "3", "--json"], capture_output=True, text=True, timeout=300)
+    data = json.loads(done.stdout[done.stdout.index("{"):])
+    load = data["results"][0]["load"]
+    assert load["busy"] >= 4 and load["utilization_pct"] >= 90, load
+    assert load["sm_clock_mhz"] >= 0.5 * load["max_sm_clock_mhz"], load  # an idle clock would be far lower
+    assert "gpu_idle" not in load["reasons"] and load["pcie_link"], load
+    assert not [v for v in data["verdicts"] if v["severity"] == "error"], data["verdicts"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from envcheck.bench.results import LoadSummary
 from envcheck.bench.runner import DeviceResult, allreduce_result
 from envcheck.bench.suites import Measurement
 from envcheck.bench.verdicts import judge
@@ -99,27 +100,35 @@ def test_onnx_shows_the_step_it_runs_on_a_terminal_but_not_for_json(run_cli, mon
 H100 = "NVIDIA H100 80GB HBM3"
 
 
-def _gpu(label: str, f: float) -> DeviceResult:
+def _gpu(label: str, f: float, load: LoadSummary) -> DeviceResult:
     return DeviceResult(label, H100, (
         Measurement("matmul", "fp32", 51 * f, "TFLOP/s", 50 * f, 52 * f, 120, "8192x8192", True),
         Measurement("matmul", "bf16", 700 * f, "TFLOP/s", 690 * f, 710 * f, 900, "8192x8192", True),
         Measurement("conv", "bf16 fwd+bwd", 300 * f, "TFLOP/s", 290 * f, 310 * f, 80, "N=64 64x56x56 3x3", images_per_s=12345 * f),
         Measurement("memory", "copy", 2900 * f, "GB/s", 2800 * f, 2950 * f, 40, "1024 MiB", note="out of memory: shrunk to 512"),
         Measurement("memory", "h2d pinned", 50 * f, "GB/s", 49 * f, 51 * f, 40, "1024 MiB"),
-    ))
+    ), load=load)
+
+
+def _load(clock: float, lowest: int, power: float, hottest: int, reasons: dict) -> LoadSummary:
+    return LoadSummary(readings=120, busy=112, sm_clock_mhz=clock, sm_clock_min_mhz=lowest, max_sm_clock_mhz=1980, power_w=power,
+                       power_limit_w=700.0, temperature_max_c=hottest, utilization_pct=99, reasons=reasons, pcie_link="Gen5 x16")
 
 
 def _bench_report(width: int, stream=None) -> str:
     row = Tables().gpu(H100)
-    results = [_gpu("GPU 0", 1.0), _gpu("GPU 2", 0.7), _gpu("GPU 3", 1.01),
+    capped = {"sw_power_cap": 1.0}
+    results = [_gpu("GPU 0", 1.0, _load(1755, 1650, 698.0, 71, capped)),
+               _gpu("GPU 2", 0.7, _load(1290, 1005, 540.0, 88, {"sw_thermal_slowdown": 0.62, "sw_power_cap": 0.21})),
+               _gpu("GPU 3", 1.01, _load(1770, 1665, 697.5, 69, capped)),
                allreduce_result("all-reduce (3 ranks, nccl)", "nccl", [{"bytes": 1 << 20, "algbw": 100.0, "busbw": 133.3, "runs": 100},
                                                                         {"bytes": 1 << 26, "algbw": 300.0, "busbw": 400.0, "runs": 50}])]
     rows = {"GPU 0": row, "GPU 2": row, "GPU 3": row}
     mapping = [{"device": f"GPU {i}", "name": H100, "uuid": f"GPU-6f0c1e5a-93d2-4b7e-8a1f-2c3d4e5f6a7{i}", "pci": f"00000000:{i}B:00.0",
-                "worker": "cuda:0", "pcie": "Gen5 x16", "power limit W": 700, "SM clock MHz": "1980/1980"} for i in (0, 2, 3)]
+                "worker": "cuda:0", "compute cap": "9.0", "power limit W": 700, "max SM clock MHz": 1980} for i in (0, 2, 3)]
     notes = ["peer-to-peer access: GPU 0→GPU 2 yes; GPU 0→GPU 3 yes; GPU 2→GPU 0 yes; GPU 2→GPU 3 NO; GPU 3→GPU 0 yes"]
     buf = stream or io.StringIO()
-    bench_render.text(mapping, results, judge(results, rows, {"GPU 2": ("sw_thermal_slowdown",)}), notes, rows, Output(buf, width=width))
+    bench_render.text(mapping, results, judge(results, rows), notes, rows, Output(buf, width=width))
     if stream is not None:
         stream.seek(0)
         return stream.read()

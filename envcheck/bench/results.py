@@ -27,11 +27,42 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A measurement bench did not take on this device, and why (bench.capability)."""
+
+    suite: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What NVML said about one GPU while bench loaded it (bench.sampler), over the readings in
+    which the GPU was busy: a reading before the load sees an idle GPU (issue 27: an idle H200 said
+    345 MHz; loaded, 1380-1515 MHz of 1980 with sw_power_cap at 690 W of 700)."""
+
+    readings: int  # taken while the workers ran
+    busy: int  # of those, the ones in which the GPU was busy: the figures below are over these
+    sm_clock_mhz: float | None = None  # median
+    sm_clock_min_mhz: int | None = None
+    max_sm_clock_mhz: int | None = None  # the board's own maximum (NVML), for scale
+    power_w: float | None = None  # median draw
+    power_limit_w: float | None = None  # the enforced limit
+    temperature_max_c: int | None = None
+    utilization_pct: float | None = None  # median of nvidia-smi's GPU-Util
+    reasons: dict = field(default_factory=dict)  # clocks-event reason -> share of busy readings (0 to 1)
+    pcie_link: str | None = None  # the link most busy readings saw, "Gen5 x16"
+    problem: str = ""  # why NVML gave no reading, when it gave none
+
+
+@dataclass(frozen=True)
 class DeviceResult:
     label: str  # "GPU 2" (nvidia-smi numbering) or "CPU"
     name: str
     measurements: tuple = ()  # tuple[Measurement, ...]
     errors: tuple = ()  # tuple[str, ...]
+    skipped: tuple = ()  # tuple[Skipped, ...]: dtypes this device does not run natively
+    load: LoadSummary | None = None  # a GPU's state under load (bench.sampler); None on the CPU
 
 
 @dataclass(frozen=True)
@@ -81,9 +112,10 @@ class DeviceRow:
     uuid: object = None
     pci: object = None
     worker: str = ""  # the device the worker sees: cuda:0 (its CUDA_VISIBLE_DEVICES holds only this GPU)
-    pcie: str | None = None  # "Gen4 x16"
+    compute_capability: str | None = None  # "9.0"
     power_limit_w: float | None = None
-    sm_clock_mhz: str | None = None  # "now/max"
+    max_sm_clock_mhz: int | None = None
+    # clocks, power, reasons and the PCIe link as they are under load: DeviceResult.load
     model: str = ""  # the CPU's
     threads: int = 0
 
@@ -107,7 +139,8 @@ class BenchReport:
 
 def answer_result(label: str, data: dict) -> DeviceResult:
     """A worker's JSON answer as a DeviceResult."""
-    return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]))
+    return DeviceResult(label, data["name"], tuple(Measurement(**m) for m in data["measurements"]), tuple(data["errors"]),
+                        tuple(Skipped(**s) for s in data.get("skipped", ())))
 
 
 def size_label(n: int) -> str:

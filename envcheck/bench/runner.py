@@ -24,6 +24,20 @@ from envcheck.bench.results import (
 
 __all__ = ["DeviceResult", "Interrupted", "Job", "allreduce_result", "run_allreduce", "run_devices", "p2p_matrix"]
 
+# How the parent asks a worker to stop at its current measurement and print what it finished.
+# POSIX: SIGINT, which the terminal also sends on Ctrl-C. Windows has no SIGINT for another
+# process: Popen.send_signal takes only SIGTERM (= terminate, which loses the answer), CTRL_C_EVENT
+# and CTRL_BREAK_EVENT, and raises ValueError for the rest (CPython Lib/subprocess.py); CTRL_BREAK_EVENT
+# reaches a child started with CREATE_NEW_PROCESS_GROUP, as the leader of its own group
+# (GenerateConsoleCtrlEvent, learn.microsoft.com), and CTRL_C_EVENT cannot be limited to one group.
+# Such a child no longer gets the console's Ctrl-C itself: the parent passes it on, and the worker
+# turns the break into KeyboardInterrupt (bench.worker._break_is_ctrl_c).
+if sys.platform == "win32":
+    STOP_SIGNAL = signal.CTRL_BREAK_EVENT
+    WORKER_FLAGS = subprocess.CREATE_NEW_PROCESS_GROUP
+else:
+    STOP_SIGNAL, WORKER_FLAGS = signal.SIGINT, 0
+
 class Job(NamedTuple):
     """One device's worker: its label in the report, what it measures, and the environment it
     runs in (bench.selection's worker_env: the CUDA_VISIBLE_DEVICES that makes cuda:0 its GPU)."""
@@ -75,11 +89,11 @@ class _Child(subprocess.Popen):
             self._reader.join()
 
 
-def _spawn(argv: list, env: dict, stdout=subprocess.PIPE, on_event=None) -> tuple:
+def _spawn(argv: list, env: dict, stdout=subprocess.PIPE, on_event=None, flags: int = 0) -> tuple:
     """A child whose stderr goes to a file: a pipe nobody reads while it runs could fill up and
-    block the child (for a collective, every rank with it)."""
+    block the child (for a collective, every rank with it). `flags`: Windows creation flags."""
     err = tempfile.TemporaryFile(mode="w+")
-    proc = _Child(argv, stdout=stdout, stderr=err, text=True, errors="replace", env={**os.environ, **env})
+    proc = _Child(argv, stdout=stdout, stderr=err, text=True, errors="replace", env={**os.environ, **env}, creationflags=flags)
     if on_event is not None and stdout == subprocess.PIPE:
         proc.watch(on_event)
     return proc, err
@@ -145,10 +159,11 @@ def run_devices(jobs: list, timeout: float, sequential: bool = False, on_progres
     try:
         if sequential:
             for label, args, env in jobs:
-                started = [(label, *_spawn(_command(args), env, on_event=_events(on_progress, label)))]
+                started = [(label, *_spawn(_command(args), env, on_event=_events(on_progress, label), flags=WORKER_FLAGS))]
                 results.append(_result(*started[0], timeout))
             return results
-        started = [(label, *_spawn(_command(args), env, on_event=_events(on_progress, label))) for label, args, env in jobs]
+        started = [(label, *_spawn(_command(args), env, on_event=_events(on_progress, label), flags=WORKER_FLAGS))
+                   for label, args, env in jobs]
         for item in started:
             results.append(_result(*item, timeout))
         return results
@@ -164,16 +179,23 @@ def run_devices(jobs: list, timeout: float, sequential: bool = False, on_progres
 
 def _partial(label: str, proc: subprocess.Popen, err_file, grace: float = 10.0) -> DeviceResult:
     """A worker's answer after Ctrl-C: it stops at its current measurement and prints the finished
-    ones (the terminal sent it SIGINT too; a signal sent to envcheck alone is passed on)."""
+    ones (on POSIX the terminal sent it SIGINT too; a signal sent to envcheck alone is passed on)."""
     if proc.poll() is None:
         try:
-            proc.send_signal(signal.SIGINT)
-        except OSError:
-            pass
+            proc.send_signal(STOP_SIGNAL)
+        except (OSError, ValueError):  # gone already, or it cannot be asked (no console to send a break on): stop it
+            _terminate(proc)
     data, _ = _answer(proc, err_file, ANSWER, grace)
     if data is None:
         return DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it finished",))
     return answer_result(label, data)
+
+
+def _terminate(proc: subprocess.Popen) -> None:
+    try:
+        proc.terminate()
+    except OSError:
+        pass
 
 
 def _free_port() -> int:

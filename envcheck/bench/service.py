@@ -1,16 +1,18 @@
 """`envcheck bench` as a service: a typed request in, a report with its own exit code out.
 
 The steps, each answered in one place: which devices (bench.selection, on the driver NVML reads),
-what each worker measures (results.WorkerArgs), running the workers (bench.runner), judging the
-figures (bench.verdicts). The CLI only parses the options into a BenchRequest and renders.
+what each worker measures (results.WorkerArgs, with the dtypes its GPU runs: bench.capability),
+running the workers (bench.runner) while NVML is read beside them (bench.sampler), judging the
+figures and the readings (bench.verdicts). The CLI only parses the options into a BenchRequest and
+renders.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from envcheck.bench.results import BenchReport, DeviceResult, DeviceRow, WorkerArgs
+from envcheck.bench.results import BenchReport, DeviceResult, DeviceRow, Skipped, WorkerArgs
 from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
 
@@ -69,7 +71,8 @@ class _Plan:
     backend: str
     notes: list
     peaks: dict
-    reasons: dict  # label -> active clock-event reasons, named in verdicts
+    sampled: dict  # label -> NVML index of each GPU read under load (bench.sampler)
+    skipped: dict  # label -> tuple[Skipped, ...]: dtypes its GPU does not run natively
 
 
 def _cpu_plan(request: BenchRequest, suites: tuple) -> _Plan:
@@ -82,7 +85,7 @@ def _cpu_plan(request: BenchRequest, suites: tuple) -> _Plan:
                       size=request.size or (1024 if request.level == "quick" else 2048), megabytes=256,
                       seconds=request.per_measurement, conv_dtypes=("fp32",), batch=8, threads=threads)
     row = DeviceRow("CPU", gpu=False, model=read_system().cpu, threads=threads)
-    return _Plan((row,), [Job("CPU", args, {})] if suites else [], [{}] * request.workers, "gloo", [], {}, {})
+    return _Plan((row,), [Job("CPU", args, {})] if suites else [], [{}] * request.workers, "gloo", [], {}, {}, {})
 
 
 def _known(value, kind):
@@ -91,7 +94,10 @@ def _known(value, kind):
 
 def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Plan:
     """The GPUs chosen by --gpus, in nvidia-smi's numbering; each worker's CUDA_VISIBLE_DEVICES
-    names its GPU by UUID under CUDA_DEVICE_ORDER=PCI_BUS_ID, so its cuda:0 is that board."""
+    names its GPU by UUID under CUDA_DEVICE_ORDER=PCI_BUS_ID, so its cuda:0 is that board. Each
+    worker is offered only the dtypes its GPU runs natively, by the compute capability NVML reports
+    (the worker asks torch where NVML could not say)."""
+    from envcheck.bench.capability import offered
     from envcheck.bench.runner import Job, p2p_matrix
     from envcheck.bench.selection import busy, select
     from envcheck.compat import tables
@@ -105,17 +111,24 @@ def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Pl
     args = WorkerArgs(device="cuda:0", suites=suites, dtypes=request.dtypes or GPU_DTYPES,
                       size=request.size or (4096 if request.level == "quick" else 8192), megabytes=1024,
                       seconds=request.per_measurement, conv_dtypes=("fp16", "bf16"), batch=64)
-    rows, jobs, peaks, reasons = [], [], {}, {}
+    rows, jobs, peaks, sampled, skipped = [], [], {}, {}, {}
     for d in chosen.devices:
         label, g = f"GPU {d.nvml_index}", by_index[d.nvml_index]
         peaks[label] = t.gpu(d.name) if isinstance(d.name, str) else None
-        events = g.clocks_event_reasons if isinstance(g.clocks_event_reasons, tuple) else ()
-        reasons[label] = tuple(x for x in events if x != "gpu_idle")
-        clocks = _known(g.sm_clock_mhz, int), _known(g.max_sm_clock_mhz, int)
-        rows.append(DeviceRow(label, True, d.name, d.uuid, d.pci_bus_id, "cuda:0", _known(g.pcie_link, str),
-                              _known(g.power_limit_w, (int, float)), f"{clocks[0]}/{clocks[1]}" if None not in clocks else None))
+        cc = _known(g.compute_capability, str)
+        rows.append(DeviceRow(label, True, d.name, d.uuid, d.pci_bus_id, "cuda:0", cc, _known(g.power_limit_w, (int, float)),
+                              _known(g.max_sm_clock_mhz, int)))
+        runs, skips = {}, []
+        for suite, attr in (("matmul", "dtypes"), ("conv", "conv_dtypes")):
+            runs[attr], why = offered(getattr(args, attr), cc if suite in suites else None)
+            skips += [Skipped(suite, name, reason) for name, reason in why.items()]
+        skipped[label] = tuple(skips)
+        sampled[label] = d.nvml_index
         if suites:
-            jobs.append(Job(label, args, d.worker_env))
+            jobs.append(Job(label, replace(args, **runs), d.worker_env))
+    if request.dtypes and "matmul" in suites and not any(j.args.dtypes for j in jobs):
+        first = next(iter(skipped.values()))[0]
+        raise UserError(f"--dtype {','.join(request.dtypes)}: no chosen GPU runs it natively ({rows[0].device}: {first.reason})")
     ranks = [d.worker_env for d in chosen.devices]
     if allreduce and len(chosen.devices) >= 2:
         grid, problem = p2p_matrix(",".join(e["CUDA_VISIBLE_DEVICES"] for e in ranks))
@@ -125,7 +138,43 @@ def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Pl
                 f"{a}→{b} {'yes' if grid[i][j] else 'NO'}" for i, a in enumerate(labels) for j, b in enumerate(labels) if i != j))
         else:
             notes.append(f"peer-to-peer access unknown: {problem}")
-    return _Plan(tuple(rows), jobs, ranks, "nccl", notes, peaks, reasons)
+    return _Plan(tuple(rows), jobs, ranks, "nccl", notes, peaks, sampled, skipped)
+
+
+def _with_load(results: list, plan: _Plan, readings: dict, problem: str) -> list:
+    """Each GPU's result with the dtypes it skipped and its state under load (bench.sampler)."""
+    from envcheck.bench.sampler import summarise
+
+    rows = {row.device: row for row in plan.devices}
+    out = []
+    for r in results:
+        if r.label not in plan.sampled:
+            out.append(r)
+            continue
+        row = rows[r.label]
+        load = summarise(readings.get(r.label, []), row.max_sm_clock_mhz, row.power_limit_w, problem)
+        out.append(replace(r, skipped=plan.skipped.get(r.label, ()) + r.skipped, load=load))
+    return out
+
+
+def _measure(plan: _Plan, request: BenchRequest, on_progress) -> list:
+    """The workers' results, each GPU's with what NVML read while they loaded it; after Ctrl-C,
+    those of the measurements that finished, readings included."""
+    from envcheck.bench import runner
+    from envcheck.bench.sampler import Sampler
+
+    sampler = Sampler(plan.sampled).start()
+    stopped = None
+    try:
+        results = runner.run_devices(plan.jobs, request.timeout, request.sequential, on_progress)
+    except runner.Interrupted as stop:
+        results, stopped = stop.results, stop
+    finally:
+        readings, problem = sampler.stop()  # whatever ends the run ends the reading
+    results = _with_load(results, plan, readings, problem)
+    if stopped is not None:
+        raise runner.Interrupted(results) from None
+    return results
 
 
 def run(request: BenchRequest, on_progress=None, env=None) -> BenchReport:
@@ -150,7 +199,7 @@ def run(request: BenchRequest, on_progress=None, env=None) -> BenchReport:
     interrupted = False
     try:
         if plan.jobs:
-            results = runner.run_devices(plan.jobs, request.timeout, request.sequential, on_progress)
+            results = _measure(plan, request, on_progress)
         if allreduce:
             if len(plan.ranks) < 2:
                 notes.append("all-reduce needs at least 2 ranks: skipped (choose 2 or more GPUs, or --workers 2 with --device cpu)")
@@ -161,7 +210,7 @@ def run(request: BenchRequest, on_progress=None, env=None) -> BenchReport:
         results += stop.results
         interrupted = True
         notes.append("interrupted (Ctrl-C): these are the measurements that finished")
-    verdicts = judge(results, plan.peaks, plan.reasons)
+    verdicts = judge(results, plan.peaks)
     return BenchReport(plan.devices, tuple(results), tuple(verdicts), tuple(notes), plan.peaks, interrupted)
 
 

@@ -2,7 +2,10 @@
 
 One code path for CPU and GPU: only timing (CUDA events vs perf_counter) and the dtypes offered
 differ. Every suite warms up, repeats until its time budget is spent, reports the median and the
-spread, and rotates input buffers so caches do not flatter the figure.
+spread, and rotates input buffers so caches do not flatter the figure. Inputs are drawn where they
+are used, from a generator seeded on that device: drawn on the host, three 8192x8192 pairs cost a
+worker seconds of CPU (a second per matrix on 2 cores, torch 2.13), in which its GPU idles while
+its siblings' already run, and the point of loading every GPU at once is lost.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ def _dtype(torch, name: str):
     return {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[name]
 
 
+def _inputs(torch, device, dtype, shape: tuple, count: int) -> list:
+    """`count` seeded random tensors drawn on `device` itself (the same numbers on every run)."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    return [torch.randn(*shape, generator=gen, device=device, dtype=dtype) for _ in range(count)]
+
+
 def matmul(torch, device, dtype_name: str, size: int, seconds: float) -> Measurement:
     """n×n @ n×n: 2n³ FLOP each. Then the first product again, compared bit for bit: a GPU that
     computes wrong under load (heat, bad memory) gives different bits for the same inputs."""
@@ -67,9 +76,8 @@ def matmul(torch, device, dtype_name: str, size: int, seconds: float) -> Measure
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = dtype_name == "tf32"
     try:
-        gen = torch.Generator(device="cpu").manual_seed(0)
-        pairs = [(torch.randn(size, size, generator=gen).to(device, dtype), torch.randn(size, size, generator=gen).to(device, dtype))
-                 for _ in range(BUFFERS)]
+        drawn = _inputs(torch, device, dtype, (size, size), 2 * BUFFERS)
+        pairs = list(zip(drawn[::2], drawn[1::2]))
         out = torch.empty(size, size, device=device, dtype=dtype)
         first = torch.mm(*pairs[0])
         fns = [lambda a=a, b=b: torch.mm(a, b, out=out) for a, b in pairs]
@@ -120,10 +128,8 @@ def conv(torch, device, dtype_name: str, batch: int, seconds: float) -> list:
     from torch import nn
 
     dtype = _dtype(torch, dtype_name)
-    gen = torch.Generator(device="cpu").manual_seed(0)
     layer = nn.Conv2d(64, 64, 3, padding=1).to(device=device, dtype=dtype, memory_format=torch.channels_last)
-    xs = [torch.randn(batch, 64, 56, 56, generator=gen).to(device=device, dtype=dtype, memory_format=torch.channels_last)
-          for _ in range(BUFFERS)]
+    xs = [x.to(memory_format=torch.channels_last) for x in _inputs(torch, device, dtype, (batch, 64, 56, 56), BUFFERS)]
     fwd_flops = 2 * batch * 64 * 56 * 56 * 64 * 9
     timer = Timer(torch, device)
     out = []

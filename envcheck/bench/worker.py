@@ -1,18 +1,21 @@
 """One device's benchmark, in its own process: `python -m envcheck.bench.worker '<WorkerArgs as JSON>'`.
 
 Its CUDA_VISIBLE_DEVICES (set by the parent) makes cuda:0 exactly the selected GPU. It prints one
-JSON line; out-of-memory halves the problem and says so; any other failure of a suite is recorded,
-not raised, so one bad suite never loses the others.
+JSON line; out-of-memory halves the problem and says so; a dtype its GPU does not run natively is
+skipped with the reason (bench.capability, on the capability torch reports); any other failure of a
+suite is recorded, not raised, so one bad suite never loses the others.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
 
-from envcheck.bench.results import ANSWER, PROGRESS, WorkerArgs
+from envcheck.bench.capability import unsupported
+from envcheck.bench.results import ANSWER, PROGRESS, Skipped, WorkerArgs
 
 
 def report(event: dict) -> None:
@@ -55,7 +58,7 @@ def run(args: WorkerArgs) -> dict:
     """Every suite asked for; Ctrl-C ends the run with the measurements that finished."""
     measurements: list = []
     errors: list = []
-    answer = {"name": "", "measurements": measurements, "errors": errors, "torch": ""}
+    answer = {"name": "", "measurements": measurements, "errors": errors, "skipped": [], "torch": ""}
     try:
         _run(args, answer)
     except KeyboardInterrupt:
@@ -73,13 +76,18 @@ def _run(args: WorkerArgs, answer: dict) -> None:
     if device.type == "cpu" and args.threads:
         torch.set_num_threads(args.threads)
     name = answer["name"] = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-    measurements, errors = answer["measurements"], answer["errors"]
+    measurements, errors, skipped = answer["measurements"], answer["errors"], answer["skipped"]
+    capability = torch.cuda.get_device_capability(device) if device.type == "cuda" else None
     seconds = args.seconds
     done: dict = {}
     if "matmul" in args.suites:
         for dt in args.dtypes:
             try:
                 with _step(done, "matmul", dt):
+                    why = unsupported(dt, capability)
+                    if why:  # the parent could not tell (NVML did not know the capability); torch can
+                        skipped.append(asdict(Skipped("matmul", dt, why)))
+                        continue
                     m, note = _shrinking(torch, lambda n, dt=dt: suites.matmul(torch, device, dt, n, seconds), args.size, 256)
                     measurements.append({**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)})
             except Exception as exc:
@@ -88,6 +96,10 @@ def _run(args: WorkerArgs, answer: dict) -> None:
         for dt in args.conv_dtypes:
             try:
                 with _step(done, "conv", dt, count=2):
+                    why = unsupported(dt, capability)
+                    if why:
+                        skipped.append(asdict(Skipped("conv", dt, why)))
+                        continue
                     ms, note = _shrinking(torch, lambda n, dt=dt: suites.conv(torch, device, dt, n, seconds), args.batch, 1)
                     measurements += [{**asdict(m), "note": "; ".join(x for x in (m.note, note) if x)} for m in ms]
             except Exception as exc:
@@ -105,5 +117,15 @@ def _run(args: WorkerArgs, answer: dict) -> None:
     del name
 
 
+def _break_is_ctrl_c() -> None:
+    """On Windows the parent asks a worker to stop with CTRL_BREAK_EVENT (bench.runner), which
+    arrives as SIGBREAK, whose default ends the process without its answer: make it stop at the
+    current measurement as Ctrl-C does (signal.default_int_handler raises KeyboardInterrupt)."""
+    brk = getattr(signal, "SIGBREAK", None)  # Windows only
+    if brk is not None:
+        signal.signal(brk, signal.default_int_handler)
+
+
 if __name__ == "__main__":
+    _break_is_ctrl_c()
     print(ANSWER + json.dumps(run(WorkerArgs.from_json(sys.argv[1]))), flush=True)

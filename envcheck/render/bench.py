@@ -1,6 +1,7 @@
 """`envcheck bench` reports: the device mapping first, then one table per suite with each figure
-beside its datasheet peak, a bar chart per figure, then the verdicts. Everything fits the width
-the console has (80 columns on a pipe)."""
+beside its datasheet peak, each GPU's clocks, power and clocks-event reasons under load, a bar
+chart per figure, then the verdicts. Everything fits the width the console has (80 columns on a
+pipe)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ MAX_BAR = 60  # wider bars show nothing more
 
 
 # The device table's columns (and the JSON "devices" keys): DeviceRow field -> heading
-GPU_COLUMNS = {"device": "device", "name": "name", "uuid": "uuid", "pci": "pci", "worker": "worker", "pcie": "pcie",
-               "power_limit_w": "power limit W", "sm_clock_mhz": "SM clock MHz"}
+GPU_COLUMNS = {"device": "device", "name": "name", "uuid": "uuid", "pci": "pci", "worker": "worker", "compute_capability": "compute cap",
+               "power_limit_w": "power limit W", "max_sm_clock_mhz": "max SM clock MHz"}
 CPU_COLUMNS = {"device": "device", "model": "model", "threads": "threads"}
 
 
@@ -64,6 +65,32 @@ def _suite_table(suite: str, results: list, rows: dict):
         row += [str(m.runs), m.size]
         table_rows.append(row)
     return _table(f"{suite} ({found[0][1].unit})", headers, table_rows)
+
+
+def _under_load(results: list) -> list:
+    """The GPUs NVML saw busy while the workers ran (bench.sampler)."""
+    return [r for r in results if r.load is not None and r.load.busy]
+
+
+def _load_table(results: list):
+    """Each GPU under load: SM clock (median of the busy readings, of the board's maximum), its
+    lowest, power (median, of the limit), the hottest reading and the PCIe link."""
+    rows = []
+    for r in _under_load(results):
+        load = r.load
+        clock = "—" if load.sm_clock_mhz is None else f"{load.sm_clock_mhz:.0f}" + (f" of {load.max_sm_clock_mhz}" if load.max_sm_clock_mhz else "")
+        power = "—" if load.power_w is None else f"{load.power_w:.0f}" + (f" of {load.power_limit_w:g}" if load.power_limit_w else "")
+        rows.append([r.label, f"{load.busy}/{load.readings}", clock, "—" if load.sm_clock_min_mhz is None else str(load.sm_clock_min_mhz),
+                     power, "—" if load.temperature_max_c is None else str(load.temperature_max_c), load.pcie_link or "—"])
+    if not rows:
+        return None
+    return table("under load (NVML: busy readings of all taken; medians)", ["device", "busy", "SM MHz", "lowest", "power W", "max °C", "PCIe"],
+                 rows, left=("device", "PCIe"))
+
+
+def _reasons_line(r) -> str:
+    reasons = ", ".join(f"{name} in {share:.0%} of readings" for name, share in r.load.reasons.items()) or "none"
+    return f"{r.label} clocks-event reasons under load: {reasons}"
 
 
 def _sweep_table(result):
@@ -123,10 +150,18 @@ def text(mapping: list, results: list, verdicts: list, notes: list, rows: dict, 
         if t is not None:
             c.print()
             c.print(t)
+    loaded = _load_table(results)
+    if loaded is not None:
+        c.print()
+        c.print(loaded)
+        for r in _under_load(results):
+            c.wrap(_reasons_line(r))
     for r in results:
         for m in r.measurements:
             if m.note:
                 c.wrap(f"note: {r.label} {m.suite} {m.name}: {m.note}", style="dim")
+        for s in r.skipped:
+            c.wrap(f"note: {r.label} {s.suite} {s.name} skipped: {s.reason}", style="dim")
     c.print()
     chart(results, rows, c)
     for v in verdicts:

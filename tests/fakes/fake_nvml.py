@@ -30,12 +30,20 @@ compute_instance_id, sm_count, memory_total_bytes, memory_used_mib, memory_reser
 answered through MIG handles (parent index, MIG index); an index without a device answers
 NVML_ERROR_NOT_FOUND. "mig_privileged": false replays a non-root caller: the parent's memory and
 processes answer NVML_ERROR_NO_PERMISSION (nvml.h), its MIG devices' own still answer.
+
+A GPU may also carry "under_load": a list of readings recorded while it was loaded, each with some
+of sm_clock_mhz, power_draw_mw, temperature_c, clocks_event_reasons, pcie_gen, pcie_width and
+utilization_pct. The first question about such a field gets the recorded (idle) answer, as a read
+before the load does; every later one gets the next reading of the list, round and round, as a
+sampler asking during the load does (the lent H200: idle 345 MHz and no reason, loaded 1380-1515 MHz
+with sw_power_cap).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -148,6 +156,7 @@ class FakeNvml:
         self.as_bytes = machine.get("bytes", False)
         self._unwedged = threading.Event()  # set by release(): a replayed hang ends with its test
         self.init_calls = self.shutdown_calls = 0
+        self._asked: Counter = Counter()  # (GPU, field) -> questions so far, for "under_load"
 
     def _raise_if(self, function: str, gpu: dict | None = None) -> None:
         code = (gpu or {}).get("errors", {}).get(function) or self.m.get("errors", {}).get(function)
@@ -243,7 +252,17 @@ class FakeNvml:
         self._raise_if(function, gpu)
         if key not in gpu:
             raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
-        return gpu[key]
+        return self._loaded(h, key, gpu)
+
+    def _loaded(self, h, key: str, gpu: dict):
+        """The recorded answer the first time; after that the next "under_load" reading's, where
+        the recording has one for this field."""
+        readings = gpu.get("under_load")
+        asked = self._asked[(h, key)]
+        self._asked[(h, key)] += 1
+        if not readings or asked == 0:
+            return gpu[key]
+        return readings[(asked - 1) % len(readings)].get(key, gpu[key])
 
     def nvmlDeviceGetTemperature(self, h, sensor):
         assert sensor == pynvml.NVML_TEMPERATURE_GPU

@@ -1,9 +1,15 @@
 """Tensors and CUDA timing of the fake, enough for bench's matmul and memory suites.
 
 A product is computed for real (numpy), so `torch.equal` compares real bits; the time an
-operation takes on a fake GPU is read from the spec's device ("tflops" per dtype for a product, "copy_gbs"
-and "pcie_gbs" for copies) on a clock that only operations advance, so the figures a worker
-reports say which board it ran on. Large buffers (bench's 1 GiB copies) keep their shape only.
+operation takes on a fake GPU is read from the spec's device ("tflops" per dtype for a product, its
+"tf32" figure for a float32 product while torch.backends.cuda.matmul.allow_tf32 is on, as on Ampere and
+newer; a board without one runs plain float32, as older boards do; "copy_gbs" and "pcie_gbs" for
+copies) on a clock that only operations advance, so the figures a worker reports say which board it
+ran on. Large buffers (bench's 1 GiB copies) keep their shape only.
+
+`host_samples` counts the random numbers drawn on the host for tensors that were then moved to a
+GPU: real torch spends about a second of CPU per 8192x8192 draw (2 cores), time in which a worker
+does not load its GPU.
 """
 
 import time
@@ -11,6 +17,7 @@ import time
 float32, float16, bfloat16 = "float32", "float16", "bfloat16"
 _ITEMSIZE = {float32: 4, float16: 2, bfloat16: 2}
 _clock_ms = [0.0]  # the fake GPU's time: advanced by each operation, read by Event.record
+host_samples = [0]  # random numbers drawn on the host and then moved to a GPU
 
 
 class device:
@@ -59,7 +66,10 @@ class Tensor:
         return n * _ITEMSIZE.get(self.dtype, 4)
 
     def to(self, dev=None, dtype=None, **_):
-        return Tensor(self.shape, self.data, dev or self.device, dtype or self.dtype)
+        moved = Tensor(self.shape, self.data, dev or self.device, dtype or self.dtype)
+        if getattr(self, "_drawn", False) and self.device.type == "cpu" and moved.device.type == "cuda":
+            host_samples[0] += _count(self.shape)
+        return moved
 
     def pin_memory(self):
         return self
@@ -77,6 +87,7 @@ class Tensor:
 
 class Generator:
     def __init__(self, device="cpu"):
+        self.device = _dev(device)
         self._rng = _np().random.default_rng(0)
 
     def manual_seed(self, seed):
@@ -84,16 +95,26 @@ class Generator:
         return self
 
 
-def randn(*shape, generator=None):
+def randn(*shape, generator=None, device=None, dtype=float32):
+    """Drawn where `device` says (the generator must live there too, as real torch insists)."""
+    where = _dev(device)
+    if generator is not None and generator.device.type != where.type:
+        raise RuntimeError(f"Expected a '{where.type}' device type for generator but found '{generator.device.type}'")
     rng = generator._rng if generator is not None else _np().random.default_rng()
-    return Tensor(shape, rng.standard_normal(shape).astype("float32"))
+    t = Tensor(shape, rng.standard_normal(shape).astype("float32"), where, dtype)
+    t._drawn = True
+    return t
 
 
-def _big(shape):
+def _count(shape):
     n = 1
     for s in shape:
         n *= s
-    return n > (1 << 22)
+    return n
+
+
+def _big(shape):
+    return _count(shape) > (1 << 22)
 
 
 def empty(*shape, device="cpu", dtype=float32):
@@ -108,7 +129,11 @@ def mm(a, b, out=None):
     product = a.data @ b.data
     if a.device.type == "cuda":
         n, k = a.shape
-        _spend(2 * n * k * b.shape[1] / (_board()["tflops"][a.dtype] * 1e12) * 1000)
+        from torch.backends import cuda as backends_cuda
+
+        tflops = _board()["tflops"]
+        rate = tflops.get("tf32", tflops[a.dtype]) if a.dtype == float32 and backends_cuda.matmul.allow_tf32 else tflops[a.dtype]
+        _spend(2 * n * k * b.shape[1] / (rate * 1e12) * 1000)
     if out is not None:
         out.data = product
         return out
