@@ -5,8 +5,8 @@ temperature, clocks-event reasons, PCIe link and utilisation, and nothing else.
 read before the load, though, it describes an idle GPU (issue 27: an H200 said 345 of 1980 MHz and
 no reason idle, and 1380-1515 MHz with sw_power_cap at 690 W under a bf16 matmul). A LiveSession
 initialises NVML once, takes each GPU's handle once, and then asks only these seven questions, so
-a few readings a second cost little. Every question goes through nvml.py's `_call`, so a field
-this board or driver cannot give is Unavailable, as everywhere else.
+a few readings a second cost little. The questions are nvml.py's `live_state`, the same doctor's
+snapshot asks, so a field this board or driver cannot give is Unavailable, as everywhere else.
 
 Command line equivalent: `nvidia-smi --query-gpu=index,clocks.sm,power.draw,temperature.gpu,
 clocks_event_reasons.active,pcie.link.gen.current,pcie.link.width.current,utilization.gpu
@@ -22,16 +22,7 @@ from typing import Union
 from envcheck.facts import Unavailable
 
 # nvml.py owns NVML (docs/DESIGN.md "Architecture"): its helpers, reused here rather than copied.
-from envcheck.probes.nvml import (
-    _NVML_CLOCK_SM,
-    _NVML_TEMPERATURE_GPU,
-    _call,
-    _pcie_link,
-    _query,
-    _reason,
-    _watts,
-    decode_clocks_event_reasons,
-)
+from envcheck.probes.nvml import _call, _query, _reason, live_state
 
 
 @dataclass(frozen=True)
@@ -58,16 +49,7 @@ class LiveSession:
         handle = self._handles[index]
         if isinstance(handle, Unavailable):
             return LiveReading(time.monotonic(), handle, handle, handle, handle, handle, handle)
-        return LiveReading(
-            at=time.monotonic(),
-            sm_clock_mhz=_call("nvmlDeviceGetClockInfo", handle, _NVML_CLOCK_SM, convert=int),
-            power_draw_w=_call("nvmlDeviceGetPowerUsage", handle, convert=_watts),  # milliwatts
-            temperature_c=_call("nvmlDeviceGetTemperatureV|nvmlDeviceGetTemperature", handle, _NVML_TEMPERATURE_GPU, convert=int),
-            clocks_event_reasons=_call("nvmlDeviceGetCurrentClocksEventReasons|nvmlDeviceGetCurrentClocksThrottleReasons", handle,
-                                       convert=decode_clocks_event_reasons),
-            pcie_link=_pcie_link(handle),
-            utilization_pct=_call("nvmlDeviceGetUtilizationRates", handle, convert=lambda u: int(u.gpu)),
-        )
+        return LiveReading(at=time.monotonic(), **live_state(handle))
 
     def close(self) -> None:
         import pynvml

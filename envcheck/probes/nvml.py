@@ -295,21 +295,14 @@ def _gpu(index: int) -> GpuInfo:
     memory = _memory(handle)  # one call answers both total and used
     mig = _call("nvmlDeviceGetMigMode", handle, convert=lambda modes: int(modes[0]) == _NVML_DEVICE_MIG_ENABLE)
     gpu = GpuInfo(
+        **live_state(handle),
         index=index,
         name=_call("nvmlDeviceGetName", handle, convert=_text),
         uuid=_call("nvmlDeviceGetUUID", handle, convert=_text),
         pci_bus_id=_call("nvmlDeviceGetPciInfo_v3|nvmlDeviceGetPciInfo", handle, convert=lambda p: _text(p.busId)),
         compute_capability=_call("nvmlDeviceGetCudaComputeCapability", handle, convert=lambda t: f"{t[0]}.{t[1]}"),
         memory_total_mib=_part(memory, lambda m: int(m.total) // _MIB),
-        # nvmlDeviceGetTemperature is deprecated in favour of ...TemperatureV, which older drivers lack
-        temperature_c=_call("nvmlDeviceGetTemperatureV|nvmlDeviceGetTemperature", handle, _NVML_TEMPERATURE_GPU, convert=int),
-        power_draw_w=_call("nvmlDeviceGetPowerUsage", handle, convert=_watts),  # milliwatts
         power_limit_w=_call("nvmlDeviceGetEnforcedPowerLimit", handle, convert=_watts),  # milliwatts
-        clocks_event_reasons=_call(
-            "nvmlDeviceGetCurrentClocksEventReasons|nvmlDeviceGetCurrentClocksThrottleReasons",
-            handle,
-            convert=decode_clocks_event_reasons,
-        ),
         # GeForce boards have no ECC: NVML_ERROR_NOT_SUPPORTED, which is normal there
         ecc_uncorrected_volatile=_call(
             "nvmlDeviceGetTotalEccErrors", handle, _NVML_MEMORY_ERROR_TYPE_UNCORRECTED, _NVML_VOLATILE_ECC, convert=int
@@ -321,14 +314,9 @@ def _gpu(index: int) -> GpuInfo:
             handle,
             convert=_processes,
         ),
-        pcie_link=_pcie_link(handle),
-        sm_clock_mhz=_call("nvmlDeviceGetClockInfo", handle, _NVML_CLOCK_SM, convert=int),
         max_sm_clock_mhz=_call("nvmlDeviceGetMaxClockInfo", handle, _NVML_CLOCK_SM, convert=int),
         # nvidia-smi's "Memory-Usage" (its "Used", without the driver's reserved memory)
         memory_used_mib=_part(memory, lambda m: int(m.used) // _MIB),
-        # nvidia-smi's "GPU-Util": the share of the last sample period (1/6 s to 1 s) in which a
-        # kernel ran; NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs
-        utilization_pct=_call("nvmlDeviceGetUtilizationRates", handle, convert=lambda u: int(u.gpu)),
     )
     if mig is not True:
         return gpu
@@ -336,6 +324,23 @@ def _gpu(index: int) -> GpuInfo:
     # (nvml.h: "only if the caller has appropriate privileges"); each MIG device's own handle answers.
     return replace(gpu, memory_total_mib=_mig_privileged(gpu.memory_total_mib), memory_used_mib=_mig_privileged(gpu.memory_used_mib),
                    processes=_mig_privileged(gpu.processes), mig_devices=_mig_devices(handle))
+
+
+def live_state(handle) -> dict:
+    """The GPU's facts that change under load, as GpuInfo's fields: what doctor reads once and
+    bench's sampler (probes/gpu_live.py) reads a few times a second while the GPU works."""
+    return dict(
+        # nvmlDeviceGetTemperature is deprecated in favour of ...TemperatureV, which older drivers lack
+        temperature_c=_call("nvmlDeviceGetTemperatureV|nvmlDeviceGetTemperature", handle, _NVML_TEMPERATURE_GPU, convert=int),
+        power_draw_w=_call("nvmlDeviceGetPowerUsage", handle, convert=_watts),  # milliwatts
+        clocks_event_reasons=_call("nvmlDeviceGetCurrentClocksEventReasons|nvmlDeviceGetCurrentClocksThrottleReasons", handle,
+                                   convert=decode_clocks_event_reasons),
+        pcie_link=_pcie_link(handle),
+        sm_clock_mhz=_call("nvmlDeviceGetClockInfo", handle, _NVML_CLOCK_SM, convert=int),
+        # nvidia-smi's "GPU-Util": the share of the last sample period (1/6 s to 1 s) in which a
+        # kernel ran; NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs
+        utilization_pct=_call("nvmlDeviceGetUtilizationRates", handle, convert=lambda u: int(u.gpu)),
+    )
 
 
 def _mig_privileged(value):
