@@ -190,6 +190,7 @@ class Gpu(NamedTuple):
     mobile: bool
     status: str
     source: str
+    memory_gib: tuple = ()  # marketed sizes (GB); a MIG device's memory share is taken against the one size
 
 
 class DriverSupport(NamedTuple):
@@ -476,6 +477,7 @@ class Tables:
                     mobile=bool(g.get("mobile", False)),
                     status=g["status"],
                     source=g["source"],
+                    memory_gib=tuple(float(x) for x in g.get("memory_gib", ())),
                 )
             )
         return tuple(out)

@@ -117,11 +117,13 @@ def many_mig(driver_version) -> bool:
     return major is not None and major >= MANY_MIG_DRIVER
 
 
-def cuda_devices(value: str | None, gpus: tuple, driver_version=None) -> tuple[list[CudaDevice], str]:
+def cuda_devices(value: str | None, gpus: tuple, driver_version=None, one_process: bool = True) -> tuple[list[CudaDevice], str]:
     """What a CUDA process here enumerates under CUDA_VISIBLE_DEVICES, in CUDA's order, and the
     problem with the variable, if any: cuda_gpus() where no GPU is in MIG mode; with MIG, a GPU in
     MIG mode stands for its MIG devices, a list may name MIG devices by UUID (MIG-<UUID>, or the
-    pre-R470 MIG-GPU-<UUID>/<GI>/<CI>), and the driver's rule decides how many a process gets."""
+    pre-R470 MIG-GPU-<UUID>/<GI>/<CI>), and the driver's rule decides how many a process gets.
+    one_process=False leaves that rule out: every device the variable names, for a caller that
+    gives each device a process of its own (bench's workers)."""
     usable = [g for g in sorted(gpus, key=lambda g: g.index) if permitted(g)]
     if not any(mig_devices(g) for g in usable):
         shown, problem = cuda_gpus(value, gpus)
@@ -135,7 +137,7 @@ def cuda_devices(value: str | None, gpus: tuple, driver_version=None) -> tuple[l
         for i in indices:
             migs = mig_devices(by_index[i])
             listed += [CudaDevice(i, d.index) for d in migs] if by_index[i].mig_mode is True else [CudaDevice(i)]
-    if any(d.mig is not None for d in listed):
+    if one_process and any(d.mig is not None for d in listed):
         if not many_mig(driver_version):
             listed = [next(d for d in listed if d.mig is not None)]
         else:

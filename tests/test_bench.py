@@ -399,3 +399,24 @@ def test_ctrl_c_keeps_what_finished_where_workers_cannot_get_sigint(monkeypatch)
     first, second = stop.value.results
     assert first.label == "A" and first.measurements and not first.errors
     assert second.label == "B" and second.errors == ("interrupted (Ctrl-C) before it finished",)
+
+
+@needs_numpy
+def test_a_gpu_in_mig_mode_is_benchmarked_per_mig_device_against_its_share_of_the_datasheet(machine, run_cli, monkeypatch):
+    """--gpus 1 on the MIG A100 box: one worker per MIG device (4g.40gb, 2g.20gb, 1g.10gb), each
+    named by its MIG UUID, and each judged against its share of the A100's peaks (its SMs of 108,
+    its memory of 80 GiB), not against the whole GPU's: healthy slices draw no 'far under peak'."""
+    machine("a100_mig")
+    _on_fake_gpus(monkeypatch, "a100_mig_bench")
+    code, out, err = run_cli("bench", "--gpus", "1", "--suite", "matmul,memory,allreduce", "--dtype", "bf16", "--size", "64",
+                             "--seconds", "0.05", "--json")
+    data = json.loads(out)
+    assert [d["device"] for d in data["devices"]] == ["GPU 1 MIG 0", "GPU 1 MIG 1", "GPU 1 MIG 2"]
+    assert [d["name"] for d in data["devices"]][2] == "NVIDIA A100-SXM4-80GB MIG 1g.10gb"
+    figures = {(r["label"], m["name"]): m["value"] for r in data["results"] for m in r["measurements"]}
+    assert figures[("GPU 1 MIG 0", "bf16")] == pytest.approx(129.6) and figures[("GPU 1 MIG 2", "bf16")] == pytest.approx(32.4)
+    texts = " | ".join(v["text"] for v in data["verdicts"])
+    assert "of the datasheet's" not in texts, texts  # 129.6 is 80% of its 4g share (161.8), 42% of the whole A100's 312
+    assert "siblings" not in texts  # slices of other sizes are not siblings
+    assert any("NCCL" in n and "MIG" in n for n in data["notes"])  # no all-reduce across MIG devices
+    assert code in (0, 1) and not [v for v in data["verdicts"] if v["severity"] == "error"], (texts, err)

@@ -254,10 +254,19 @@ def test_no_device_order_note_with_pci_bus_id(box):
     assert not any("may differ" in n for n in select("0,2,3", box, PCI_ORDER).notes)
 
 
-def test_mig_mode_note(machine):
+def test_a_gpu_in_mig_mode_is_benchmarked_as_its_mig_devices_one_worker_each(machine):
     machine("a100_mig")
-    s = select("1", read_driver(), PCI_ORDER)
-    assert any(n.startswith("GPU 1 is in MIG mode") for n in s.notes)
+    info = read_driver()
+    s = select("1", info, PCI_ORDER)
+    assert [d.label for d in s.devices] == ["GPU 1 MIG 0", "GPU 1 MIG 1", "GPU 1 MIG 2"]
+    assert [d.worker_env for d in s.devices] == [{"CUDA_VISIBLE_DEVICES": m.uuid} for m in info.gpus[1].mig_devices]
+    assert [d.name for d in s.devices][0] == "NVIDIA A100-SXM4-80GB MIG 4g.40gb" and any("one worker each" in n for n in s.notes)
+    assert len(select(None, info, {}).devices) == 5
+    one = info.gpus[0].mig_devices[1].uuid
+    assert [d.label for d in select(one[:17], info, {}).devices] == ["GPU 0 MIG 1"]
+    # the user's CUDA_VISIBLE_DEVICES of MIG devices is respected, not read as malformed
+    assert [d.label for d in select(None, info, {"CUDA_VISIBLE_DEVICES": one}).devices] == ["GPU 0 MIG 1"]
+    assert "hidden by CUDA_VISIBLE_DEVICES" in one_line_error("1", info, {"CUDA_VISIBLE_DEVICES": one})
 
 
 # -- busy GPUs --------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from envcheck.errors import UserError
 from envcheck.facts import permitted
 from envcheck.numbers import spans
 from envcheck.snapshot import DriverInfo, Unavailable, known
-from envcheck.visible_devices import cuda_gpus
+from envcheck.visible_devices import cuda_devices, cuda_gpus, label, mig_devices
 
 _INDEX = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts "²" and "١"
 _NEGATIVE = re.compile(r"-[0-9]+")
@@ -49,6 +49,12 @@ class Selected:
     # env for this device's worker process, added to os.environ: {"CUDA_DEVICE_ORDER":
     # "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": "<uuid or index>"}, so the worker's cuda:0 is this GPU
     worker_env: dict = field(hash=False)
+    mig: object = field(default=None, hash=False)  # the MigDevice benchmarked, for a GPU in MIG mode
+
+    @property
+    def label(self) -> str:
+        """How the report names it: "GPU 2", or "GPU 0 MIG 1" (nvidia-smi -L's device under GPU 0)."""
+        return f"GPU {self.nvml_index}" if self.mig is None else f"GPU {self.nvml_index} MIG {self.mig.index}"
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ def select(text: str | None, driver: DriverInfo, env: Mapping[str, str]) -> Sele
     everything = sorted(by_index)
     tokens = None if text is None else parse_gpus(text, count=len(gpus))
     cvd = env.get("CUDA_VISIBLE_DEVICES")
+    if any(mig_devices(g) for g in gpus if permitted(g)):
+        return _select_mig(text, tokens, driver, cvd, env)
     visible = _visible(cvd, gpus)
 
     if tokens is None:
@@ -140,7 +148,58 @@ def select(text: str | None, driver: DriverInfo, env: Mapping[str, str]) -> Sele
                     raise UserError(f"{where}: GPU {i} is hidden by {hidden_by}; unset it or choose from {spans(visible, DASH)}")
 
     devices = tuple(_selected(by_index[i]) for i in chosen)
-    return Selection(devices, tuple(_notes(text, chosen, visible, env, len(gpus), by_index)))
+    return Selection(devices, tuple(_notes(text, chosen, visible, env, len(gpus))))
+
+
+def _select_mig(text, tokens, driver: DriverInfo, cvd, env) -> Selection:
+    """select() on a machine with GPUs in MIG mode: a GPU in MIG mode is benchmarked as its MIG
+    devices, one worker each (CUDA_VISIBLE_DEVICES=<its MIG UUID>), since a process uses one MIG
+    device; --gpus takes GPU indices and UUIDs as elsewhere and MIG UUIDs too."""
+    gpus = driver.gpus
+    by_index = {g.index: g for g in gpus}
+    every = cuda_devices(None, gpus, driver.driver_version, one_process=False)[0]
+    allowed = every
+    if cvd is not None:
+        allowed, problem = cuda_devices(cvd, gpus, driver.driver_version, one_process=False)
+        if problem:
+            raise UserError(f"CUDA_VISIBLE_DEVICES={_shown(cvd)} is malformed: {problem}; fix it or unset it")
+    if tokens is None:
+        chosen = list(allowed)
+        if not chosen:
+            raise UserError(f"CUDA_VISIBLE_DEVICES={_shown(cvd)} hides every GPU: unset it to benchmark GPUs, or use --device cpu")
+    else:
+        where = f"--gpus {_shown(text)}"
+        chosen = []
+        for token in tokens:
+            if token.upper().startswith("MIG-"):
+                named = [d for d in every if d.mig is not None and _mig_uuid(by_index[d.gpu], d).lower().startswith(token.lower())]
+                if len(named) != 1:
+                    raise UserError(f"{where}: {token!r} matches {'no' if not named else 'more than one'} MIG device's UUID "
+                                    f"(nvidia-smi -L lists them)")
+            else:
+                i = _resolve(token, gpus, sorted(by_index), where)
+                if not permitted(by_index[i]):
+                    raise UserError(f"{where}: GPU {i} belongs to another job: this process may not open it (a Slurm, Kubernetes or "
+                                    f"Docker cgroup)")
+                named = [d for d in every if d.gpu == i]
+            for d in named:
+                if d in chosen:
+                    raise UserError(f"{where}: {label(d, gpus)} is chosen twice: list each device once")
+                if d not in allowed:
+                    raise UserError(f"{where}: {label(d, gpus)} is hidden by CUDA_VISIBLE_DEVICES={_shown(cvd)}; unset it or choose "
+                                    f"another")
+            chosen += named
+    devices = tuple(_selected(by_index[d.gpu], d.mig) for d in chosen)
+    notes = []
+    if any(d.mig is not None for d in chosen):
+        notes.append("MIG devices are benchmarked one worker each, as a process uses one MIG device; each is judged against its "
+                     "share of the GPU's datasheet figures (its SMs of the GPU's, its memory of the GPU's)")
+    return Selection(devices, tuple(notes))
+
+
+def _mig_uuid(gpu, device) -> str:
+    found = [d.uuid for d in mig_devices(gpu) if d.index == device.mig and isinstance(d.uuid, str)]
+    return found[0] if found else ""
 
 
 def busy(selection: Selection, driver: DriverInfo) -> list[str]:
@@ -149,13 +208,13 @@ def busy(selection: Selection, driver: DriverInfo) -> list[str]:
     by_index = {g.index: g for g in driver.gpus} if known(driver.gpus) else {}
     lines = []
     for device in selection.devices:
-        gpu = by_index.get(device.nvml_index)
+        gpu = device.mig if device.mig is not None else by_index.get(device.nvml_index)  # a MIG device's own processes
         if gpu is None or not known(gpu.processes) or not gpu.processes:
             continue  # None: not asked; Unavailable: NVML could not say; (): idle
         n = len(gpu.processes)
         used = [p.used_memory_mib for p in gpu.processes if p.used_memory_mib is not None]
         memory = f" ({sum(used)} MiB)" if used else ""
-        lines.append(f"GPU {device.nvml_index} is in use by {n} process{'' if n == 1 else 'es'}{memory}: results will be low")
+        lines.append(f"{device.label} is in use by {n} process{'' if n == 1 else 'es'}{memory}: results will be low")
     return lines
 
 
@@ -198,15 +257,20 @@ def _resolve(token: str, gpus: tuple, everything: list, where: str) -> int:
     raise UserError(f"{where}: {token!r} matches no GPU's UUID ({machine_has}: run nvidia-smi -L for their UUIDs)")
 
 
-def _selected(gpu) -> Selected:
+def _selected(gpu, mig: int | None = None) -> Selected:
     """Name the GPU by UUID in the worker's CUDA_VISIBLE_DEVICES: an index would depend on the
-    order CUDA enumerates in and on GPUs CUDA does not count; a UUID means one board."""
+    order CUDA enumerates in and on GPUs CUDA does not count; a UUID means one board. A MIG device
+    by its MIG UUID, the only way to give a process one MIG device."""
+    if mig is not None:
+        d = next(x for x in mig_devices(gpu) if x.index == mig)
+        env = {"CUDA_VISIBLE_DEVICES": d.uuid if isinstance(d.uuid, str) else ""}
+        return Selected(gpu.index, d.uuid, gpu.pci_bus_id, d.name, env, d)
     target = gpu.uuid if known(gpu.uuid) and gpu.uuid else str(gpu.index)
     env = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": target}
     return Selected(gpu.index, gpu.uuid, gpu.pci_bus_id, gpu.name, env)
 
 
-def _notes(text, chosen: list, visible, env: Mapping[str, str], count: int, by_index: dict) -> list[str]:
+def _notes(text, chosen: list, visible, env: Mapping[str, str], count: int) -> list[str]:
     """What a user who also runs torch or torchrun needs to know to map these GPUs to theirs."""
     notes = []
     cvd = env.get("CUDA_VISIBLE_DEVICES")
@@ -236,8 +300,4 @@ def _notes(text, chosen: list, visible, env: Mapping[str, str], count: int, by_i
         whom = f"local rank 0 GPU {listed}" if len(chosen) == 1 else f"local ranks {ranks} the GPUs {listed}"
         notes.append(f"CUDA_VISIBLE_DEVICES={listed} torchrun --nproc_per_node={len(chosen)} gives {whom} "
                      f"(set CUDA_DEVICE_ORDER=PCI_BUS_ID so these are nvidia-smi's numbers)")
-    for i in chosen:
-        if by_index[i].mig_mode is True:
-            notes.append(f"GPU {i} is in MIG mode: a CUDA process sees at most one of its MIG instances, so its figures describe "
-                         f"that instance, not the whole GPU")
     return notes

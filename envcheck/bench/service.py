@@ -113,8 +113,8 @@ def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Pl
                       seconds=request.per_measurement, conv_dtypes=("fp16", "bf16"), batch=64)
     rows, jobs, peaks, sampled, skipped = [], [], {}, {}, {}
     for d in chosen.devices:
-        label, g = f"GPU {d.nvml_index}", by_index[d.nvml_index]
-        peaks[label] = t.gpu(d.name) if isinstance(d.name, str) else None
+        label, g = d.label, by_index[d.nvml_index]
+        peaks[label] = _peaks(t.gpu(g.name) if isinstance(g.name, str) else None, d.mig, g)
         cc = _known(g.compute_capability, str)
         rows.append(DeviceRow(label, True, d.name, d.uuid, d.pci_bus_id, "cuda:0", cc, _known(g.power_limit_w, (int, float)),
                               _known(g.max_sm_clock_mhz, int)))
@@ -130,15 +130,38 @@ def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Pl
         first = next(iter(skipped.values()))[0]
         raise UserError(f"--dtype {','.join(request.dtypes)}: no chosen GPU runs it natively ({rows[0].device}: {first.reason})")
     ranks = [d.worker_env for d in chosen.devices]
-    if allreduce and len(chosen.devices) >= 2:
+    if any(d.mig is not None for d in chosen.devices):
+        # NVIDIA MIG User Guide, "Application Considerations": "NCCL is currently not supported with MIG"
+        if allreduce and len(ranks) >= 2:
+            notes.append("all-reduce skipped: NCCL, which torch.distributed uses on GPUs, does not run across MIG devices")
+        ranks = []
+    if allreduce and len(ranks) >= 2:
         grid, problem = p2p_matrix(",".join(e["CUDA_VISIBLE_DEVICES"] for e in ranks))
-        labels = [f"GPU {d.nvml_index}" for d in chosen.devices]
+        labels = [d.label for d in chosen.devices]
         if grid:
             notes.append("peer-to-peer access: " + "; ".join(
                 f"{a}→{b} {'yes' if grid[i][j] else 'NO'}" for i, a in enumerate(labels) for j, b in enumerate(labels) if i != j))
         else:
             notes.append(f"peer-to-peer access unknown: {problem}")
     return _Plan(tuple(rows), jobs, ranks, "nccl", notes, peaks, sampled, skipped)
+
+
+def _peaks(row, mig, gpu):
+    """The datasheet figures a device is judged against: the GPU's row, or for a MIG device its
+    share of them: compute by its SMs of the GPU's, memory bandwidth by its memory of the GPU's
+    (NVIDIA MIG User Guide, "Terminology": a memory slice is an eighth of capacity and bandwidth)."""
+    if row is None or mig is None:
+        return row
+    sms = mig.sm_count if isinstance(mig.sm_count, int) else None
+    # the GPU's own total (NVML gives it to root only in MIG mode), else its row's one marketed size
+    whole = gpu.memory_total_mib if isinstance(gpu.memory_total_mib, int) else (
+        row.memory_gib[0] * 1024 if len(row.memory_gib) == 1 else None)
+    mib = mig.memory_total_mib if isinstance(mig.memory_total_mib, int) else None
+    if not sms or not row.sms or not whole or not mib:
+        return None  # no share known: no datasheet figure rather than the whole GPU's
+    compute, memory = sms / row.sms, min(mib / whole, 1.0)
+    return row._replace(peaks={k: v * compute for k, v in row.peaks.items()}, mem_bw_gbs=row.mem_bw_gbs * memory,
+                        marketing=f"{row.marketing}, MIG {sms} of {row.sms} SMs")
 
 
 def _with_load(results: list, plan: _Plan, readings: dict, problem: str) -> list:

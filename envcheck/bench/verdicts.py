@@ -132,9 +132,10 @@ def judge(results: list, rows: dict) -> list:
                                                         f"{why(r.label)}"))
                 elif frac > HIGH_PEAK:
                     out.append(Verdict(r.label, "info", f"{m.suite} {m.name}: {frac:.0%} of the datasheet's {peak:g}: above the rated clock, or the GPU table is wrong for this board"))
-    keys = {(m.suite, m.name) for r in results for m in r.measurements}
+    # siblings are devices of one model: a 1g.10gb MIG slice, or an RTX 3060 beside a 3090, is not slow
+    keys = {(m.suite, m.name, r.name) for r in results for m in r.measurements}
     for key in sorted(keys):
-        values = {r.label: m.value for r in results for m in r.measurements if (m.suite, m.name) == key}
+        values = {r.label: m.value for r in results for m in r.measurements if (m.suite, m.name, r.name) == key}
         if len(values) < 2:
             continue
         for label, v in values.items():
