@@ -131,3 +131,15 @@ def test_a_gpu_whose_link_trained_narrower_than_its_siblings_names_the_link():
     verdicts = judge([h2d("GPU 0", 25.0, "Gen4 x16"), h2d("GPU 1", 6.5, "Gen4 x4"), h2d("GPU 2", 24.8, "Gen4 x16")], {})
     assert [(v.label, v.text) for v in verdicts] == [
         ("GPU 1", "memory h2d pinned: 74% slower than its siblings (6.50 vs 24.9); under load: PCIe Gen4 x4 (its siblings: Gen4 x16)")]
+
+
+def test_a_power_cap_in_a_few_readings_is_not_called_power_limited():
+    """The lent H200 under bench --level quick: sw_power_cap in 20% of the busy readings, median
+    238 W of 700: bursts touched the limit, the run was not power-limited."""
+    from envcheck.bench.results import DeviceResult, LoadSummary
+    from envcheck.bench.verdicts import judge
+
+    load = LoadSummary(readings=63, busy=20, sm_clock_mhz=1980.0, sm_clock_min_mhz=1605, max_sm_clock_mhz=1980, power_w=238.1,
+                       power_limit_w=700.0, temperature_max_c=58, utilization_pct=95.5, reasons={"sw_power_cap": 0.2}, pcie_link="Gen5 x16")
+    (v,) = judge([DeviceResult("GPU 0", "NVIDIA H200", load=load)], {})
+    assert v.severity == "info" and v.text.startswith("touched its power limit now and then") and "power-limited" not in v.text
