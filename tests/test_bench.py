@@ -161,8 +161,8 @@ def test_allreduce_needs_two_ranks(run_cli):
     assert json.loads(out)["results"] == [] and "needs at least 2 ranks" in json.loads(out)["notes"][0]
 
 
-@needs_torch
-def test_ctrl_c_keeps_what_finished(monkeypatch):
+def _interrupt_at_the_second_result(monkeypatch):
+    """Ctrl-C as the runner collects its second worker's result."""
     calls = []
     real = runner._result
 
@@ -173,6 +173,11 @@ def test_ctrl_c_keeps_what_finished(monkeypatch):
         return real(label, proc, err, timeout)
 
     monkeypatch.setattr(runner, "_result", interrupt_second)
+
+
+@needs_torch
+def test_ctrl_c_keeps_what_finished(monkeypatch):
+    _interrupt_at_the_second_result(monkeypatch)
     with pytest.raises(runner.Interrupted) as stop:
         runner.run_devices([("A", _args(), {}), ("B", _args(), {}), ("C", _args(), {})], timeout=60)
     results = stop.value.results
@@ -384,16 +389,7 @@ def test_ctrl_c_keeps_what_finished_where_workers_cannot_get_sigint(monkeypatch)
         return subprocess.Popen.send_signal(self, sig)
 
     monkeypatch.setattr(runner._Child, "send_signal", windows_send_signal)
-    calls = []
-    real = runner._result
-
-    def interrupt_second(label, proc, err, timeout):
-        calls.append(label)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(label, proc, err, timeout)
-
-    monkeypatch.setattr(runner, "_result", interrupt_second)
+    _interrupt_at_the_second_result(monkeypatch)
     with pytest.raises(runner.Interrupted) as stop:
         runner.run_devices([("A", _args(), {}), ("B", _args(seconds=60, size=512), {})], timeout=60)
     first, second = stop.value.results

@@ -22,22 +22,28 @@ def read_installed(paths: list[str] | None = None) -> Installed:
     """The first copy of each package on the path wins, as it does for `import`."""
     found: dict[str, str] = {}
     installer = ""
+    for entry, name in _listed(paths):
+        m = _DIST.match(name)
+        if not m or m.group(1).lower() in found:
+            continue
+        package = m.group(1).lower()
+        found[package] = m.group(2)
+        if package == "torch" and m.group(3).lower() == "dist-info":
+            installer = _read(os.path.join(entry, name, "INSTALLER"))
+        if len(found) == len(_NAMES):
+            break
+    return Installed(found.get("torch"), found.get("torchvision"), found.get("torchaudio"), installer)
+
+
+def _listed(paths: list[str] | None):
+    """(folder, name) of each entry in the path's folders, in the order `import` searches them."""
     for entry in sys.path if paths is None else paths:
         try:
             names = os.listdir(entry or os.curdir)
         except OSError:
             continue
         for name in names:
-            m = _DIST.match(name)
-            if not m or m.group(1).lower() in found:
-                continue
-            package = m.group(1).lower()
-            found[package] = m.group(2)
-            if package == "torch" and m.group(3).lower() == "dist-info":
-                installer = _read(os.path.join(entry, name, "INSTALLER"))
-        if len(found) == len(_NAMES):
-            break
-    return Installed(found.get("torch"), found.get("torchvision"), found.get("torchaudio"), installer)
+            yield entry, name
 
 
 _NVML_BINDINGS = re.compile(r"^nvidia_ml_py-([^-]+?)(?:-py\d[\d.]*)?\.(?:dist-info|egg-info)$", re.IGNORECASE)
@@ -47,15 +53,10 @@ def nvml_bindings_version(paths: list[str] | None = None) -> str | None:
     """The version of nvidia-ml-py (module `pynvml`) that this interpreter imports, None when none
     is installed: one release of it reads the GPUs' processes wrongly (checks/driver.py). The
     first copy on the path wins, as for `import`. Command line equivalent: `pip show nvidia-ml-py`."""
-    for entry in sys.path if paths is None else paths:
-        try:
-            names = os.listdir(entry or os.curdir)
-        except OSError:
-            continue
-        for name in names:
-            m = _NVML_BINDINGS.match(name)
-            if m:
-                return m.group(1)
+    for _, name in _listed(paths):
+        m = _NVML_BINDINGS.match(name)
+        if m:
+            return m.group(1)
     return None
 
 
