@@ -419,3 +419,18 @@ def test_another_free_threaded_interpreter_is_named_so(machine, run_cli, tmp_pat
     assert json.loads(out)["snapshot"]["python"]["free_threaded"] is True, err
     code, out, err = run_cli("doctor", "--no-torch", "--python", str(fake))
     assert "Python 3.13.1 (free-threaded)" in out
+
+
+def test_mig_devices_are_listed_saved_and_read_back_and_left_out_of_markdown(machine, run_cli, tmp_path):
+    from envcheck.snapshot_io import load
+
+    machine("a100_mig")
+    code, out, _ = run_cli("doctor", "--no-torch")
+    assert "MIG device 2  NVIDIA A100-SXM4-80GB MIG 1g.10gb  14 SMs  10 GiB  MIG-00000001-0002" in out
+    _, md, _ = run_cli("doctor", "--no-torch", "--format", "markdown")
+    assert "MIG device 2" in md and "MIG-0000" not in md
+    path = tmp_path / "snap.json"
+    run_cli("doctor", "--no-torch", "--save", str(path))
+    snap = load(json.loads(path.read_text()))
+    assert [d.sm_count for d in snap.driver.gpus[1].mig_devices] == [56, 28, 14]
+    assert snap.driver.gpus[0].mig_devices[0].processes[0].pid == 39123

@@ -558,3 +558,8 @@ def test_pick_on_a_mig_box_picks_mig_devices_each_its_own_job(gpus):
     assert code == 2 and "5 devices (GPUs and MIG devices) can be picked here" in err
     code, out, err = gpus("a100_mig", "--pick", "0,")
     assert code == 2 and "GPU 0 is in MIG mode" in err
+
+
+def test_markdown_of_a_mig_pick_leaves_the_mig_uuids_out(gpus):
+    code, out, err = gpus("a100_mig", "--pick", "2", "--format", "markdown")
+    assert "MIG-0000" not in out and "CUDA_VISIBLE_DEVICES=MIG-<uuid of device 1> torchrun" in out

@@ -79,6 +79,15 @@ def facts(s: Snapshot, redact: bool = False) -> dict[str, list[str]]:
         if not redact:
             parts += [str(x) for x in (g.pci_bus_id, g.uuid) if known(x)]
         out["driver"].append("  ".join(parts))
+        for m in g.mig_devices if isinstance(g.mig_devices, tuple) else ():  # what CUDA uses of a GPU in MIG mode
+            mig = [f"  MIG device {m.index}", _v(m.name)]
+            if isinstance(m.sm_count, int):
+                mig.append(f"{m.sm_count} SMs")
+            if isinstance(m.memory_total_mib, int):
+                mig.append(f"{m.memory_total_mib / 1024:.0f} GiB")
+            if not redact and known(m.uuid):
+                mig.append(str(m.uuid))
+            out["driver"].append("  ".join(mig))
     cev = s.cuda_env
     if cev.cuda_visible_devices is not None or cev.cuda_device_order:
         out["driver"].append(f"CUDA_VISIBLE_DEVICES={cev.cuda_visible_devices!r}, CUDA_DEVICE_ORDER={cev.cuda_device_order or 'unset (FASTEST_FIRST)'}")

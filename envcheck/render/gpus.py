@@ -23,11 +23,14 @@ GAP = "  "
 MIN_NAME = 8
 
 
-def text(report: GpusReport, o: Output, width: int = WIDTH, chosen: Optional[Pick] = None, quiet: bool = False) -> None:
+def text(report: GpusReport, o: Output, width: int = WIDTH, chosen: Optional[Pick] = None, quiet: bool = False,
+         redact: bool = False) -> None:
     """The screen: driver line, one line per GPU, warnings and notes, then the pick (if any).
-    `quiet` with a pick prints only the line to run, for `$(envcheck gpus --pick 2 --quiet)`."""
+    `quiet` with a pick prints only the line to run, for `$(envcheck gpus --pick 2 --quiet)`.
+    `redact` (markdown, for public issue trackers) leaves the MIG devices' UUIDs out of the lines."""
+    lines = _commands(chosen, redact) if chosen is not None else []
     if quiet and chosen is not None:
-        for line in chosen.command.split("\n"):
+        for line in lines:
             o.print(line)
         return
     if report.problem:
@@ -45,12 +48,20 @@ def text(report: GpusReport, o: Output, width: int = WIDTH, chosen: Optional[Pic
         gpus = ("device" if len(chosen.gpus) == 1 else "devices") if chosen.labels else "GPU" if len(chosen.gpus) == 1 else "GPUs"
         _prose(f"picked {gpus} {listed}, as named; run:" if chosen.named else
                f"picked the least busy {gpus}: {listed}; run:", o, width, style="bold")
-        for line in chosen.command.split("\n"):
+        for line in lines:
             o.print(line)  # one line each, whatever its length: it is meant to be copied
         for n in chosen.notes:
             _prose(n, o, width)
         for w in chosen.warnings:
             _prose(f"warning: {w}", o, width, style="yellow")
+
+
+def _commands(chosen: Pick, redact: bool) -> list:
+    lines = chosen.command.split("\n")
+    if redact:
+        for k, uuid in enumerate(chosen.mig_devices):
+            lines = [line.replace(uuid, f"MIG-<uuid of device {k + 1}>") for line in lines]
+    return lines
 
 
 def table(gpus: tuple, o: Output, width: int = WIDTH) -> None:
@@ -208,4 +219,4 @@ def view(report: GpusReport, chosen: Optional[Pick], width: int = WIDTH, quiet: 
     from envcheck.render.console import fenced
 
     return View(lambda o: text(report, o, width, chosen, quiet), lambda: data(report, chosen),
-                lambda: fenced("envcheck gpus", lambda o: text(report, o, WIDTH, chosen, quiet)))
+                lambda: fenced("envcheck gpus", lambda o: text(report, o, WIDTH, chosen, quiet, redact=True)))
