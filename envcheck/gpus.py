@@ -316,8 +316,7 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
             if restricted and by_index[i].cuda_ordinal is None:
                 fix = f"unset it or choose from {_list(sorted(g.index for g in choosable))}" if choosable else "unset it"
                 raise UserError(f"{where}: GPU {i} is hidden by {cvd}: {fix}")
-    # CUDA's own indices: nvidia-smi's, but counted among the GPUs this process may open
-    cuda_index = {i: k for k, i in enumerate(g.index for g in report.gpus if g.load != OTHER_JOB)}
+    cuda_index = _cuda_indices(report)
     visible = ",".join(str(cuda_index[i]) for i in chosen)
     line = f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={visible} {command.strip().replace('{n}', str(len(chosen)))}"
     them = "it" if len(chosen) == 1 else "them"
@@ -335,6 +334,12 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
         if g.mig_mode is True:
             warnings.append(f"GPU {i} is in MIG mode: the job gets one MIG instance of it, not the whole GPU")
     return Pick(tuple(chosen), not isinstance(wanted, int), visible, line, tuple(warnings), tuple(notes))
+
+
+def _cuda_indices(report: GpusReport) -> dict:
+    """nvidia-smi index -> the index CUDA_VISIBLE_DEVICES takes for it: nvidia-smi's, but counted
+    among the GPUs this process may open (CUDA does not enumerate other jobs' GPUs)."""
+    return {i: k for k, i in enumerate(g.index for g in report.gpus if g.load != OTHER_JOB)}
 
 
 def _mig_order(v) -> tuple:
@@ -365,7 +370,7 @@ def _pick_mig(report: GpusReport, wanted: int, command: str, where: str) -> Pick
         raise UserError(f"{where}: {len(units)} device{'s' if len(units) != 1 else ''} (GPUs and MIG devices) can be picked here: "
                         f"pick at most {len(units)}" if units else f"{where}: no GPU or MIG device can be picked here")
     chosen = sorted(units, key=lambda u: _mig_order(u[0]))[:wanted]
-    cuda_index = {i: k for k, i in enumerate(g.index for g in report.gpus if g.load != OTHER_JOB)}
+    cuda_index = _cuda_indices(report)
     targets = [m.uuid if m is not None else str(cuda_index[i]) for _, i, m in chosen]
     one = command.strip().replace("{n}", "1")
     lines = [f"CUDA_VISIBLE_DEVICES={t} {one}" if m is not None else f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={t} {one}"

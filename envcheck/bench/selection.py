@@ -132,9 +132,7 @@ def select(text: str | None, driver: DriverInfo, env: Mapping[str, str]) -> Sele
         for token in tokens:
             i = _resolve(token, gpus, everything, where)
             if not permitted(by_index[i]):
-                yours = cuda_gpus(None, gpus)[0]
-                raise UserError(f"{where}: GPU {i} belongs to another job: this process may not open it (a Slurm, Kubernetes or Docker "
-                                f"cgroup)" + (f"; choose from {spans(yours, DASH)}" if yours else ""))
+                raise UserError(_other_jobs(where, i, cuda_gpus(None, gpus)[0]))
             if i in named:
                 raise UserError(f"{where}: GPU {i} is chosen twice ({named[i]!r} and {token!r} are the same GPU): list each GPU once")
             named[i] = token
@@ -179,8 +177,7 @@ def _select_mig(text, tokens, driver: DriverInfo, cvd, env) -> Selection:
             else:
                 i = _resolve(token, gpus, sorted(by_index), where)
                 if not permitted(by_index[i]):
-                    raise UserError(f"{where}: GPU {i} belongs to another job: this process may not open it (a Slurm, Kubernetes or "
-                                    f"Docker cgroup)")
+                    raise UserError(_other_jobs(where, i, cuda_gpus(None, gpus)[0]))
                 named = [d for d in every if d.gpu == i]
             for d in named:
                 if d in chosen:
@@ -195,6 +192,12 @@ def _select_mig(text, tokens, driver: DriverInfo, cvd, env) -> Selection:
         notes.append("MIG devices are benchmarked one worker each, as a process uses one MIG device; each is judged against its "
                      "share of the GPU's datasheet figures (its SMs of the GPU's, its memory of the GPU's)")
     return Selection(devices, tuple(notes))
+
+
+def _other_jobs(where: str, i: int, yours: list) -> str:
+    """The one line for --gpus naming a GPU this process may not open."""
+    return (f"{where}: GPU {i} belongs to another job: this process may not open it (a Slurm, Kubernetes or Docker cgroup)"
+            + (f"; choose from {spans(yours, DASH)}" if yours else ""))
 
 
 def _mig_uuid(gpu, device) -> str:
