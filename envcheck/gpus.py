@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Union
 
 from envcheck.errors import UserError
-from envcheck.facts import DriverInfo, GpuInfo, Unavailable, known, permitted
 from envcheck.numbers import ascii_int
+from envcheck.snapshot.facts import DriverInfo, GpuInfo, Unavailable, known, permitted
 from envcheck.visible_devices import cuda_devices, cuda_gpus, many_mig, mig_devices
 
 DEFAULT_COMMAND = "torchrun --nproc-per-node={n} train.py"

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from envcheck.compat import Mirror, Release, Tables, wheel_runs_on
 from envcheck.errors import UserError
-from envcheck.facts import DriverInfo, Host, Installed, known
+from envcheck.snapshot.facts import DriverInfo, Host, Installed, known
 from envcheck.versions import (
     cc_tuple,
     cuda_of_variant,

@@ -37,7 +37,7 @@ def finite(value):
 
 def finite_data(obj):
     """finite() over JSON-like data: what strict JSON (allow_nan=False) can hold."""
-    from envcheck.facts import map_leaves
+    from envcheck.snapshot.facts import map_leaves
 
     return map_leaves(obj, finite)
 

@@ -47,7 +47,7 @@ def redact(text: str) -> str:
 
 def redact_data(obj):
     """redact() over every string of JSON-like data (dicts, lists, tuples)."""
-    from envcheck.facts import map_leaves
+    from envcheck.snapshot.facts import map_leaves
 
     return map_leaves(obj, lambda v: redact(v) if isinstance(v, str) else v)
 

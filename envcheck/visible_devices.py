@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from envcheck.facts import permitted
 from envcheck.numbers import ascii_int
+from envcheck.snapshot.facts import permitted
 
 _UUID = re.compile(r"^(GPU|MIG)-[0-9a-fA-F-]+$")
 

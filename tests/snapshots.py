@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from envcheck.snapshot import (
+from envcheck.snapshot.model import (
     SCHEMA_VERSION,
     CudaEnv,
     DriverInfo,

@@ -10,9 +10,9 @@ import time
 from envcheck.bench.results import DeviceResult, LoadSummary, Measurement
 from envcheck.bench.sampler import Sampler, summarise
 from envcheck.bench.verdicts import exit_code, judge
-from envcheck.facts import Unavailable
 from envcheck.probes.gpu_live import LiveReading, open_live
 from envcheck.probes.nvml import read_driver
+from envcheck.snapshot.facts import Unavailable
 
 
 def test_the_live_reading_sees_the_h200_under_load_where_the_first_read_saw_it_idle(machine):

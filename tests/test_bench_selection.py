@@ -9,7 +9,7 @@ import pytest
 from envcheck.bench.selection import Selection, busy, parse_gpus, select
 from envcheck.errors import UserError
 from envcheck.probes.nvml import read_driver
-from envcheck.snapshot import GpuProcess, Unavailable
+from envcheck.snapshot.model import GpuProcess, Unavailable
 
 UUID = "GPU-4b2a1c77-000{}-4e2b-9c1d-a0b0c0d0e00{}"  # rtx3090x4_throttled's GPU n: UUID.format(n, n)
 PCI = ["00000000:01:00.0", "00000000:21:00.0", "00000000:41:00.0", "00000000:61:00.0"]

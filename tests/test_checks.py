@@ -7,7 +7,7 @@ import pytest
 from envcheck.checks import run_all
 from envcheck.checks.findings import exit_code
 from envcheck.compat import Tables
-from envcheck.snapshot import GpuInfo, GpuProcess, ProviderLoad
+from envcheck.snapshot.model import GpuInfo, GpuProcess, ProviderLoad
 from envcheck.visible_devices import visible_gpus
 from tests.snapshots import (
     OnnxRuntime,

@@ -263,7 +263,7 @@ def test_markdown_leaves_out_uuids_and_host_name(machine, run_cli, monkeypatch):
 
 
 def test_save_round_trips(machine, run_cli, monkeypatch, tmp_path):
-    from envcheck.snapshot_io import dump, load
+    from envcheck.snapshot.json_io import dump, load
 
     machine("rtx3090x4_throttled")
     monkeypatch.setenv("PYTHONPATH", str(FAKES))
@@ -422,7 +422,7 @@ def test_another_free_threaded_interpreter_is_named_so(machine, run_cli, tmp_pat
 
 
 def test_mig_devices_are_listed_saved_and_read_back_and_left_out_of_markdown(machine, run_cli, tmp_path):
-    from envcheck.snapshot_io import load
+    from envcheck.snapshot.json_io import load
 
     machine("a100_mig")
     code, out, _ = run_cli("doctor", "--no-torch")

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envcheck.facts import SCHEMA_VERSION
+from envcheck.snapshot.facts import SCHEMA_VERSION
 from tests.fakes.fake_nvml import MACHINES
 from tests.fakes.fake_proc import install_proc, write_proc
 
@@ -182,8 +182,8 @@ def test_inside_a_container_a_process_that_holds_the_gpu_shows_its_user(gpus):
 
 
 def test_process_probe_reads_uid_and_never_fails(tmp_path):
-    from envcheck.facts import DriverInfo, GpuProcess
     from envcheck.probes.processes import process_owners
+    from envcheck.snapshot.facts import DriverInfo, GpuProcess
     from tests.snapshots import gpu
 
     def listed(*pids):
@@ -203,8 +203,8 @@ def test_this_process_in_the_real_proc_has_its_user_or_the_reason():
     """On this machine's own /proc: in the host's PID namespace the test's own process (as NVML
     would name it) shows its user; in a container it cannot be shown to be the GPU process, and
     the line says why."""
-    from envcheck.facts import DriverInfo, GpuProcess
     from envcheck.probes.processes import host_pid_namespace, process_owners
+    from envcheck.snapshot.facts import DriverInfo, GpuProcess
     from tests.snapshots import gpu
 
     argv0 = Path(f"/proc/{os.getpid()}/cmdline").read_bytes().split(b"\0")[0].decode()

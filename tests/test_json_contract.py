@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck.facts import SCHEMA_VERSION
+from envcheck.snapshot.facts import SCHEMA_VERSION
 from tests.pythons import needs_torch
 
 REPORTS = Path(__file__).parent / "fixtures" / "reports"

@@ -8,7 +8,7 @@ import pytest
 
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_csv import parse
-from envcheck.snapshot import Unavailable
+from envcheck.snapshot.model import Unavailable
 
 # The format nvidia-smi prints for --format=csv: a header with units in brackets, values with units.
 TWO_GPUS = """index, name, uuid, pci.bus_id, driver_version, memory.total [MiB], compute_cap, temperature.gpu, power.draw [W], power.limit [W]

@@ -13,7 +13,7 @@ from envcheck.probes.nvml import CLOCKS_EVENT_REASONS
 from envcheck.reports import ReportError
 from envcheck.reports import nvidia_smi_table as table
 from envcheck.reports import nvidia_smi_xml as xml
-from envcheck.snapshot import DriverInfo, GpuProcess, Unavailable
+from envcheck.snapshot.model import DriverInfo, GpuProcess, Unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia_smi"
 TABLES = sorted(p.name for p in FIXTURES.glob("table_*.txt"))

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from envcheck.probes.nvml import CLOCKS_EVENT_REASONS, read_driver
-from envcheck.snapshot import GpuProcess, Unavailable, jsonable
+from envcheck.snapshot.model import GpuProcess, Unavailable, jsonable
 
 
 def test_reads_driver_and_every_gpu(machine):
@@ -371,7 +371,7 @@ def test_a_gpu_that_never_starts_keeps_the_ones_before_it(machine):
 
 
 def test_a_gpu_kept_from_this_process_by_its_cgroup_says_so(machine):
-    from envcheck.facts import permitted
+    from envcheck.snapshot.facts import permitted
 
     m = machine("driver580_h100x8")
     for i in (0, 1, 2, 3, 6, 7):  # a Slurm job given GPUs 4 and 5 of the eight

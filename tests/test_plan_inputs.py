@@ -12,8 +12,8 @@ import pytest
 from envcheck.checks import run_all
 from envcheck.compat import Tables, data_dir
 from envcheck.errors import UserError
-from envcheck.facts import Installed
 from envcheck.install import Machine, Request, SolveError, TargetGpu, solve
+from envcheck.snapshot.facts import Installed
 from tests.pythons import RUNNER
 from tests.snapshots import cpu_torch, cuda_torch, gpu, pkgs, replace, snapshot
 

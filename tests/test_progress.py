@@ -139,7 +139,7 @@ def _onnx_report(width: int) -> str:
     """onnxruntime-gpu whose CUDA provider loads only after torch: TensorRT left out, CUDA a warning
     with nodes on the CPU, and an export that failed."""
     from envcheck.probes.ort_load import TENSORRT_NOTE
-    from envcheck.snapshot import ProviderLoad
+    from envcheck.snapshot.model import ProviderLoad
 
     trt, cuda, cpu = "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"
     alone = (ProviderLoad(trt, None, note=TENSORRT_NOTE),

@@ -26,7 +26,6 @@ import pytest
 from envcheck.checks import run_all
 from envcheck.checks.fixes import stack_plan
 from envcheck.compat import Tables
-from envcheck.facts import Installed
 from envcheck.install import (
     Machine,
     Plan,
@@ -36,7 +35,8 @@ from envcheck.install import (
     runs_here,
     solve,
 )
-from envcheck.snapshot import Torch
+from envcheck.snapshot.facts import Installed
+from envcheck.snapshot.model import Torch
 from envcheck.versions import vtuple
 from tests.pythons import RUNNER, TARGET, find_python
 from tests.replicas import Replicas, Sandbox, find_uv

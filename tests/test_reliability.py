@@ -71,7 +71,7 @@ def test_a_bare_command_names_the_commands(run_cli, args):
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     from envcheck.reports import read_report
-    from envcheck.snapshot_io import dump
+    from envcheck.snapshot.json_io import dump
 
     return dump(read_report((REPORTS / "driver_too_old_a100_torch2_1_cu121.txt").read_text()))
 
@@ -112,7 +112,7 @@ def test_any_value_anywhere_in_a_saved_snapshot_is_read_or_refused_in_one_line(s
     from envcheck.compat import tables
     from envcheck.errors import UserError
     from envcheck.render import doctor as render
-    from envcheck.snapshot_io import load
+    from envcheck.snapshot.json_io import load
 
     doc = json.loads(json.dumps(saved))
     node = doc
@@ -248,7 +248,7 @@ def test_no_secret_reaches_any_output(run_cli, monkeypatch, tmp_path):
 
 def _saved_with_raw_password() -> dict:
     from envcheck.reports import read_report
-    from envcheck.snapshot_io import dump
+    from envcheck.snapshot.json_io import dump
 
     data = dump(read_report((REPORTS / "driver_too_old_a100_torch2_1_cu121.txt").read_text()))
     data["python"]["pip_index_url"] = f"https://me:{CANARY_PASSWORD}@pypi.tuna.tsinghua.edu.cn/simple"

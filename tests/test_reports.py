@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from envcheck.compat import Tables
 from envcheck.reports import ReportError, read_report
 from envcheck.reports import collect_env as ce
-from envcheck.snapshot import OnnxRuntime, Package
-from envcheck.snapshot_io import dump
+from envcheck.snapshot.json_io import dump
+from envcheck.snapshot.model import OnnxRuntime, Package
 from tests.snapshots import cpu_torch, gpu, snapshot
 
 T = Tables()
@@ -216,7 +216,7 @@ def test_diff_of_identical_snapshots_is_quiet(run_cli, tmp_path):
 def test_diff_of_one_machine_saved_twice_with_different_unknowns_matches(run_cli, tmp_path):
     """What one save could not learn (nvidia-smi did not answer, the torch probe skipped) is not a
     difference, and no internal reason code reaches the user."""
-    from envcheck.snapshot import Unavailable
+    from envcheck.snapshot.model import Unavailable
 
     ort = OnnxRuntime(("onnxruntime-gpu",), "1.20.1", ("CUDAExecutionProvider", "CPUExecutionProvider"))
     packages = (Package("torchvision", "0.17.1+cu121"), Package("torchaudio", None))
@@ -265,8 +265,8 @@ def test_diff_of_an_unreadable_report_is_one_line_and_exit_2(run_cli, tmp_path):
 
 
 def test_every_compared_fact_has_a_label_and_its_key_in_json(run_cli, tmp_path):
-    from envcheck.diff import KEYS, facts
     from envcheck.render.diff import LABELS
+    from envcheck.snapshot.diff import KEYS, facts
 
     assert tuple(f.key for f in facts(snapshot())) == KEYS and set(KEYS) <= set(LABELS)
     a = snapshot(python="3.10.12")

@@ -18,7 +18,7 @@ import pytest
 
 from envcheck.errors import UserError
 from envcheck.probes.torch_probe import read_torch, read_torch_and_packages
-from envcheck.snapshot import TorchDevice, Unavailable
+from envcheck.snapshot.model import TorchDevice, Unavailable
 
 FAKES = Path(__file__).resolve().parent / "fakes" / "torch"
 SPECS = Path(__file__).resolve().parent / "fixtures" / "torch"

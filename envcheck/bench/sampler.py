@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 
 from envcheck.bench.results import LoadSummary
-from envcheck.facts import Unavailable
+from envcheck.snapshot.facts import Unavailable
 
 INTERVAL = 0.25  # seconds between readings: four a second, as `nvidia-smi -lms 250` would give
 BUSY_PCT = 50  # a reading is "under load" when GPU-Util is at least this (the H200 under matmul: 99)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from envcheck.errors import UserError
-from envcheck.facts import permitted
 from envcheck.numbers import spans
-from envcheck.snapshot import DriverInfo, Unavailable, known
+from envcheck.snapshot.facts import permitted
+from envcheck.snapshot.model import DriverInfo, Unavailable, known
 from envcheck.visible_devices import cuda_devices, cuda_gpus, label, mig_devices
 
 _INDEX = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also accepts "²" and "١"

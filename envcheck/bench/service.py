@@ -207,7 +207,7 @@ def run(request: BenchRequest, on_progress=None, env=None) -> BenchReport:
     from envcheck.bench import runner
     from envcheck.bench.allreduce import SWEEPS
     from envcheck.bench.verdicts import judge
-    from envcheck.precheck import torch_importable
+    from envcheck.probes.precheck import torch_importable
 
     request.validate()
     suites = request.suites or SUITES

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import stack_fix
-from envcheck.snapshot import Snapshot, Torch, known
+from envcheck.snapshot.model import Snapshot, Torch, known
 from envcheck.versions import (
     cuda_version,
     driver_tuple,

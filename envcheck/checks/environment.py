@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envcheck.checks.findings import Finding
-from envcheck.snapshot import Snapshot, known
+from envcheck.snapshot.model import Snapshot, known
 from envcheck.visible_devices import cuda_devices, label
 
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from envcheck.errors import UserError
 from envcheck.install import Installed, Plan, Request, machine_from, runs_here, solve
-from envcheck.snapshot import Host, Snapshot, Torch
+from envcheck.snapshot.model import Host, Snapshot, Torch
 from envcheck.versions import cuda_of_variant, cuda_version, release_of
 
 KNOWN_OS = ("linux", "windows", "macos")

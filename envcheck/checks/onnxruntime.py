@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 
 from envcheck.checks.findings import Finding
-from envcheck.snapshot import Snapshot, known
+from envcheck.snapshot.model import Snapshot, known
 from envcheck.versions import release_of
 
 GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")

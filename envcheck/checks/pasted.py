@@ -9,7 +9,7 @@ import shlex
 
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import stack_fix
-from envcheck.snapshot import Snapshot, known
+from envcheck.snapshot.model import Snapshot, known
 
 
 class _Facts(dict):

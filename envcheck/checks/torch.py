@@ -10,7 +10,7 @@ from envcheck.compat import WheelArch, wheel_runs_on
 from envcheck.cuda_libraries import CUDA_LIBRARIES
 from envcheck.errors import first_line
 from envcheck.install import platform_key
-from envcheck.snapshot import Snapshot, Torch, known
+from envcheck.snapshot.model import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
 from envcheck.visible_devices import cuda_devices
 

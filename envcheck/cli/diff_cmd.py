@@ -17,9 +17,9 @@ def diff(
     """Compare two environments: driver, CUDA, torch build, GPU models, Python, mirror. A fact one report
     does not give is not compared. Exit 0 when they match, 1 when something that matters differs, 2 for an unreadable report."""
     from envcheck.cli.read import read_snapshot
-    from envcheck.diff import compare
     from envcheck.render import diff as render
     from envcheck.render.output import emit
+    from envcheck.snapshot.diff import compare
 
     t = tables()
     found = compare(read_snapshot(a, t), read_snapshot(b, t))

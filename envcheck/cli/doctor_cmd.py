@@ -30,12 +30,12 @@ def doctor(
     """Diagnose this machine's (or a saved report's) GPU / CUDA / PyTorch stack and print the fix for each problem."""
     from envcheck.checks import run_all
     from envcheck.checks.findings import exit_code
-    from envcheck.collect import take_snapshot
+    from envcheck.probes.collect import take_snapshot
     from envcheck.probes.python_env import find_interpreter
     from envcheck.render import doctor as render
     from envcheck.render.console import write
     from envcheck.render.output import emit
-    from envcheck.snapshot_io import dump
+    from envcheck.snapshot.json_io import dump
 
     check_seconds(timeout, "--timeout")
     if offline:  # doctor reads no index today; --offline keeps it so if one is ever added

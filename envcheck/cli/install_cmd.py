@@ -17,7 +17,6 @@ from envcheck.cli.options import (
 )
 from envcheck.compat import tables
 from envcheck.errors import UserError
-from envcheck.facts import Installed
 from envcheck.install import (
     ARCHES,
     MANAGERS,
@@ -29,6 +28,7 @@ from envcheck.install import (
     solve,
     target_of,
 )
+from envcheck.snapshot.facts import Installed
 from envcheck.versions import check_python, check_torch, cuda_tuple, driver_tuple
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from envcheck.diff import Fact, facts
+from envcheck.snapshot.diff import Fact, facts
 
 
 @dataclass(frozen=True)
 class Drift:
-    key: str  # envcheck.diff KEYS, or rank.device, rank.transport
+    key: str  # envcheck.snapshot.diff KEYS, or rank.device, rank.transport
     groups: tuple  # ((value, (rank, ...)), ...), the value most ranks hold first
     odd_nodes: tuple  # nodes all of whose ranks hold a value other than the most common
     split_nodes: tuple  # nodes whose own ranks disagree

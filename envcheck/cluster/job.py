@@ -17,7 +17,7 @@ from datetime import timedelta
 from envcheck.cluster.launch import Launch
 from envcheck.cluster.report import RankReport, build, exit_code
 from envcheck.errors import UserError, describe
-from envcheck.snapshot import Snapshot
+from envcheck.snapshot.model import Snapshot
 
 # Settings that change how NCCL (and gloo) move data: a node configured apart shows here. Read
 # from an allow-list, never the whole environment (docs/DESIGN.md, "Reliability and security").
@@ -57,7 +57,7 @@ def _matmul(torch, device, seconds: float):
 
 
 def _snapshot(tables) -> Snapshot:
-    from envcheck.collect import take_snapshot
+    from envcheck.probes.collect import take_snapshot
     from envcheck.probes.torch_probe import read_torch_here
 
     snap = take_snapshot(tables, torch=False)

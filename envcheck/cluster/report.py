@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 from envcheck.cluster.drift import drift
-from envcheck.snapshot import Snapshot
+from envcheck.snapshot.model import Snapshot
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def run(request: ClusterRequest, env: Mapping[str, str]) -> RankOutcome:
     """Join the job the launcher's environment (`env`) describes, and take part in it."""
     from envcheck.cluster import job, launch
     from envcheck.compat import tables
-    from envcheck.precheck import torch_importable
+    from envcheck.probes.precheck import torch_importable
 
     request.validate()
     where = launch.from_env(env)

@@ -41,7 +41,7 @@ def run(request: OnnxRequest, on_progress=None) -> OnnxReport:
     each step starts."""
     from envcheck.onnxcheck import runner
     from envcheck.onnxcheck.reference import NETWORKS
-    from envcheck.precheck import torch_and_onnxruntime
+    from envcheck.probes.precheck import torch_and_onnxruntime
 
     request.validate()
     step = on_progress or (lambda done, total, text: None)
@@ -68,7 +68,7 @@ def _without_torch(ort, available: tuple) -> tuple:
     """The torch-free child's snapshot.ProviderLoad for each provider beside the CPU's; where it
     could not try them, one for each with loads None and the reason."""
     from envcheck.probes.ort_load import beside_cpu
-    from envcheck.snapshot import ProviderLoad, known
+    from envcheck.snapshot.model import ProviderLoad, known
 
     if known(ort.loads) and ort.loads:
         return tuple(ort.loads)

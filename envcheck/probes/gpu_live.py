@@ -19,10 +19,9 @@ import time
 from dataclasses import dataclass
 from typing import Union
 
-from envcheck.facts import Unavailable
-
 # nvml.py owns NVML (docs/DESIGN.md "Architecture"): its helpers, reused here rather than copied.
 from envcheck.probes.nvml import _call, _query, _reason, live_state
+from envcheck.snapshot.facts import Unavailable
 
 
 @dataclass(frozen=True)

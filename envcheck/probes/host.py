@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from envcheck.facts import Host
+from envcheck.snapshot.facts import Host
 
 _ARCH = {"amd64": "x86_64", "x86_64": "x86_64", "aarch64": "aarch64", "arm64": "arm64"}
 _OS = {"linux": "linux", "win32": "windows", "cygwin": "windows", "darwin": "macos"}

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-from envcheck.facts import Installed
+from envcheck.snapshot.facts import Installed
 
 _NAMES = ("torch", "torchvision", "torchaudio")
 _DIST = re.compile(r"^(torch|torchvision|torchaudio)-([^-]+?)(?:-py\d[\d.]*)?\.(dist-info|egg-info)$", re.IGNORECASE)

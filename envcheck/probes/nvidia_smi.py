@@ -12,9 +12,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from envcheck.facts import DriverInfo, Unavailable
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_csv import parse
+from envcheck.snapshot.facts import DriverInfo, Unavailable
 
 QUERY = "index,name,uuid,pci.bus_id,driver_version,memory.total,compute_cap,temperature.gpu,power.draw,power.limit"
 

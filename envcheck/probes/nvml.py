@@ -24,9 +24,16 @@ import sys
 from dataclasses import replace
 from typing import Optional
 
-from envcheck.facts import NOT_PERMITTED, DriverInfo, GpuInfo, GpuProcess, MigDevice, Unavailable
 from envcheck.probes.pci import nvidia_on_pci
 from envcheck.probes.timeout import ProbeTimeout, call_with_progress
+from envcheck.snapshot.facts import (
+    NOT_PERMITTED,
+    DriverInfo,
+    GpuInfo,
+    GpuProcess,
+    MigDevice,
+    Unavailable,
+)
 
 # NVML return codes (nvml.h) -> our reason codes and sentences.
 _REASONS = {

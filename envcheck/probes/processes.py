@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from envcheck.facts import DriverInfo, known
+from envcheck.snapshot.facts import DriverInfo, known
 
 PROC = "/proc"  # read at each call, so that tests can point it at a recorded /proc
 NOT_VISIBLE = ("inside a container, NVML gives the host's process IDs, and the owners of processes of other "

@@ -14,7 +14,7 @@ import sys
 from envcheck.errors import UserError
 from envcheck.probes.host import free_threaded
 from envcheck.probes.pip_config import read_pip_index
-from envcheck.snapshot import PythonEnv, Unavailable
+from envcheck.snapshot.model import PythonEnv, Unavailable
 
 _SCRIPT = (
     "import json, os, sys; print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3], "

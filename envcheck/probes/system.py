@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from envcheck.probes.host import read_host
-from envcheck.snapshot import System, Unavailable
+from envcheck.snapshot.model import System, Unavailable
 
 
 def _read(path: str) -> str:

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from envcheck.cuda_libraries import CUDA_LIBRARIES
-from envcheck.snapshot import CudaEnv, Toolkit, Unavailable
+from envcheck.snapshot.model import CudaEnv, Toolkit, Unavailable
 
 
 def _nvcc(timeout: float) -> tuple:

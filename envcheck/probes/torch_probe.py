@@ -26,7 +26,7 @@ from envcheck.probes import children
 from envcheck.probes.ort_load import beside_cpu
 from envcheck.probes.torch_child import MARKER  # the child's answer line
 from envcheck.probes.torch_spawn import ONNXRUNTIME, TORCH, drain, kill, spawn, take_early
-from envcheck.snapshot import (
+from envcheck.snapshot.model import (
     OnnxRuntime,
     Package,
     ProviderLoad,

@@ -11,7 +11,7 @@ from envcheck.numbers import figure
 from envcheck.render.console import Output
 from envcheck.render.layout import table
 from envcheck.render.output import View, fenced_view
-from envcheck.snapshot import jsonable
+from envcheck.snapshot.model import jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim", "ok": "green"}
 SUITES = {"matmul": "dtype", "conv": "dtype/pass", "memory": "transfer"}  # suite -> header of its figure names

@@ -9,7 +9,7 @@ from envcheck.numbers import spans
 from envcheck.render.console import Output, fenced
 from envcheck.render.diff import label
 from envcheck.render.output import View
-from envcheck.snapshot import jsonable
+from envcheck.snapshot.model import jsonable
 
 STYLE = {"error": "red", "warn": "yellow", "info": "dim"}
 

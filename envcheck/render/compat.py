@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from envcheck.compat_query import CudaAnswer, DriverAnswer, GpuAnswer, TorchAnswer
-from envcheck.facts import jsonable
 from envcheck.render.console import Output
 from envcheck.render.output import View
+from envcheck.snapshot.facts import jsonable
 
 PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}
 

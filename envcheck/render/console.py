@@ -13,9 +13,9 @@ import os
 import re
 import sys
 
-from envcheck.facts import SCHEMA_VERSION
 from envcheck.numbers import finite_data
 from envcheck.redact import hide_uuids, redact, redact_data
+from envcheck.snapshot.facts import SCHEMA_VERSION
 
 # The few styles the renderers use, as ANSI SGR codes: colouring a POSIX terminal needs no rich.
 _SGR = {"bold": "1", "dim": "2", "yellow": "33", "red": "31", "green": "32"}

@@ -3,11 +3,11 @@ Text for a terminal, a markdown table for an issue tracker, JSON for programs (w
 
 from __future__ import annotations
 
-from envcheck.diff import Comparison
 from envcheck.render.console import Output
 from envcheck.render.output import View
+from envcheck.snapshot.diff import Comparison
 
-# What each fact is called on screen; programs read the keys (envcheck/diff.py KEYS).
+# What each fact is called on screen; programs read the keys (envcheck/snapshot/diff.py KEYS).
 LABELS = {
     "python.version": "Python",
     "python.index": "pip index",

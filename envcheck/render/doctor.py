@@ -10,7 +10,7 @@ from envcheck.checks.findings import Finding
 from envcheck.redact import hide_uuids
 from envcheck.render.console import Output
 from envcheck.render.output import View
-from envcheck.snapshot import Snapshot, Unavailable, jsonable, known
+from envcheck.snapshot.model import Snapshot, Unavailable, jsonable, known
 
 TITLES = {
     "system": "System",

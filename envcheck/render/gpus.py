@@ -11,10 +11,10 @@ import shlex
 import textwrap
 from typing import Optional
 
-from envcheck.facts import jsonable
 from envcheck.gpus import OTHER_JOB, GpusReport, GpuView, Pick
 from envcheck.render.console import Output
 from envcheck.render.output import View
+from envcheck.snapshot.facts import jsonable
 
 WIDTH = 80
 STYLE = {"free": "green", "in use": "yellow", "busy": "red", "unreadable": "dim", OTHER_JOB: "dim"}  # unknown: plain

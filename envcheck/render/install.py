@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from envcheck.facts import jsonable
 from envcheck.install import Plan
 from envcheck.render.console import Output
 from envcheck.render.output import View
+from envcheck.snapshot.facts import jsonable
 
 
 def as_dict(plan: Plan) -> dict:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from envcheck.actions.mirror import Change
 from envcheck.compat import Mirror
-from envcheck.facts import jsonable
 from envcheck.render.console import Output
 from envcheck.render.output import View
+from envcheck.snapshot.facts import jsonable
 
 
 def listing(mirrors: tuple[Mirror, ...], c: Output) -> None:

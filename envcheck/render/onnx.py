@@ -8,7 +8,7 @@ from envcheck.render.console import Output
 from envcheck.render.doctor import load_text
 from envcheck.render.layout import table
 from envcheck.render.output import View, fenced_view
-from envcheck.snapshot import jsonable
+from envcheck.snapshot.model import jsonable
 
 STYLE = {"pass": "green", "torch_only": "yellow", "mismatch": "red", "fallback": "red", "unavailable": "red", "error": "red"}
 CPU_NODES = ("some nodes ran on the CPU inside this session: a second one with session.disable_cpu_ep_fallback=1 was "

@@ -17,7 +17,7 @@ class ReportError(UserError, ValueError):
 
 def partial_snapshot(**parts):
     """A snapshot of only the parts a report shows; the rest says it was not in the report."""
-    from envcheck.snapshot import (
+    from envcheck.snapshot.model import (
         SCHEMA_VERSION,
         CudaEnv,
         DriverInfo,
@@ -102,14 +102,14 @@ def read_report(text: str, tables=None):
     if found:
         from dataclasses import replace
 
-        from envcheck.snapshot import Pasted
+        from envcheck.snapshot.model import Pasted
 
         snapshot = replace(snapshot, pasted=tuple(Pasted(sig, line[:300], groups) for sig, line, groups in found))
     return _inferred(snapshot, tables)
 
 
 def _json(body: str):
-    from envcheck.snapshot_io import load
+    from envcheck.snapshot.json_io import load
 
     try:
         data = json.loads(body)
@@ -133,7 +133,7 @@ def _csv(body: str):
     while end < len(lines) and "," in lines[end]:
         end += 1
     from envcheck.reports import nvidia_smi_csv
-    from envcheck.snapshot import DriverInfo, Unavailable
+    from envcheck.snapshot.model import DriverInfo, Unavailable
 
     driver, gpus = nvidia_smi_csv.parse("\n".join(lines[start:end]))
     cuda = Unavailable("not_in_report", "nvidia-smi's query mode does not report the CUDA version")
@@ -150,7 +150,7 @@ def _with_table(snapshot, table):
     driver printed them itself), collect_env's GPUs keep their compute capabilities."""
     from dataclasses import replace
 
-    from envcheck.snapshot import known
+    from envcheck.snapshot.model import known
 
     if snapshot is None:
         return partial_snapshot(driver=table)
@@ -168,7 +168,7 @@ def _from_error_lines(body: str, tables):
     """A bare error or traceback: the facts its messages state (the driver's CUDA in "found version
     10010", GPU names and capabilities in torch's warnings); everything else is not in the report."""
     from envcheck.reports.collect_env import NOT_IN_REPORT, warned_facts
-    from envcheck.snapshot import DriverInfo, GpuInfo
+    from envcheck.snapshot.model import DriverInfo, GpuInfo
 
     facts = warned_facts(body)
     gpus = tuple(GpuInfo(i, name, NOT_IN_REPORT, NOT_IN_REPORT, cc, NOT_IN_REPORT) for i, (name, cc) in enumerate(facts.get("capabilities", {}).items()))
@@ -182,8 +182,8 @@ def _inferred(snapshot, tables):
     wrong are made unknown first (snapshot_io.well_formed)."""
     from dataclasses import replace
 
-    from envcheck.snapshot import known
-    from envcheck.snapshot_io import well_formed
+    from envcheck.snapshot.json_io import well_formed
+    from envcheck.snapshot.model import known
     from envcheck.versions import cuda_str
 
     snapshot = well_formed(snapshot)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from envcheck.reports import ReportError, partial_snapshot
-from envcheck.snapshot import (
+from envcheck.snapshot.model import (
     DriverInfo,
     GpuInfo,
     OnnxRuntime,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import io
 
-from envcheck.facts import GpuInfo, Unavailable
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_values import cell, number
+from envcheck.snapshot.facts import GpuInfo, Unavailable
 
 
 def parse(text: str, fields: tuple[str, ...] | None = None) -> tuple[str | Unavailable, tuple[GpuInfo, ...]]:

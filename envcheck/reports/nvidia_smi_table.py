@@ -24,7 +24,7 @@ import re
 from envcheck.numbers import ascii_int
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_values import NOT_AVAILABLE
-from envcheck.snapshot import DriverInfo, GpuInfo, GpuProcess, Unavailable
+from envcheck.snapshot.model import DriverInfo, GpuInfo, GpuProcess, Unavailable
 
 _NOT_IN_TABLE = "the default nvidia-smi table does not show it; `nvidia-smi -q -x` does"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.facts import Unavailable
+from envcheck.snapshot.facts import Unavailable
 
 NOT_AVAILABLE = Unavailable("not_available", "nvidia-smi reports N/A")
 NOT_SUPPORTED = Unavailable("not_supported", "nvidia-smi reports Not Supported")

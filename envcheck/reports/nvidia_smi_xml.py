@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_values import NOT_AVAILABLE, cell, number
-from envcheck.snapshot import DriverInfo, GpuInfo, GpuProcess, Unavailable
+from envcheck.snapshot.model import DriverInfo, GpuInfo, GpuProcess, Unavailable
 
 _NVSMI_DOCTYPE = re.compile(r"<!DOCTYPE\s+nvidia_smi_log\s+SYSTEM\s+(\"[^\"<>\[\]]*\"|'[^'<>\[\]]*')\s*>")
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Union, get_args, get_origin, get_type_hints
 
 from envcheck.errors import UserError
-from envcheck.snapshot import (
+from envcheck.snapshot.model import (
     SCHEMA_VERSION,
     CudaEnv,
     DriverInfo,

@@ -1,5 +1,5 @@
 """Facts every command reads: a value or the reason it is missing, the host, the NVIDIA driver
-and its GPUs. Kept apart from the full snapshot (envcheck/snapshot.py) so that install-cmd, which
+and its GPUs. Kept apart from the full snapshot (envcheck/snapshot/model.py) so that install-cmd, which
 needs only these, does not pay for defining doctor's classes at start-up."""
 
 from __future__ import annotations

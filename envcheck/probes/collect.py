@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from envcheck.probes.timeout import Background
-from envcheck.snapshot import SCHEMA_VERSION, OnnxRuntime, Snapshot, Unavailable
+from envcheck.snapshot.model import SCHEMA_VERSION, OnnxRuntime, Snapshot, Unavailable
 
 
 class _Pending:

@@ -1,7 +1,7 @@
 """The snapshot: plain, typed facts about a machine, each a value or the reason it is missing.
 
 Probes produce it; checks and renderers read it. Nothing here prints or probes. The facts that
-install-cmd needs as well (Unavailable, the host, the driver and its GPUs) live in envcheck/facts.py.
+install-cmd needs as well (Unavailable, the host, the driver and its GPUs) live in envcheck/snapshot/facts.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from envcheck.facts import (  # noqa: F401 - the snapshot's parts, importable from here too
+from envcheck.snapshot.facts import (  # noqa: F401 - the snapshot's parts, importable from here too
     SCHEMA_VERSION,
     DriverInfo,
     GpuInfo,

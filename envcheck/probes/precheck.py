@@ -28,7 +28,7 @@ def torch_and_onnxruntime(purpose: str, timeout: float = 120.0, required: bool =
     providers load in a process without torch (TensorRT tried only with `tensorrt`); the same
     UserErrors as torch_importable."""
     from envcheck.probes.torch_probe import read_torch_and_packages
-    from envcheck.snapshot import known
+    from envcheck.snapshot.model import known
 
     t, _, ort = read_torch_and_packages(sys.executable, timeout=timeout, tensorrt=tensorrt)
     if t.status == "missing":

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
 
-from envcheck.snapshot import Snapshot, Unavailable, known
+from envcheck.snapshot.model import Snapshot, Unavailable, known
 
 # The compared facts, in report order.
 KEYS = (
