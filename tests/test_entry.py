@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
+from envcheck.cli import doctor_flags
+from envcheck.cli.app import build_app
 from envcheck.cli.entry import early_target, main
 from envcheck.probes import torch_probe, torch_spawn
 
@@ -33,6 +36,22 @@ SPECS = Path(__file__).parent / "fixtures" / "torch"
 ])
 def test_only_a_plain_doctor_starts_the_probe_early(args, target):
     assert early_target(args) == target
+
+
+def test_an_option_that_joins_doctors_skips_probe_starts_nothing_early(monkeypatch):
+    """entry.py asks doctor's own set, so a new option that skips the probe needs no second list."""
+    assert early_target(["doctor", "--offline-report"]) == sys.executable
+    monkeypatch.setattr(doctor_flags, "SKIPS_PROBE", doctor_flags.SKIPS_PROBE | {"--offline-report"})
+    assert early_target(["doctor", "--offline-report"]) is None
+    assert early_target(["doctor", "--offline-report=yes"]) is None
+
+
+def test_the_probe_options_entry_reads_are_doctors_own():
+    """A name in doctor_flags that doctor does not declare (a typo, a rename) would let entry.py
+    start a child for an option doctor reads as something else."""
+    doctor = typer.main.get_command(build_app("doctor")).commands["doctor"]
+    declared = {name for param in doctor.params for name in param.opts}
+    assert doctor_flags.SKIPS_PROBE | {doctor_flags.PYTHON} <= declared
 
 
 def _run(args):

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from envcheck.cli import doctor_flags
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format, stay_offline
 from envcheck.compat import tables
 from envcheck.errors import UserError
@@ -16,9 +17,9 @@ from envcheck.numbers import seconds as check_seconds
 
 def doctor(
     ctx: typer.Context,
-    from_: Annotated[Optional[str], typer.Option("--from", help="Diagnose a saved or pasted text instead of this machine: envcheck JSON, collect_env, nvidia-smi output, error messages and tracebacks; - for stdin.")] = None,
-    python: Annotated[Optional[str], typer.Option("--python", help="Inspect this interpreter: a path, a command on PATH (python3.10) or an environment's directory (default: the one running envcheck).")] = None,
-    no_torch: Annotated[bool, typer.Option("--no-torch", help="Skip the PyTorch probe (no child process).")] = False,
+    from_: Annotated[Optional[str], typer.Option(doctor_flags.FROM, help="Diagnose a saved or pasted text instead of this machine: envcheck JSON, collect_env, nvidia-smi output, error messages and tracebacks; - for stdin.")] = None,
+    python: Annotated[Optional[str], typer.Option(doctor_flags.PYTHON, help="Inspect this interpreter: a path, a command on PATH (python3.10) or an environment's directory (default: the one running envcheck).")] = None,
+    no_torch: Annotated[bool, typer.Option(doctor_flags.NO_TORCH, help="Skip the PyTorch probe (no child process).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the PyTorch probe may take.")] = 60.0,
     save: Annotated[Optional[Path], typer.Option("--save", help="Also write the snapshot to this JSON file.")] = None,
     pip_check: Annotated[bool, typer.Option("--pip-check", help="Also run `pip check` in the target interpreter (slow).")] = False,

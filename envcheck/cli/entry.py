@@ -4,7 +4,8 @@ Importing typer, rich and the checks takes a few hundred milliseconds; importing
 probe child takes seconds. Started first, the child's import overlaps the CLI's, and doctor's wall
 time approaches `python -c "import torch"` in the target interpreter (docs/DESIGN.md,
 "Performance targets"). Only the plain case starts early: doctor on this interpreter, or on a
-`--python` given as a path; anything else (a `--from` report, `--no-torch`, help) starts nothing.
+`--python` given as a path; anything else (an option of doctor's SKIPS_PROBE, help) starts nothing.
+This module and doctor_flags are all that run before the CLI stack is imported: keep them stdlib-only.
 """
 
 from __future__ import annotations
@@ -12,18 +13,22 @@ from __future__ import annotations
 import os
 import sys
 
-_NO_PROBE = {"--from", "--no-torch", "-h", "--help"}
+from envcheck.cli import doctor_flags
+
+_HELP = frozenset({"-h", "--help"})
 
 
 def early_target(args: list) -> str | None:
     """The interpreter whose probe to start now, or None when doctor will not run one."""
-    if not args or args[0] != "doctor" or any(a.split("=", 1)[0] in _NO_PROBE for a in args):
+    no_probe = doctor_flags.SKIPS_PROBE | _HELP
+    if not args or args[0] != "doctor" or any(a.split("=", 1)[0] in no_probe for a in args):
         return None
+    python = doctor_flags.PYTHON
     for i, a in enumerate(args):
-        if a == "--python":
+        if a == python:
             given = args[i + 1] if i + 1 < len(args) else ""
             return given if os.path.isabs(given) and os.path.isfile(given) else None
-        if a.startswith("--python="):
+        if a.startswith(python + "="):
             given = a.split("=", 1)[1]
             return given if os.path.isabs(given) and os.path.isfile(given) else None
     return sys.executable
@@ -33,20 +38,24 @@ def main(argv: list | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     target = early_target(args)
     if target is None:
-        from envcheck.cli.app import main as run
-
-        run(args)
+        _run_cli(args)
         return
+    # doctor's alone: the other commands' start-up pays nothing for it
     from envcheck.probes import torch_spawn
 
     try:
         torch_spawn.start_early(target)
-        from envcheck.cli.app import main as run
-
-        run(args)
+        _run_cli(args)
     except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place: same line, same code
         torch_spawn.discard_early()
         sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
         sys.exit(130)
     finally:
         torch_spawn.discard_early()
+
+
+def _run_cli(args: list) -> None:
+    # imported only now, after the early start: the child's import of torch overlaps this one
+    from envcheck.cli.app import main as run
+
+    run(args)
