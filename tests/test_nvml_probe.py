@@ -313,11 +313,11 @@ def test_kernel_module_version_reads_a_real_file(tmp_path):
 
 def test_no_library_still_reads_the_kernel_module(monkeypatch):
     """NVML's library gone (a broken upgrade, a container without it) but the module loaded."""
-    from envcheck.probes import nvml
+    from envcheck.probes import kernel_module, nvml
 
     monkeypatch.setattr(nvml, "nvml_library_present", lambda: False)
     monkeypatch.setattr(nvml, "nvidia_on_pci", lambda: False)
-    monkeypatch.setattr(nvml, "_read_file", lambda path: "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\n")
+    monkeypatch.setattr(kernel_module, "_read_file", lambda path: "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024\n")
     info = nvml._read()
     assert info.driver_version.code == "library_not_found"
     assert info.kernel_module_version == "550.54.15"

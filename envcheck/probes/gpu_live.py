@@ -19,8 +19,14 @@ import time
 from dataclasses import dataclass
 from typing import Union
 
-# nvml.py owns NVML (docs/DESIGN.md "Architecture"): its helpers, reused here rather than copied.
-from envcheck.probes.nvml import _call, _query, _reason, live_state
+try:
+    import pynvml
+except ImportError:  # a broken install: open_live says so, bench still starts
+    pynvml = None
+
+# nvml.py owns NVML (docs/DESIGN.md "Architecture"): its questions and helpers, reused here rather than copied.
+from envcheck.probes.nvml import live_state
+from envcheck.probes.nvml_query import call, query, reason
 from envcheck.snapshot.facts import Unavailable
 
 
@@ -51,20 +57,16 @@ class LiveSession:
         return LiveReading(at=time.monotonic(), **live_state(handle))
 
     def close(self) -> None:
-        import pynvml
-
-        _query(pynvml.nvmlShutdown)
+        query(pynvml.nvmlShutdown)
 
 
 def open_live(indices) -> Union[LiveSession, Unavailable]:
     """A LiveSession for these GPUs, or why NVML cannot be read. May block on a wedged driver, as
     any NVML call can: call it from a thread that may be abandoned (bench.sampler does)."""
-    try:
-        import pynvml
-    except ImportError:
+    if pynvml is None:
         return Unavailable("library_not_found", "nvidia-ml-py is not installed (pip install nvidia-ml-py)")
     try:
         pynvml.nvmlInit()
     except Exception as exc:
-        return _reason(exc)
-    return LiveSession({i: _call("nvmlDeviceGetHandleByIndex", i) for i in indices})
+        return reason(exc)
+    return LiveSession({i: call("nvmlDeviceGetHandleByIndex", i) for i in indices})

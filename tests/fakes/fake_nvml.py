@@ -49,7 +49,7 @@ from types import SimpleNamespace
 
 import pynvml
 
-from envcheck.probes import nvml as nvml_probe
+from envcheck.probes import kernel_module
 
 MACHINES = Path(__file__).resolve().parent.parent / "fixtures" / "machines"
 
@@ -377,7 +377,7 @@ class FakeNvml:
 
     # -- /proc/driver/nvidia/version ----------------------------------------------------------
     def read_file(self, path: str) -> str:
-        if path != nvml_probe.PROC_DRIVER_VERSION:
+        if path != kernel_module.PROC_DRIVER_VERSION:
             return self._real_read_file(path)  # a file a test wrote itself
         if "proc_driver_version" in self.m:
             return self.m["proc_driver_version"]
@@ -395,8 +395,8 @@ class FakeNvml:
         # the replayed machine has its driver's library wherever NVML looks, so pynvml is asked
         monkeypatch.setattr("envcheck.probes.nvml.nvml_library_present", lambda: True)
         # /proc/driver/nvidia/version says what the recording says (and is absent without it)
-        self._real_read_file = nvml_probe._read_file
-        monkeypatch.setattr(nvml_probe, "_read_file", self.read_file)
+        self._real_read_file = kernel_module._read_file
+        monkeypatch.setattr(kernel_module, "_read_file", self.read_file)
 
 
 def install_machine(monkeypatch, name: str) -> FakeNvml:
