@@ -2,16 +2,24 @@
 busy of them."""
 
 import os
+import shutil
 import sys
 import time
 from typing import Annotated, Optional
 
 import typer
 
+from envcheck import gpu_pick
+from envcheck import gpus as service
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, QuietOpt, chosen_format
 from envcheck.errors import UserError
-from envcheck.gpus import DEFAULT_COMMAND
+from envcheck.gpu_pick import DEFAULT_COMMAND
 from envcheck.numbers import seconds as check_seconds
+from envcheck.probes.nvml import close, read_driver
+from envcheck.probes.processes import process_owners
+from envcheck.render import gpus as render
+from envcheck.render.console import out
+from envcheck.render.output import emit
 
 MIN_INTERVAL = 0.1
 
@@ -26,10 +34,6 @@ def gpus(
     as_json: JsonOpt = False,
 ) -> None:
     """One line per GPU: load, memory, temperature, power, processes and their users, and the CUDA ordinal under CUDA_VISIBLE_DEVICES."""
-    from envcheck import gpus as service
-    from envcheck.render import gpus as render
-    from envcheck.render.output import emit
-
     check_seconds(interval, "--interval", 3600)
     if interval < MIN_INTERVAL:
         raise UserError(f"--interval {interval:g}: choose at least {MIN_INTERVAL:g} seconds")
@@ -41,23 +45,19 @@ def gpus(
     if cmd != DEFAULT_COMMAND and pick is None:
         raise UserError("--cmd is the command --pick prints: add --pick N")
     if pick is not None:
-        service.parse_pick(pick)  # a typo costs one line before NVML is asked anything
+        gpu_pick.parse_pick(pick)  # a typo costs one line before NVML is asked anything
     width = _width()
     if watch:
         _watch(interval, width, quiet)
     report = _report()
-    chosen = service.pick(report, pick, cmd) if pick is not None else None
-    code = service.exit_code(report, chosen)
+    chosen = gpu_pick.pick(report, pick, cmd) if pick is not None else None
+    code = gpu_pick.exit_code(report, chosen)
     emit("gpus", f, render.view(report, chosen, width, quiet), code)
     raise typer.Exit(code)
 
 
 def _report(keep_open: bool = False):
     """The view, with one note for the processes whose owners this /proc cannot show."""
-    from envcheck import gpus as service
-    from envcheck.probes.nvml import read_driver
-    from envcheck.probes.processes import process_owners
-
     driver = read_driver(keep_open=keep_open)
     owners = process_owners(driver)
     env = os.environ
@@ -66,18 +66,12 @@ def _report(keep_open: bool = False):
 
 def _width() -> int:
     """The terminal's width, or 80 where output is not a terminal (a pipe, a file, a test)."""
-    import shutil
-
     isatty = getattr(sys.stdout, "isatty", lambda: False)
     return max(shutil.get_terminal_size((80, 24)).columns, 40) if isatty() else 80
 
 
 def _watch(interval: float, width: int, quiet: bool) -> None:
     """Redraw until Ctrl-C, which is how a watch ends: exit 130 without a word or a traceback."""
-    from envcheck.probes.nvml import close
-    from envcheck.render import gpus as render
-    from envcheck.render.console import out
-
     o = out()
     try:
         while True:

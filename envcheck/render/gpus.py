@@ -1,5 +1,5 @@
 """`envcheck gpus`: one line per GPU (gpustat's habit), coloured by load on a terminal, then the
-GPUs --pick chose and the line that runs the job on them. Only formats: envcheck.gpus decides.
+GPUs --pick chose and the line that runs the job on them. Only formats: envcheck.gpus and gpu_pick decide.
 
 Plain ASCII throughout ("38C", "?"), so no console encoding can refuse it; every line fits the
 width given (80 on a pipe) except a printed command, which stays on one line to be copied whole.
@@ -11,8 +11,9 @@ import shlex
 import textwrap
 from typing import Optional
 
-from envcheck.gpus import OTHER_JOB, GpusReport, GpuView, Pick
-from envcheck.render.console import Output
+from envcheck.gpu_pick import Pick
+from envcheck.gpus import OTHER_JOB, GpusReport, GpuView
+from envcheck.render.console import Output, fenced
 from envcheck.render.output import View
 from envcheck.snapshot.facts import jsonable
 
@@ -216,7 +217,5 @@ def data(report: GpusReport, chosen: Optional[Pick]) -> dict:
 
 def view(report: GpusReport, chosen: Optional[Pick], width: int = WIDTH, quiet: bool = False) -> View:
     """Markdown: the text at the fixed width (WIDTH) in a code block, whatever the terminal's."""
-    from envcheck.render.console import fenced
-
     return View(lambda o: text(report, o, width, chosen, quiet), lambda: data(report, chosen),
                 lambda: fenced("envcheck gpus", lambda o: text(report, o, WIDTH, chosen, quiet, redact=True)))
