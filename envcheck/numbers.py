@@ -11,6 +11,7 @@ import math
 import re
 
 from envcheck.errors import UserError
+from envcheck.snapshot.facts import map_leaves
 
 _ASCII_INT = re.compile(r"[0-9]+")
 
@@ -37,8 +38,6 @@ def finite(value):
 
 def finite_data(obj):
     """finite() over JSON-like data: what strict JSON (allow_nan=False) can hold."""
-    from envcheck.snapshot.facts import map_leaves
-
     return map_leaves(obj, finite)
 
 

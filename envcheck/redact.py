@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from envcheck.snapshot.facts import map_leaves
+
 # pip splits a URL's credentials from its host at the LAST "@" before the path: a password may hold
 # "@" itself. The greedy run stops at "/" and white space, then backs up to the last "@".
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]{0,20}://)[^/\s@]*(?:@[^/\s@]*)*@(?=[^/\s@]+)")
@@ -47,8 +49,6 @@ def redact(text: str) -> str:
 
 def redact_data(obj):
     """redact() over every string of JSON-like data (dicts, lists, tuples)."""
-    from envcheck.snapshot.facts import map_leaves
-
     return map_leaves(obj, lambda v: redact(v) if isinstance(v, str) else v)
 
 

@@ -1,5 +1,6 @@
 """Entry point: builds the Typer app and turns every user error into one line and exit code 2."""
 
+import importlib
 import sys
 from typing import Optional
 
@@ -7,6 +8,7 @@ import typer
 
 from envcheck import __version__
 from envcheck.errors import DataError, UserError
+from envcheck.render.console import clean_text, write
 
 # Typer vendors click in recent releases and uses the real one in older: take the classes from
 # typer's own exception hierarchy so both work.
@@ -31,8 +33,6 @@ def build_app(only: Optional[str] = None) -> typer.Typer:
     """The Typer app with every command, or with just the one being run: Typer builds every
     registered command's parameters on each start, and install-cmd has 1.5x `import typer, rich`
     for all of its start-up (docs/DESIGN.md)."""
-    import importlib
-
     app = typer.Typer(
         name="envcheck",
         help="Diagnose a deep-learning GPU stack and print the exact commands that fix it.",
@@ -76,8 +76,6 @@ def _root(
 
 
 def _fail(message: str, code: int = 2) -> int:
-    from envcheck.render.console import clean_text, write
-
     one_line = " ".join(part.strip() for part in clean_text(message).splitlines() if part.strip())  # a value typed with a newline
     write(sys.stderr, f"envcheck: error: {one_line}\n")
     return code
@@ -85,7 +83,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 def _stop_children() -> None:
     """Ctrl-C: no child process (the torch probe above all) outlives envcheck."""
-    from envcheck.probes.children import stop_all
+    from envcheck.probes.children import stop_all  # Ctrl-C only: no command's start-up pays for it
 
     stop_all()
 

@@ -4,7 +4,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from envcheck.bench.service import BenchRequest, run
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.render import bench as render
+from envcheck.render import progress
+from envcheck.render.output import emit
 
 
 def _list(text: Optional[str]) -> tuple:
@@ -27,11 +31,6 @@ def bench(
     as_json: JsonOpt = False,
 ) -> None:
     """Benchmark matmul and memory bandwidth per device, against the datasheet peak and sibling GPUs."""
-    from envcheck.bench.service import BenchRequest, run
-    from envcheck.render import bench as render
-    from envcheck.render import progress
-    from envcheck.render.output import emit
-
     request = BenchRequest(gpus=gpus, device=device, suites=_list(suite), workers=workers, dtypes=_list(dtype), size=size, level=level,
                            seconds=seconds, sequential=sequential, timeout=timeout)
     chosen = chosen_format(fmt, as_json)

@@ -1,10 +1,14 @@
 """`envcheck cluster`: under torchrun or srun, what differs between ranks and nodes, and who lags."""
 
+import os
 from typing import Annotated, Optional
 
 import typer
 
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.cluster.service import ClusterRequest, run
+from envcheck.render import cluster as render
+from envcheck.render.output import emit
 
 
 def cluster(
@@ -19,12 +23,6 @@ def cluster(
 ) -> None:
     """Run under torchrun (or srun): every rank takes a snapshot; rank 0 reports drift between ranks and nodes, a matmul per rank and all-reduce bandwidth.
     Every rank exits 0, warnings and doctor's findings included (1 with --strict, 2 for doctor's errors), or 2 when a rank failed."""
-    import os
-
-    from envcheck.cluster.service import ClusterRequest, run
-    from envcheck.render import cluster as render
-    from envcheck.render.output import emit
-
     outcome = run(ClusterRequest(seconds, backend, timeout, strict), os.environ)
     if outcome.report is not None:  # rank 0
         emit("cluster", chosen_format(fmt, as_json), render.view(outcome.report), outcome.exit_code)

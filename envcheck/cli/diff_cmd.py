@@ -5,7 +5,11 @@ from typing import Annotated
 import typer
 
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
+from envcheck.cli.read import read_snapshot
 from envcheck.compat import tables
+from envcheck.render import diff as render
+from envcheck.render.output import emit
+from envcheck.snapshot.diff import compare
 
 
 def diff(
@@ -16,11 +20,6 @@ def diff(
 ) -> None:
     """Compare two environments: driver, CUDA, torch build, GPU models, Python, mirror. A fact one report
     does not give is not compared. Exit 0 when they match, 1 when something that matters differs, 2 for an unreadable report."""
-    from envcheck.cli.read import read_snapshot
-    from envcheck.render import diff as render
-    from envcheck.render.output import emit
-    from envcheck.snapshot.diff import compare
-
     t = tables()
     found = compare(read_snapshot(a, t), read_snapshot(b, t))
     emit("diff", chosen_format(fmt, as_json), render.view(found, a, b), found.exit_code)

@@ -8,11 +8,21 @@ from typing import Annotated, Optional
 
 import typer
 
+from envcheck.checks import run_all
+from envcheck.checks.findings import exit_code
 from envcheck.cli import doctor_flags
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format, stay_offline
+from envcheck.cli.read import read_snapshot
 from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
+from envcheck.probes.collect import take_snapshot
+from envcheck.probes.python_env import find_interpreter
+from envcheck.render import doctor as render
+from envcheck.render import progress
+from envcheck.render.console import write
+from envcheck.render.output import emit
+from envcheck.snapshot.json_io import dump
 
 
 def doctor(
@@ -29,15 +39,6 @@ def doctor(
     as_json: JsonOpt = False,
 ) -> None:
     """Diagnose this machine's (or a saved report's) GPU / CUDA / PyTorch stack and print the fix for each problem."""
-    from envcheck.checks import run_all
-    from envcheck.checks.findings import exit_code
-    from envcheck.probes.collect import take_snapshot
-    from envcheck.probes.python_env import find_interpreter
-    from envcheck.render import doctor as render
-    from envcheck.render.console import write
-    from envcheck.render.output import emit
-    from envcheck.snapshot.json_io import dump
-
     check_seconds(timeout, "--timeout")
     if offline:  # doctor reads no index today; --offline keeps it so if one is ever added
         stay_offline(ctx)
@@ -45,12 +46,8 @@ def doctor(
     t = tables()
     f = chosen_format(fmt, as_json)
     if from_ is not None:
-        from envcheck.cli.read import read_snapshot
-
         snapshot = read_snapshot(from_, t)
     else:
-        from envcheck.render import progress
-
         with progress.display(json_output=f is Format.json, delay=0.5) as shown:
             snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check,
                                      on_wait=progress.waiting(shown))

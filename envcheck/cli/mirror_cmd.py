@@ -5,9 +5,12 @@ from typing import Annotated
 
 import typer
 
+from envcheck.actions import mirror as action
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.compat import tables
 from envcheck.errors import UserError
+from envcheck.probes.pip_config import read_pip_index
+from envcheck.render import mirror as render
 from envcheck.render.console import out
 from envcheck.render.output import emit
 
@@ -20,8 +23,6 @@ Conda = Annotated[bool, typer.Option("--conda", help="Also point conda's channel
 @app.command("list")
 def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The mirrors envcheck knows, and what each carries."""
-    from envcheck.render import mirror as render
-
     ms = tables().mirrors
     emit("mirror list", chosen_format(fmt, as_json), render.listing_view(ms), 0)
 
@@ -29,9 +30,6 @@ def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
 @app.command("show")
 def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The index pip uses now (credentials redacted)."""
-    from envcheck.probes.pip_config import read_pip_index
-    from envcheck.render import mirror as render
-
     idx = read_pip_index()
     known = tables().mirror_by_url(idx.index_url) if idx.index_url else None
     emit("mirror show", chosen_format(fmt, as_json), render.show_view(idx.index_url, idx.extra_index_urls, known), 0)
@@ -40,9 +38,6 @@ def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
 @app.command("set")
 def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: envcheck mirror list).")], conda: Conda = False, dry_run: DryRun = False) -> None:
     """Make pip (and with --conda, conda) use a mirror, through `pip config` / `conda config`."""
-    from envcheck.actions import mirror as action
-    from envcheck.render import mirror as render
-
     m = tables().mirror(name)
     if m is None:
         raise UserError(tables().unknown_mirror(name))
@@ -59,9 +54,6 @@ def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: 
 @app.command("unset")
 def unset(conda: Conda = False, dry_run: DryRun = False) -> None:
     """Undo `mirror set`: pip goes back to the index it used before (its default index when none)."""
-    from envcheck.actions import mirror as action
-    from envcheck.render import mirror as render
-
     commands, _ = action.pip_restore_argv(sys.executable)
     if conda:
         commands += action.conda_unset_argv()

@@ -7,6 +7,10 @@ import typer
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, chosen_format
 from envcheck.errors import UserError
 from envcheck.numbers import ascii_int
+from envcheck.onnxcheck.service import OnnxRequest, run
+from envcheck.render import onnx as render
+from envcheck.render import progress
+from envcheck.render.output import emit
 
 MAX_DIM = 65536  # one symbolic dimension; the inputs built from it must fit in memory
 
@@ -34,11 +38,6 @@ def onnx(
     as_json: JsonOpt = False,
 ) -> None:
     """Export reference networks to ONNX, check them, run them under every ONNX Runtime provider, compare with PyTorch."""
-    from envcheck.onnxcheck.service import OnnxRequest, run
-    from envcheck.render import onnx as render
-    from envcheck.render import progress
-    from envcheck.render.output import emit
-
     request = OnnxRequest(model, exporter, opset, tuple(provider or ()), tuple(_dims(dim or []).items()), optimize, tuple(network or ()))
     chosen = chosen_format(fmt, as_json)
     with progress.display(json_output=chosen is Format.json) as shown:

@@ -3,22 +3,21 @@
 import sys
 from dataclasses import replace
 
+from envcheck.errors import UserError
+from envcheck.files import read_limited
+from envcheck.reports import read_report
+from envcheck.reports.paste import decode
+
 MAX_BYTES = 64 << 20  # reading is linear, but a report is kilobytes: a larger file is a mistake
 
 TOO_BIG = f"larger than {MAX_BYTES >> 20} MB; a report or a pasted error is far smaller (paste the part that matters)"
 
 
 def read_snapshot(path: str, tables):
-    from envcheck.errors import UserError
-    from envcheck.reports import read_report
-    from envcheck.reports.paste import decode
-
     if path == "-":
         stream = getattr(sys.stdin, "buffer", None)
         data = stream.read(MAX_BYTES + 1) if stream is not None else sys.stdin.read(MAX_BYTES + 1).encode("utf-8", "replace")
     else:
-        from envcheck.files import read_limited
-
         data = read_limited(path, MAX_BYTES, path, TOO_BIG)
     if len(data) > MAX_BYTES:
         raise UserError(f"{path}: {TOO_BIG}")

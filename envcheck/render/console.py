@@ -8,10 +8,13 @@ Windows console. Errors and notes go to stderr through the CLI.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import shutil
 import sys
+import textwrap
 
 from envcheck.numbers import finite_data
 from envcheck.redact import hide_uuids, redact, redact_data
@@ -81,6 +84,7 @@ class Output:
 
     def rich(self):
         if self._rich is None:
+            # here, not at the top: rich costs tens of ms, which line output and JSON never pay
             from rich.console import Console
 
             self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour, width=self._width)
@@ -101,8 +105,6 @@ class Output:
         if cols.isdigit() and int(cols) >= 20:
             return int(cols)
         if getattr(self.file, "isatty", lambda: False)():
-            import shutil
-
             return max(shutil.get_terminal_size().columns, 20)
         return None
 
@@ -114,8 +116,6 @@ class Output:
         if width is None or len(first) + len(text) <= width:
             self.print(first + text, style=style)
             return
-        import textwrap
-
         glued = _GLUE.sub(lambda m: m.group().replace(" ", "\x1f"), text)  # "cu126 → 2.6.0" and "≥ 525.60" stay whole
         lines = textwrap.wrap(glued, width=width, initial_indent=first, subsequent_indent=rest,
                               break_long_words=False, break_on_hyphens=False)
@@ -171,8 +171,6 @@ def clean_text(text: str) -> str:
 def fenced(title: str, draw) -> str:
     """A text report as markdown for an issue tracker: a heading and a code block, so its columns
     stay aligned, with GPU and MIG UUIDs cut to their prefix (docs/DESIGN.md: public reports leave them out)."""
-    import io
-
     buf = io.StringIO()
     draw(Output(buf))
     return f"## {title}\n\n```text\n{hide_uuids(buf.getvalue())}```\n"

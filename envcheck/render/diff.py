@@ -3,6 +3,8 @@ Text for a terminal, a markdown table for an issue tracker, JSON for programs (w
 
 from __future__ import annotations
 
+import textwrap
+
 from envcheck.render.console import Output
 from envcheck.render.output import View
 from envcheck.snapshot.diff import Comparison
@@ -66,8 +68,6 @@ def text(c: Comparison, a: str, b: str, out: Output) -> None:
 def _columns(header: tuple, rows: list, width) -> list:
     """Lines of a three-column table: the first column as wide as its longest entry, the other two
     sharing what is left of `width` (None: as wide as they need), each cell folded in its column."""
-    import textwrap
-
     gap = "  "
     first = max(len(x[0]) for x in (header, *rows))
     need = [max(len(x[i]) for x in (header, *rows)) for i in (1, 2)]

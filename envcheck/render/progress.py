@@ -58,6 +58,7 @@ class Display:
                 self._live = None
 
     def _start(self) -> None:
+        # only once a run outlasts the delay on a terminal: most runs never draw and never import rich
         from rich.console import Console
         from rich.live import Live
 
@@ -91,6 +92,7 @@ class Display:
             self._rows.pop(key, None)
 
     def _render(self):
+        # rich is imported by _start, which runs before any frame is drawn
         from rich.progress_bar import ProgressBar
         from rich.table import Table
         from rich.text import Text

@@ -8,6 +8,8 @@ from functools import lru_cache
 from typing import Union, get_args, get_origin, get_type_hints
 
 from envcheck.errors import UserError
+from envcheck.numbers import finite_data
+from envcheck.redact import redact_data
 from envcheck.snapshot.model import (
     SCHEMA_VERSION,
     CudaEnv,
@@ -52,9 +54,6 @@ _NESTED = {
 
 def dump(snapshot: Snapshot) -> dict:
     """The snapshot as JSON data for --save: secrets masked, no NaN (strict JSON)."""
-    from envcheck.numbers import finite_data
-    from envcheck.redact import redact_data
-
     return finite_data(redact_data(jsonable(snapshot)))
 
 
