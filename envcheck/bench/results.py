@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
+from envcheck.bench.verdicts import exit_code
+
 ANSWER = "ENVCHECK-BENCH "  # the line a worker prints its answer on (bench.worker -> bench.runner)
 PROGRESS = "ENVCHECK-PROGRESS "  # the lines a worker prints as each measurement starts and ends
 
@@ -132,8 +134,6 @@ class BenchReport:
     @property
     def exit_code(self) -> int:
         """130 after Ctrl-C, else the worst verdict's (bench.verdicts.exit_code)."""
-        from envcheck.bench.verdicts import exit_code
-
         return 130 if self.interrupted else exit_code(list(self.verdicts))
 
 

@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 
 from envcheck.bench.results import LoadSummary
+from envcheck.probes.gpu_live import open_live
 from envcheck.snapshot.facts import Unavailable
 
 INTERVAL = 0.25  # seconds between readings: four a second, as `nvidia-smi -lms 250` would give
@@ -39,8 +40,6 @@ class Sampler:
         return self
 
     def _run(self) -> None:
-        from envcheck.probes.gpu_live import open_live
-
         session = open_live(sorted(set(self.gpus.values())))
         if isinstance(session, Unavailable):
             self._problem = f"NVML could not be read: {session.reason}"

@@ -12,9 +12,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from envcheck.bench import runner
+from envcheck.bench.allreduce import SWEEPS
+from envcheck.bench.capability import offered
 from envcheck.bench.results import BenchReport, DeviceResult, DeviceRow, Skipped, WorkerArgs
+from envcheck.bench.runner import Job, p2p_matrix
+from envcheck.bench.sampler import Sampler, summarise
+from envcheck.bench.selection import busy, select
+from envcheck.bench.verdicts import judge
+from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
+from envcheck.probes.nvml import read_driver
+from envcheck.probes.precheck import torch_importable
+from envcheck.probes.system import read_system
 
 SUITES = ("matmul", "conv", "memory", "allreduce")
 LEVELS = {"quick": 1.0, "standard": 5.0, "long": 30.0}  # seconds per measurement
@@ -77,9 +88,6 @@ class _Plan:
 
 def _cpu_plan(request: BenchRequest, suites: tuple) -> _Plan:
     """suites: those each device's worker runs (all but the all-reduce, which has its own ranks)."""
-    from envcheck.bench.runner import Job
-    from envcheck.probes.system import read_system
-
     threads = os.cpu_count() or 1
     args = WorkerArgs(device="cpu", suites=suites, dtypes=request.dtypes or ("fp32", "bf16"),
                       size=request.size or (1024 if request.level == "quick" else 2048), megabytes=256,
@@ -97,12 +105,6 @@ def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Pl
     names its GPU by UUID under CUDA_DEVICE_ORDER=PCI_BUS_ID, so its cuda:0 is that board. Each
     worker is offered only the dtypes its GPU runs natively, by the compute capability NVML reports
     (the worker asks torch where NVML could not say)."""
-    from envcheck.bench.capability import offered
-    from envcheck.bench.runner import Job, p2p_matrix
-    from envcheck.bench.selection import busy, select
-    from envcheck.compat import tables
-    from envcheck.probes.nvml import read_driver
-
     t = tables()
     driver = read_driver()
     chosen = select(request.gpus, driver, env)
@@ -166,8 +168,6 @@ def _peaks(row, mig, gpu):
 
 def _with_load(results: list, plan: _Plan, readings: dict, problem: str) -> list:
     """Each GPU's result with the dtypes it skipped and its state under load (bench.sampler)."""
-    from envcheck.bench.sampler import summarise
-
     rows = {row.device: row for row in plan.devices}
     out = []
     for r in results:
@@ -183,9 +183,6 @@ def _with_load(results: list, plan: _Plan, readings: dict, problem: str) -> list
 def _measure(plan: _Plan, request: BenchRequest, on_progress) -> list:
     """The workers' results, each GPU's with what NVML read while they loaded it; after Ctrl-C,
     those of the measurements that finished, readings included."""
-    from envcheck.bench import runner
-    from envcheck.bench.sampler import Sampler
-
     sampler = Sampler(plan.sampled).start()
     stopped = None
     try:
@@ -204,11 +201,6 @@ def run(request: BenchRequest, on_progress=None, env=None) -> BenchReport:
     """Measure the requested devices. on_progress(label, event) as bench.runner's; Ctrl-C ends the
     run with a report of what finished (exit code 130). `env`: the environment the user's
     CUDA_VISIBLE_DEVICES is read from (default: this process's)."""
-    from envcheck.bench import runner
-    from envcheck.bench.allreduce import SWEEPS
-    from envcheck.bench.verdicts import judge
-    from envcheck.probes.precheck import torch_importable
-
     request.validate()
     suites = request.suites or SUITES
     per_device, allreduce = tuple(s for s in suites if s != "allreduce"), "allreduce" in suites

@@ -15,7 +15,7 @@ from envcheck.cli.options import Format, FormatOpt, JsonOpt, QuietOpt, chosen_fo
 from envcheck.errors import UserError
 from envcheck.gpu_pick import DEFAULT_COMMAND
 from envcheck.numbers import seconds as check_seconds
-from envcheck.probes.nvml import close, read_driver
+from envcheck.probes import nvml
 from envcheck.probes.processes import process_owners
 from envcheck.render import gpus as render
 from envcheck.render.console import out
@@ -58,7 +58,7 @@ def gpus(
 
 def _report(keep_open: bool = False):
     """The view, with one note for the processes whose owners this /proc cannot show."""
-    driver = read_driver(keep_open=keep_open)
+    driver = nvml.read_driver(keep_open=keep_open)
     owners = process_owners(driver)
     env = os.environ
     return service.build(driver, owners.users, env.get("CUDA_VISIBLE_DEVICES"), env.get("CUDA_DEVICE_ORDER"), owners.why)
@@ -85,4 +85,4 @@ def _watch(interval: float, width: int, quiet: bool) -> None:
         o.file.flush()
         raise SystemExit(130) from None  # past typer and envcheck's own "interrupted" line
     finally:
-        close()
+        nvml.close()

@@ -6,6 +6,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, replace
 
+from envcheck.bench.results import DeviceResult
+from envcheck.bench.verdicts import Verdict, judge
+from envcheck.checks import run_all
 from envcheck.cluster.drift import drift
 from envcheck.snapshot.model import Snapshot
 
@@ -85,10 +88,6 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
           notes: tuple = ()) -> ClusterReport:
     """The report from what the ranks sent: a pure function, run on rank 0. notes: (label, line)
     of how the job was measured, reported as "info" verdicts."""
-    from envcheck.bench.results import DeviceResult
-    from envcheck.bench.verdicts import Verdict, judge
-    from envcheck.checks import run_all
-
     reports = sorted(reports, key=lambda r: r.rank)
     sharing = _sharing(reports)
     shared = {rank for ranks, _ in sharing.values() for rank in ranks}

@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from envcheck.cluster import job, launch
 from envcheck.cluster.report import ClusterReport
+from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
+from envcheck.probes.precheck import torch_importable
 
 BACKENDS = ("nccl", "gloo")
 
@@ -35,10 +38,6 @@ class RankOutcome:
 
 def run(request: ClusterRequest, env: Mapping[str, str]) -> RankOutcome:
     """Join the job the launcher's environment (`env`) describes, and take part in it."""
-    from envcheck.cluster import job, launch
-    from envcheck.compat import tables
-    from envcheck.probes.precheck import torch_importable
-
     request.validate()
     where = launch.from_env(env)
     # A rank must not die importing torch; a short join --timeout (tests, CI) is no budget for the import.

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envcheck.errors import UserError
+from envcheck.onnxcheck import runner
+from envcheck.onnxcheck.reference import NETWORKS
 from envcheck.onnxcheck.report import OnnxReport
+from envcheck.probes.ort_load import beside_cpu
+from envcheck.probes.precheck import torch_and_onnxruntime
+from envcheck.snapshot.model import ProviderLoad, known
 
 EXPORTERS = ("torchscript", "dynamo", "both")
 OPSETS = (7, 30)  # the ONNX opsets envcheck can ask an exporter for
@@ -22,8 +27,6 @@ class OnnxRequest:
     networks: tuple = ()  # (): every reference network
 
     def validate(self) -> None:
-        from envcheck.onnxcheck.reference import NETWORKS
-
         if self.exporter not in EXPORTERS:
             raise UserError(f"--exporter {self.exporter!r} is not one of: {', '.join(EXPORTERS)}")
         if self.opset is not None and not OPSETS[0] <= self.opset <= OPSETS[1]:
@@ -39,10 +42,6 @@ def run(request: OnnxRequest, on_progress=None) -> OnnxReport:
     is tried without torch: this process then borrows torch's CUDA libraries when it exports a
     network, and a provider that loads only so is told apart. on_progress(done, total, text) as
     each step starts."""
-    from envcheck.onnxcheck import runner
-    from envcheck.onnxcheck.reference import NETWORKS
-    from envcheck.probes.precheck import torch_and_onnxruntime
-
     request.validate()
     step = on_progress or (lambda done, total, text: None)
     purpose = "envcheck onnx" if request.model is None else "envcheck onnx --model"
@@ -67,9 +66,6 @@ def run(request: OnnxRequest, on_progress=None) -> OnnxReport:
 def _without_torch(ort, available: tuple) -> tuple:
     """The torch-free child's snapshot.ProviderLoad for each provider beside the CPU's; where it
     could not try them, one for each with loads None and the reason."""
-    from envcheck.probes.ort_load import beside_cpu
-    from envcheck.snapshot.model import ProviderLoad, known
-
     if known(ort.loads) and ort.loads:
         return tuple(ort.loads)
     why = ort.loads.reason if not known(ort.loads) else (ort.providers.reason if not known(ort.providers) else "")

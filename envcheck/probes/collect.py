@@ -9,7 +9,13 @@ import time
 from dataclasses import replace
 from typing import Callable, Optional
 
+from envcheck.probes.installed import nvml_bindings_version
+from envcheck.probes.nvml import read_driver
+from envcheck.probes.python_env import read_python_env
+from envcheck.probes.system import read_system
 from envcheck.probes.timeout import Background
+from envcheck.probes.toolkit import read_cuda_env, read_toolkit
+from envcheck.probes.torch_probe import read_torch_and_packages
 from envcheck.snapshot.model import SCHEMA_VERSION, OnnxRuntime, Snapshot, Unavailable
 
 
@@ -46,18 +52,10 @@ class _Pending:
 def take_snapshot(tables, python: str = sys.executable, torch: bool = True, torch_timeout: float = 60.0, pip_check: bool = False,
                   on_wait: Optional[Callable[[tuple], None]] = None) -> Snapshot:
     """on_wait(names): called with the probes still running whenever one of them ends."""
-    from envcheck.probes.installed import nvml_bindings_version
-    from envcheck.probes.nvml import read_driver
-    from envcheck.probes.python_env import read_python_env
-    from envcheck.probes.system import read_system
-    from envcheck.probes.toolkit import read_cuda_env, read_toolkit
-
     taken_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     probes = _Pending(on_wait)
     pending = {}
     if torch:
-        from envcheck.probes.torch_probe import read_torch_and_packages
-
         pending["torch"] = probes.start(f"torch probe ({python})", lambda: read_torch_and_packages(python, timeout=torch_timeout))
     pending["driver"] = probes.start("NVIDIA driver (NVML)", read_driver)
     pending["toolkit"] = probes.start("CUDA toolkit (nvcc)", read_toolkit)

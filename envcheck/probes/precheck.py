@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 
 from envcheck.errors import UserError, first_line
+from envcheck.probes.torch_probe import read_torch_and_packages
+from envcheck.snapshot.model import known
 
 _HOW = {"crashed": "crashed the interpreter", "import_failed": "failed"}
 
@@ -27,9 +29,6 @@ def torch_and_onnxruntime(purpose: str, timeout: float = 120.0, required: bool =
     """(snapshot.Torch, snapshot.OnnxRuntime) as the children saw them, the latter with which
     providers load in a process without torch (TensorRT tried only with `tensorrt`); the same
     UserErrors as torch_importable."""
-    from envcheck.probes.torch_probe import read_torch_and_packages
-    from envcheck.snapshot.model import known
-
     t, _, ort = read_torch_and_packages(sys.executable, timeout=timeout, tensorrt=tensorrt)
     if t.status == "missing":
         if required:

@@ -20,9 +20,10 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 from envcheck.errors import UserError
-from envcheck.probes import children
+from envcheck.probes import children, torch_child
 from envcheck.probes.ort_load import beside_cpu
 from envcheck.probes.torch_child import MARKER  # the child's answer line
 from envcheck.probes.torch_spawn import ONNXRUNTIME, TORCH, drain, kill, spawn, take_early
@@ -81,8 +82,6 @@ def read_torch_and_packages(
 
 def _onnxruntime(ort: OnnxRuntime, outcome, timeout: float) -> OnnxRuntime:
     """ONNX Runtime's version, providers and which of them load, as its own child read them."""
-    from dataclasses import replace
-
     if outcome is None:
         return replace(ort, providers=Unavailable("not_run", "the onnxruntime probe could not be started"))
     answer = _answer(outcome.stdout)
@@ -133,8 +132,6 @@ def read_torch_here() -> tuple[Torch, tuple[Package, ...], OnnxRuntime]:
     """The same facts from this interpreter, in-process: for a process that has imported torch
     already and lives through it (a rank of `envcheck cluster`), where a child would only cost an
     import of torch per rank."""
-    from envcheck.probes import torch_child
-
     start = time.monotonic()
     answer = torch_child.collect()
     return _from_answer(answer, round(time.monotonic() - start, 3))
