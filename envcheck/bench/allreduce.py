@@ -19,6 +19,7 @@ import time
 from datetime import timedelta
 
 from envcheck.bench.results import size_label
+from envcheck.bench.worker import report
 
 MARK = "ENVCHECK-ALLREDUCE "
 
@@ -32,8 +33,8 @@ def sweep(args: dict, device=None, group=None, on_size=None) -> list:
     """Every rank of `group` (default: all) calls this with the same args. `device` defaults to
     cuda:0 for NCCL (a bench worker sees only its own GPU) and the CPU for gloo. on_size(i, size,
     finished) is told as each message size starts and ends (bench's progress bar)."""
-    import torch
-    import torch.distributed as dist
+    import torch  # optional: torch is an extra, imported only where it runs
+    import torch.distributed as dist  # optional: torch is an extra, imported only where it runs
 
     world = dist.get_world_size(group)
     device = device or torch.device("cuda:0" if args["backend"] == "nccl" else "cpu")
@@ -73,13 +74,11 @@ def sweep(args: dict, device=None, group=None, on_size=None) -> list:
 
 
 def _report(i: int, size: int, finished: bool) -> None:
-    from envcheck.bench.worker import report
-
     report({"suite": "sweep", "state": "done", "done": i + 1} if finished else {"suite": "sweep", "step": size_label(size), "state": "start"})
 
 
 def main(args: dict) -> None:
-    import torch.distributed as dist
+    import torch.distributed as dist  # optional: torch is an extra, imported only where it runs
 
     dist.init_process_group(args["backend"], timeout=timedelta(seconds=args["timeout"]))
     try:

@@ -13,7 +13,7 @@ MARK = "ENVCHECK-P2P "
 
 
 def matrix() -> list:
-    import torch
+    import torch  # optional: torch is an extra, imported only where it runs
 
     if not torch.cuda.is_available():
         raise RuntimeError(f"torch {torch.__version__} sees no CUDA device")

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 from typing import NamedTuple
 
+from envcheck.bench.allreduce import MARK as AR
+from envcheck.bench.p2p import MARK as P2P
 from envcheck.bench.results import (
     ANSWER,
     PROGRESS,
@@ -199,8 +202,6 @@ def _terminate(proc: subprocess.Popen) -> None:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -209,8 +210,6 @@ def _free_port() -> int:
 def run_allreduce(envs: list, backend: str, sizes: list, seconds: float, timeout: float, on_progress=None) -> DeviceResult:
     """One process per rank (envs: each rank's extra environment, e.g. its CUDA_VISIBLE_DEVICES);
     on_progress(label, event) as for run_devices, with rank 0 telling each message size."""
-    from envcheck.bench.allreduce import MARK as AR
-
     world = len(envs)
     args = json.dumps({"backend": backend, "sizes": sizes, "seconds": seconds, "timeout": timeout})
     # All ranks are on this machine: keep their traffic on loopback (gloo otherwise picks the
@@ -253,8 +252,6 @@ def _stop(procs: list) -> None:
 
 def p2p_matrix(visible: str, timeout: float = 60.0) -> tuple:
     """(matrix, error): peer access between the GPUs listed in `visible` (UUIDs or indices)."""
-    from envcheck.bench.p2p import MARK as P2P
-
     proc, err = _spawn([sys.executable, "-m", "envcheck.bench.p2p"], {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": visible})
     data, timed_out = _answer(proc, err, P2P, timeout)
     if data is not None:

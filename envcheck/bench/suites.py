@@ -125,7 +125,7 @@ def conv(torch, device, dtype_name: str, batch: int, seconds: float) -> list:
     """A ResNet-style 3x3 convolution (64→64 channels, 56×56), channels-last, forward and
     forward+backward. FLOPs: 2·N·Cout·H·W·Cin·9 forward; backward (input and weight gradients)
     is twice that."""
-    from torch import nn
+    from torch import nn  # optional: torch is an extra, imported only where it runs
 
     dtype = _dtype(torch, dtype_name)
     layer = nn.Conv2d(64, 64, 3, padding=1).to(device=device, dtype=dtype, memory_format=torch.channels_last)

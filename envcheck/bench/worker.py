@@ -14,6 +14,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import asdict
 
+from envcheck.bench import suites
 from envcheck.bench.capability import unsupported
 from envcheck.bench.results import ANSWER, PROGRESS, Skipped, WorkerArgs
 
@@ -67,9 +68,7 @@ def run(args: WorkerArgs) -> dict:
 
 
 def _run(args: WorkerArgs, answer: dict) -> None:
-    import torch
-
-    from envcheck.bench import suites
+    import torch  # optional: torch is an extra, imported only where it runs
 
     answer["torch"] = torch.__version__
     device = torch.device(args.device)

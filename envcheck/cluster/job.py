@@ -14,9 +14,17 @@ import socket
 from dataclasses import replace
 from datetime import timedelta
 
+from envcheck.bench import suites
+from envcheck.bench.allreduce import sweep
+from envcheck.bench.results import allreduce_result
 from envcheck.cluster.launch import Launch
 from envcheck.cluster.report import RankReport, build, exit_code
+from envcheck.cluster.sizes import describe as sizing_note
+from envcheck.cluster.sizes import message_cap, next_size
 from envcheck.errors import UserError, describe
+from envcheck.probes.collect import take_snapshot
+from envcheck.probes.system import available_memory_bytes
+from envcheck.probes.torch_probe import read_torch_here
 from envcheck.snapshot.model import Snapshot
 
 # Settings that change how NCCL (and gloo) move data: a node configured apart shows here. Read
@@ -47,8 +55,6 @@ def _model(torch, device) -> tuple[str, str]:
 
 
 def _matmul(torch, device, seconds: float):
-    from envcheck.bench import suites
-
     dtype, size = MATMUL[device.type]
     try:
         return suites.matmul(torch, device, dtype, size, seconds), ""
@@ -57,9 +63,6 @@ def _matmul(torch, device, seconds: float):
 
 
 def _snapshot(tables) -> Snapshot:
-    from envcheck.probes.collect import take_snapshot
-    from envcheck.probes.torch_probe import read_torch_here
-
     snap = take_snapshot(tables, torch=False)
     torch_info, packages, ort = read_torch_here()
     return replace(snap, torch=torch_info, packages=packages, onnxruntime=ort)
@@ -92,10 +95,10 @@ def choose_backend(requested: str | None, cuda: bool, nccl: bool) -> tuple:
 
 def run(launch: Launch, tables, seconds: float, timeout: float, backend: str | None = None, strict: bool = False) -> tuple:
     """(the report on rank 0, None on the others; the exit code, the same on every rank)."""
-    import torch
+    import torch  # optional: torch is an extra, imported only where it runs
 
     try:
-        import torch.distributed as dist
+        import torch.distributed as dist  # optional: torch is an extra, imported only where it runs
     except ImportError:
         dist = None
     if dist is None or not dist.is_available():
@@ -119,9 +122,6 @@ def run(launch: Launch, tables, seconds: float, timeout: float, backend: str | N
 
 
 def _run(torch, dist, launch: Launch, tables, seconds: float, backend: str, strict: bool, notes: tuple) -> tuple:
-    from envcheck.bench.results import allreduce_result
-    from envcheck.cluster.sizes import describe as sizing_note
-
     objects = dist.new_group(backend="gloo") if backend != "gloo" else None
     device = _device(torch, launch, backend)
     snap = _snapshot(tables)
@@ -155,24 +155,17 @@ def _run(torch, dist, launch: Launch, tables, seconds: float, backend: str, stri
 def _message_cap(torch, device, launch: Launch):
     """Bytes one all-reduce message may take on this rank: a share of its GPU's free memory (the
     matmul's cached blocks handed back first), or of the node's available memory for the CPU."""
-    from envcheck.cluster.sizes import message_cap
-
     if device.type == "cuda":
         torch.cuda.empty_cache()
         free, _ = torch.cuda.mem_get_info(device)
         ranks_per_gpu = -(-launch.local_world // max(1, torch.cuda.device_count()))
         return message_cap(free, ranks_per_gpu)
-    from envcheck.probes.system import available_memory_bytes
-
     return message_cap(available_memory_bytes(), launch.local_world)
 
 
 def _climb(args: dict, device, cap, world: int) -> tuple:
     """The all-reduce sweep over all ranks, one size after another up the ladder of cluster.sizes,
     while memory and --seconds allow: every rank sees the same times, so all stop together."""
-    from envcheck.bench.allreduce import sweep
-    from envcheck.cluster.sizes import next_size
-
     rows: list = []
     while True:
         size, sizing = next_size(rows, cap, args["seconds"], world)
@@ -184,9 +177,6 @@ def _climb(args: dict, device, cap, world: int) -> tuple:
 def _per_node(dist, nodes: list, args: dict, device, objects) -> tuple:
     """One sweep inside each node at once, when the job spans several: the node whose own links
     are slow shows against the others. nodes: each rank's node. The results, on rank 0."""
-    from envcheck.bench.allreduce import sweep
-    from envcheck.bench.results import allreduce_result
-
     members: dict = {}
     for rank, node in enumerate(nodes):
         members.setdefault(node, []).append(rank)

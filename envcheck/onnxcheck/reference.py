@@ -8,8 +8,8 @@ SEED = 20261122
 
 def cifar_cnn():
     """The CIFAR-10-style CNN: three 5x5 conv + max-pool stages, then two linear layers."""
-    import torch
-    from torch import nn
+    import torch  # optional: torch is an extra, imported only where it runs
+    from torch import nn  # optional: torch is an extra, imported only where it runs
 
     torch.manual_seed(SEED)
     return nn.Sequential(
@@ -22,8 +22,8 @@ def cifar_cnn():
 
 def transformer_block(dim: int = 64, heads: int = 4, seq: int = 16):
     """A pre-norm transformer block: multi-head attention, LayerNorm, a GELU MLP, residuals."""
-    import torch
-    from torch import nn
+    import torch  # optional: torch is an extra, imported only where it runs
+    from torch import nn  # optional: torch is an extra, imported only where it runs
 
     class Block(nn.Module):
         def __init__(self):

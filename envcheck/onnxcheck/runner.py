@@ -16,6 +16,8 @@ import warnings
 
 from envcheck.checks.onnxruntime import load_advice
 from envcheck.errors import UserError, describe
+from envcheck.files import read_limited
+from envcheck.onnxcheck.reference import NETWORKS
 from envcheck.onnxcheck.report import ModelResult, OnnxReport, ProviderRun
 from envcheck.probes import ort_load
 
@@ -47,8 +49,8 @@ CPU_NODES_REFUSED = "assigned to the default CPU EP"
 def modules():
     """onnx and onnxruntime, or one line saying which to install."""
     try:
-        import onnx
-        import onnxruntime
+        import onnx  # optional: onnx is an extra
+        import onnxruntime  # optional: onnxruntime is an extra
     except ImportError as exc:
         raise UserError(f"envcheck onnx needs onnx and onnxruntime ({exc.name} is missing): pip install 'envcheck[onnx]'") from exc
     return onnx, onnxruntime
@@ -74,7 +76,7 @@ def export(model, sample, exporter: str, opset: int | None, optimize: bool = Fal
     The dynamo exporter's ONNX optimizer pass is skipped unless asked for (`--optimize`): it halves
     the check's time (benchmarks/RESULTS.md) and neither validity nor the outputs depend on it.
     """
-    import torch
+    import torch  # optional: torch is an extra, imported only where it runs
 
     quiet = logging.getLogger("torch.onnx")
     level = quiet.level
@@ -130,7 +132,7 @@ def _open(ort, data: bytes, provider: str):
 
 
 def _errors(got, want) -> tuple[float, float]:
-    import numpy as np
+    import numpy as np  # optional: numpy comes with the onnx extra
 
     got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if got.shape != want.shape:
@@ -236,10 +238,8 @@ def check_reference(name: str, exporter: str, opset: int | None, requested: tupl
                     alone: dict | None = None) -> ModelResult:
     """A reference network: export, check, run under each provider, compare with PyTorch. `alone`:
     provider -> snapshot.ProviderLoad, from the child that never imported torch."""
-    import numpy as np
-    import torch
-
-    from envcheck.onnxcheck.reference import NETWORKS
+    import numpy as np  # optional: numpy comes with the onnx extra
+    import torch  # optional: torch is an extra, imported only where it runs
 
     onnx, ort = modules()
     model, shape = NETWORKS[name]()
@@ -318,7 +318,7 @@ _ITEMSIZE = {"float32": 4, "uint8": 1, "int8": 1, "int16": 2, "int32": 4, "int64
 
 
 def _feed(spec: list, seed: int) -> dict:
-    import numpy as np
+    import numpy as np  # optional: numpy comes with the onnx extra
 
     rng = np.random.default_rng(seed)
     feeds = {}
@@ -336,8 +336,6 @@ def check_file(path: str, dims: dict, requested: tuple = (), alone: dict | None 
     """A user's model: load, check, generate inputs from its declared shapes, run every provider,
     compare each with CPU. `alone` as for check_reference."""
     onnx, ort = modules()
-    from envcheck.files import read_limited
-
     data = read_limited(path, MAX_MODEL_BYTES, f"--model {path}",
                         f"larger than {MAX_MODEL_BYTES >> 30} GiB, protobuf's limit for one ONNX file (external data is not read)")
     _parse_or_fail(onnx, data, path)

@@ -17,7 +17,7 @@ _OS = {"linux": "linux", "win32": "windows", "cygwin": "windows", "darwin": "mac
 def _machine() -> str:
     if hasattr(os, "uname"):
         return os.uname().machine
-    import platform
+    import platform  # rarely reached: platform compiles regexes on import (install-cmd's start-up)
 
     return platform.machine()
 
@@ -38,6 +38,6 @@ def free_threaded() -> bool:
         return True
     if sys.platform != "win32" or sys.version_info < (3, 13):
         return False
-    import sysconfig
+    import sysconfig  # Windows 3.13+ only: sysconfig is not on install-cmd's start-up
 
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))

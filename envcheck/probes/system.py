@@ -24,11 +24,11 @@ def _os_release() -> str:
         if line.startswith("PRETTY_NAME="):
             return line.split("=", 1)[1].strip().strip('"')
     if sys.platform == "darwin":
-        import platform
+        import platform  # rarely reached: platform compiles regexes on import (install-cmd's start-up)
 
         return f"macOS {platform.mac_ver()[0]}"
     if sys.platform == "win32":
-        import platform
+        import platform  # rarely reached: platform compiles regexes on import (install-cmd's start-up)
 
         return f"Windows {platform.release()} ({platform.version()})"
     return ""
@@ -38,7 +38,7 @@ def _cpu() -> str:
     for line in _read("/proc/cpuinfo").splitlines():
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
-    import platform
+    import platform  # rarely reached: platform compiles regexes on import (install-cmd's start-up)
 
     return platform.processor() or platform.machine()
 

@@ -81,6 +81,7 @@ def pip_proxy(env=os.environ) -> str | None:
     """pip's own proxy setting (PIP_PROXY, or `proxy` in pip's configuration files), if any."""
     if env.get("PIP_PROXY"):
         return env["PIP_PROXY"]
+    # only when an index is read: install-cmd --offline imports this module, not configparser
     from envcheck.probes.pip_config import read_pip_value
 
     return read_pip_value("proxy", env=env)
@@ -90,17 +91,18 @@ def pip_cert(env=os.environ) -> str | None:
     """pip's CA bundle (PIP_CERT, or `cert` in pip's configuration), e.g. a company proxy's."""
     if env.get("PIP_CERT"):
         return env["PIP_CERT"]
+    # only when an index is read: install-cmd --offline imports this module, not configparser
     from envcheck.probes.pip_config import read_pip_value
 
     return read_pip_value("cert", env=env)
 
 
 def _opener(proxy: str | None, cafile: str | None = None):
-    import urllib.request
+    import urllib.request  # network modules only when an index is read (--check-index)
 
     handlers: list = [urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []
     if cafile and os.path.isfile(cafile):
-        import ssl
+        import ssl  # network modules only when an index is read (--check-index)
 
         handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
     return urllib.request.build_opener(*handlers)  # no proxy given: the environment's (and no_proxy)
@@ -116,9 +118,9 @@ def fetch(url: str, *, accept: str = ACCEPT, timeout: float = TIMEOUT_S, deadlin
           max_bytes: int = MAX_BYTES, proxy: str | None = None, cafile: str | None = None) -> Page | str:
     """The page at `url`, or one line saying why not. Reads at most `max_bytes`, for at most
     `deadline` seconds, each socket operation within `timeout`."""
-    import socket
-    import urllib.error
-    import urllib.request
+    import socket  # network modules only when an index is read (--check-index)
+    import urllib.error  # network modules only when an index is read (--check-index)
+    import urllib.request  # network modules only when an index is read (--check-index)
 
     if _OFFLINE:
         return f"{url}: not fetched (--offline)"
@@ -183,7 +185,10 @@ class _Links(HTMLParser):
 
 
 def _wheel(filename: str, url: str, requires_python: str) -> WheelFile | None:
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.utils import (  # optional: packaging may be absent
+        InvalidWheelFilename,
+        parse_wheel_filename,
+    )
 
     if not filename.endswith(".whl"):
         return None
@@ -271,7 +276,7 @@ def read_listing(url: str, **kw) -> Listing:
 
 def read_listings(urls: list[str], workers: int = 8, **kw) -> dict[str, Listing]:
     """Several listings at once: each waits on the network, not on the CPU."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # only when an index is read (--check-index)
 
     unique = list(dict.fromkeys(urls))
     if not unique:
@@ -286,6 +291,7 @@ def default_index(env=os.environ) -> str | None:
     own built-in default (read from pip, so that envcheck never spells it differently)."""
     if env.get("PIP_INDEX_URL"):
         return env["PIP_INDEX_URL"].split()[0]
+    # only when an index is read: install-cmd --offline imports this module, not configparser
     from envcheck.probes.pip_config import read_pip_value
 
     configured = read_pip_value("index-url", env=env)
