@@ -33,7 +33,7 @@ def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     from envcheck.render import mirror as render
 
     idx = read_pip_index()
-    known = tables().mirror_by_url(idx.index_url) if idx.index_url else None
+    known = tables().mirrors.by_url(idx.index_url) if idx.index_url else None
     emit("mirror show", chosen_format(fmt, as_json), render.show_view(idx.index_url, idx.extra_index_urls, known), 0)
 
 
@@ -43,9 +43,9 @@ def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: 
     from envcheck.actions import mirror as action
     from envcheck.render import mirror as render
 
-    m = tables().mirror(name)
+    m = tables().mirrors.get(name)
     if m is None:
-        raise UserError(tables().unknown_mirror(name))
+        raise UserError(tables().mirrors.unknown(name))
     commands = action.pip_set_argv(m, sys.executable)
     if conda:
         commands += action.conda_set_argv(m)
