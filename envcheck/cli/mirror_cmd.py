@@ -22,7 +22,7 @@ def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The mirrors envcheck knows, and what each carries."""
     from envcheck.render import mirror as render
 
-    ms = tables().mirrors
+    ms = tuple(tables().mirrors)  # the rows: a table object is not JSON
     emit("mirror list", chosen_format(fmt, as_json), render.listing_view(ms), 0)
 
 
