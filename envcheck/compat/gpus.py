@@ -66,7 +66,7 @@ class Gpus(Rows):
         """A GPU as a person writes it: an NVML name, "3090", "A100 80GB", "V100", or a compute
         capability ("8.6", "sm_86"). Several table rows of one architecture answer as one (the
         A100's variants); a name envcheck does not know is a UserError with the nearest names."""
-        import difflib
+        import difflib  # only for a name it does not know: off install-cmd's start-up path
 
         m = re.fullmatch(r"(?:sm_?)?([0-9]{1,2})\.?([0-9])", text.strip(), re.IGNORECASE)
         if m:

@@ -40,6 +40,7 @@ def load(name: str, directory: Path | None = None) -> dict:
 
 
 def _parse(path: Path) -> dict:
+    """The TOML itself; tomllib is imported only when the JSON copy cannot be used."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python < 3.11 only

@@ -122,7 +122,7 @@ class Mirrors(Rows):
 
     def unknown(self, name: str) -> str:
         """The message for a mirror envcheck does not know: the nearest names, then all of them."""
-        import difflib
+        import difflib  # only on this error path: off install-cmd's start-up path
 
         near = difflib.get_close_matches(name.strip().lower(), self.names(), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(near)}? " if near else ""
