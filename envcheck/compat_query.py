@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from envcheck.compat import Gpu, Release, Tables, wheel_runs_on
+from envcheck.compat import Gpu, Release, Tables, platform_key, wheel_runs_on
 from envcheck.errors import UserError
-from envcheck.install import official_pip_lines, platform_key
+from envcheck.install import official_pip_lines
 from envcheck.versions import cuda_of_variant, cuda_str, driver_tuple, variant_of_cuda, vtuple
 
 
@@ -30,11 +30,11 @@ class DriverAnswer:
 
 def answer_driver(tables: Tables, driver: str, os: str = "linux") -> DriverAnswer:
     driver_tuple(driver)  # a malformed version is the user's error, said once
-    support = {c: tables.driver_support(c, os, driver) for c in tables.known_cuda()}
+    support = {c: tables.drivers.support(c, os, driver) for c in tables.drivers.known_cuda()}
     full = [c for c, s in support.items() if s.level == "full"]
     mvc = []
     limits = ""
-    for major, row in sorted(tables.minor_compat.items()):
+    for major, row in sorted(tables.drivers.minor_compat.items()):
         extra = [c for c, s in support.items() if c[0] == major and s.level == "minor-version"]
         if extra:
             need = support[extra[0]].mvc
@@ -47,7 +47,7 @@ def answer_driver(tables: Tables, driver: str, os: str = "linux") -> DriverAnswe
         for variant in release.cuda_variants(plat):
             if variant in best:
                 continue
-            level = tables.driver_support(cuda_of_variant(variant), os, driver).level
+            level = tables.drivers.support(cuda_of_variant(variant), os, driver).level
             if level in label:
                 best[variant] = BuildRow(release.torch, variant, label[level])
     rows = sorted(best.values(), key=lambda b: cuda_of_variant(b.variant), reverse=True)
@@ -79,7 +79,7 @@ class TorchAnswer:
 
 
 def _arch_span(tables: Tables, release: Release, variant: str) -> str:
-    a = tables.archs(release, variant, "linux")
+    a = tables.archs.find(release, variant, "linux")
     if a is None:
         return "unknown"
     sms = " ".join("sm_" + s.replace(".", "") for s in a.sm)
@@ -89,7 +89,7 @@ def _arch_span(tables: Tables, release: Release, variant: str) -> str:
 
 
 def answer_torch(tables: Tables, version: str) -> TorchAnswer:
-    found = tables.releases_matching(version)
+    found = tables.releases.matching(version)
     if not found:
         known = ", ".join(r.torch for r in tables.releases[:5])
         raise UserError(f"torch {version} is not in envcheck's tables (newest: {known}, …)")
@@ -110,7 +110,7 @@ def answer_torch(tables: Tables, version: str) -> TorchAnswer:
                 platforms=plats,
                 command=" && ".join(" ".join(line) for line in official_pip_lines(release, v, plat)),
                 archs=_arch_span(tables, release, v) if cuda else "",
-                min_driver=(tables.min_driver(cuda, "linux") or "") if cuda else "",
+                min_driver=(tables.drivers.min_driver(cuda, "linux") or "") if cuda else "",
             )
         )
     conda = ""
@@ -130,17 +130,17 @@ class CudaAnswer:
 
 
 def answer_cuda(tables: Tables, cuda: tuple[int, int]) -> CudaAnswer:
-    if cuda not in tables.known_cuda():
-        known = ", ".join(cuda_str(c) for c in tables.known_cuda() if c[0] >= 10)
+    if cuda not in tables.drivers.known_cuda():
+        known = ", ".join(cuda_str(c) for c in tables.drivers.known_cuda() if c[0] >= 10)
         raise UserError(f"CUDA {cuda_str(cuda)} is not a CUDA release: known are {known}")
     v = variant_of_cuda(cuda)
     releases = tuple(r.torch for r in tables.releases if v in r.variants.get("linux", ()) or v in r.variants.get("windows", ()))
     return CudaAnswer(
         cuda=cuda_str(cuda),
         variant=v,
-        min_driver_linux=tables.min_driver(cuda, "linux"),
-        min_driver_windows=tables.min_driver(cuda, "windows"),
-        mvc_driver_linux=tables.mvc_driver(cuda[0], "linux"),
+        min_driver_linux=tables.drivers.min_driver(cuda, "linux"),
+        min_driver_windows=tables.drivers.min_driver(cuda, "windows"),
+        mvc_driver_linux=tables.drivers.mvc_driver(cuda[0], "linux"),
         releases=releases,
     )
 
@@ -153,12 +153,12 @@ class GpuAnswer:
 
 
 def answer_gpu(tables: Tables, name: str) -> GpuAnswer:
-    gpu = tables.find_gpu(name)
+    gpu = tables.gpus.find(name)
     ok: dict[str, BuildRow] = {}
     bad: dict[str, BuildRow] = {}
     for release in tables.releases:
         for v in release.cuda_variants("linux"):
-            a = tables.archs(release, v, "linux")
+            a = tables.archs.find(release, v, "linux")
             if a is None or v in ok:
                 continue
             if wheel_runs_on(a, gpu.cc):

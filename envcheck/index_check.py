@@ -2,8 +2,7 @@
 `install-cmd --check-index` (does each exact file of a plan exist where the plan sends pip?).
 
 Both read listings through envcheck/probes/wheel_index.py and return result objects; nothing here
-prints. Where PyTorch's index lives comes from the tables (the newest release's index form), and
-its mirrors (SJTU, NJU, Aliyun) from compat/mirrors.toml, so no URL is written twice.
+prints. Which copy of PyTorch's index to read is envcheck/compat/sources.py's answer.
 """
 
 from __future__ import annotations
@@ -12,65 +11,14 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from envcheck.compat import PLATFORMS, Mirror, Tables
-from envcheck.errors import UserError
-from envcheck.index_cache import Knowledge, additions, builds_of, python_of, save
+from envcheck.compat import PLATFORMS, Tables
+from envcheck.compat.index_cache import Knowledge, additions, builds_of, cache_file, python_of, save
+from envcheck.compat.mirrors import listing_url
+from envcheck.compat.platforms import platform_of
+from envcheck.compat.sources import Source, mirror_source, pytorch_source
 from envcheck.probes.wheel_index import Listing, read_listings
 
 PROJECTS = ("torch", "torchvision", "torchaudio")
-
-
-class Source(NamedTuple):
-    """An index of PyTorch's wheels: PyTorch's own, or a mirror's copy used its own way."""
-
-    name: str  # "PyTorch's index", "sjtu", or the URL given
-    template: str  # per-variant URL with {variant}
-    form: str  # index (PEP 503/691 per project) | find-links (one flat folder per variant)
-
-    def listing_url(self, variant: str, project: str) -> str:
-        base = self.template.format(variant=variant).rstrip("/")
-        return f"{base}/{project}/" if self.form == "index" else base + "/"
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.template).netloc
-
-
-def pytorch_source(tables: Tables) -> Source:
-    """PyTorch's own per-variant index, as the newest release's official line addresses it."""
-    newest = next(r for r in tables.releases if r.pip.flag == "--index-url")
-    return Source("PyTorch's index", newest.pip.url, "index")
-
-
-def mirror_source(m: Mirror) -> Source | None:
-    if m.wheels_form not in ("index", "find-links"):
-        return None
-    return Source(m.name, m.wheels_url, m.wheels_form)
-
-
-def choose_source(tables: Tables, mirror: str | None, configured_index: str | None = None) -> Source:
-    """--mirror (a name or a URL of a copy of PyTorch's index), else the mirror pip is configured
-    with when it also copies PyTorch's wheels, else PyTorch's own index."""
-    if mirror and mirror.strip().lower() != "none":
-        text = mirror.strip()
-        known = tables.mirror(text)
-        if known is not None and (known.name == text.lower() or text.lower() in (a.lower() for a in known.aliases)):
-            src = mirror_source(known)
-            if src is None:
-                have = ", ".join(m.name for m in tables.mirrors if mirror_source(m))
-                raise UserError(f"--mirror {known.name} copies only the default index, not PyTorch's wheel index: use one of {have}, or a URL")
-            return src
-        if "://" in text:
-            if urlsplit(text).scheme not in ("http", "https") or not urlsplit(text).netloc:
-                raise UserError(f"--mirror {text!r} is not an http(s) URL")
-            template = text if "{variant}" in text else text.rstrip("/") + "/{variant}"
-            return Source(text, template, "index")
-        raise UserError(f"--mirror {tables.unknown_mirror(text)}")
-    if configured_index:
-        known = tables.mirror_by_url(configured_index)
-        if known is not None and mirror_source(known):
-            return mirror_source(known)
-    return pytorch_source(tables)
 
 
 def all_variants(tables: Tables, since: tuple = ()) -> list[str]:
@@ -97,8 +45,6 @@ def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None
     """Read the torch, torchvision and torchaudio listings of each variant, cache the torch builds
     that exist, and say what that adds to the shipped tables and which companion wheels are
     missing beside a torch build."""
-    from envcheck.index_cache import cache_file
-
     urls = {(v, p): source.listing_url(v, p) for v in variants for p in PROJECTS}
     got = read_listings(list(urls.values()), **fetch)
     listings = {key: got[url] for key, url in urls.items()}
@@ -129,8 +75,6 @@ def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None
 def companion_gaps(tables: Tables, knowledge: Knowledge, listings: dict) -> tuple[str, ...]:
     """torchvision / torchaudio releases paired with a torch build on the index that have no wheel
     of that build for that platform there: the pairing the tables claim, which pip cannot install."""
-    from envcheck.index_cache import platform_of
-
     have: dict = {}
     for (variant, project), lst in listings.items():
         if project == "torch" or not lst.ok:
@@ -212,7 +156,7 @@ def wanted_files(plan, tables: Tables, default_index: str | None) -> list[Wanted
     if step is None:
         return []
     argv = step.argv
-    pypi = tables.mirror(plan.mirror).pypi if plan.mirror else None
+    pypi = tables.mirrors.get(plan.mirror).pypi if plan.mirror else None
     index = (_urls(argv, "--index-url") or [pypi or default_index])[0]
     wheel_urls = [u for u in (*_urls(argv, "--index-url"), *_urls(argv, "--extra-index-url")) if u != pypi]
     flat = _urls(argv, "-f")
@@ -228,8 +172,8 @@ def wanted_files(plan, tables: Tables, default_index: str | None) -> list[Wanted
             where, form, on_default = index, "index", True
         if where is None:
             where = "pip's default index (pip not importable, so its URL is unknown)"
-        listing = where if form == "find-links" else f"{where.rstrip('/')}/{project}/"
-        m = tables.mirror_by_url(where)
+        listing = listing_url(where, form, project)
+        m = tables.mirrors.by_url(where)
         name = m.name if m else ("PyTorch's index" if urlsplit(where).netloc == pytorch_source(tables).host else urlsplit(where).netloc)
         out.append(Wanted(project, version, local or None, plan.variant, listing, name, on_default))
     return out

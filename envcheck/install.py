@@ -14,7 +14,15 @@ import subprocess  # only list2cmdline, to quote for Windows shells (pyproject: 
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from envcheck.compat import Mirror, Release, Tables, wheel_runs_on
+from envcheck.compat import (
+    PLATFORM_LABELS,
+    PYTORCH_HOST,
+    Mirror,
+    Release,
+    Tables,
+    platform_key,
+    wheel_runs_on,
+)
 from envcheck.errors import UserError
 from envcheck.snapshot.facts import DriverInfo, Host, Installed, known
 from envcheck.versions import (
@@ -129,18 +137,6 @@ def quote(argv, os: str) -> str:
     return shlex.join(argv)
 
 
-def platform_key(os: str, arch: str) -> str:
-    if os == "linux":
-        return "linux_aarch64" if arch in ("aarch64", "arm64") else "linux"
-    if os == "windows":
-        if arch != "x86_64":
-            raise UserError(f"PyTorch publishes no wheels for Windows on {arch}: use --arch x86_64")
-        return "windows"
-    if os == "macos":
-        return "macos"
-    raise UserError(f"unknown operating system {os!r}: use --os linux, windows or macos")
-
-
 def machine_from(
     host: Host, os: str, arch: str, info: DriverInfo | None, gpus: tuple = (), driver: str | None = None,
     installed: Installed = Installed(),
@@ -198,7 +194,7 @@ class _Verdict:
 
 def _driver_verdict(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> _Verdict:
     """Can this driver load the CUDA runtime of a cu<XY> wheel? Full support, MVC, or no."""
-    support = tables.driver_support(cuda, machine.os, machine.driver)
+    support = tables.drivers.support(cuda, machine.os, machine.driver)
     if support.level == "full":
         return _Verdict(True, rank=(2,))
     if support.level == "minor-version":
@@ -215,7 +211,7 @@ def _driver_verdict(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> 
 
 def _driver_needed(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> str:
     """For a GPU described without a driver: the driver this build needs, as a note."""
-    support = tables.driver_support(cuda, machine.os)
+    support = tables.drivers.support(cuda, machine.os)
     label = {"linux": "Linux", "windows": "Windows"}.get(machine.os, machine.os)
     if support.full and support.mvc and support.full != support.mvc:
         return (f"CUDA {cuda_str(cuda)} needs an NVIDIA {label} driver ≥ {support.full} "
@@ -226,7 +222,7 @@ def _driver_needed(tables: Tables, machine: Machine, cuda: tuple[int, int]) -> s
 
 
 def _arch_verdict(tables: Tables, machine: Machine, release: Release, variant: str) -> _Verdict:
-    archs = tables.archs(release, variant, machine.os, machine.arch)
+    archs = tables.archs.find(release, variant, machine.os, machine.arch)
     if archs is None:
         return _Verdict(True, notes=[f"envcheck's tables do not list the GPU architectures of torch {release.torch} {variant}"])
     for gpu in {g.cc: g for g in machine.gpus}.values():  # one judgement per architecture
@@ -300,7 +296,7 @@ def runs_here(tables: Tables, machine: Machine, release: Release, variant: str) 
 def _candidates(tables: Tables, request: Request) -> list[Release]:
     if not request.torch:
         return list(tables.releases)
-    found = tables.releases_matching(request.torch)
+    found = tables.releases.matching(request.torch)
     if found:
         return found
     newest, oldest = tables.releases[0], tables.releases[-1]
@@ -332,7 +328,7 @@ def _wanted(release: Release, plat: str, request: Request, gpu_machine: bool) ->
 
 def _explain_empty(tables: Tables, releases: list[Release], plat: str, request: Request, python: str) -> str:
     """The error for a request no release satisfies, naming the nearest valid choices."""
-    label = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}[plat]
+    label = PLATFORM_LABELS[plat]
     if request.cuda:
         v = variant_of_cuda(request.cuda)
         with_v = [r.torch for r in tables.releases if v in r.variants.get(plat, ())]
@@ -360,9 +356,9 @@ def solve(tables: Tables, machine: Machine, request: Request) -> Plan:
     python = request.python or machine.python
     releases = _candidates(tables, request)
     if machine.os == "macos" and machine.arch == "x86_64":
-        releases = [r for r in releases if r.key <= vtuple(tables.macos_x86_64_last)]
+        releases = [r for r in releases if r.key <= vtuple(tables.releases.macos_x86_64_last)]
         if not releases:
-            raise UserError(f"PyTorch's last macOS x86_64 wheels are for torch {tables.macos_x86_64_last}")
+            raise UserError(f"PyTorch's last macOS x86_64 wheels are for torch {tables.releases.macos_x86_64_last}")
     explicit = bool(request.cuda or request.cpu)
     rejected: list[Rejection] = []
     plan = _fit(tables, machine, request, releases, plat, python, explicit, rejected)
@@ -513,7 +509,6 @@ def from_default_index(release: Release, variant: str, plat: str, mirror: Mirror
     return release.pip.plain_default and _is_default(release, variant, plat)
 
 
-PYTORCH_HOST = "pytorch"  # --torch-mirror's name for PyTorch's own wheel index
 
 
 class Route(NamedTuple):
@@ -524,17 +519,6 @@ class Route(NamedTuple):
     why: str = ""
 
 
-def carrier_named(tables: Tables, name: str) -> Mirror:
-    """The mirror --torch-mirror names; it must copy PyTorch's wheel index."""
-    m = tables.mirror(name)
-    choices = ", ".join([*(c.name for c in tables.carriers), PYTORCH_HOST])
-    if m is None:
-        raise UserError(f"--torch-mirror {name!r} is not a copy of PyTorch's wheel index envcheck knows: choose {choices}")
-    if m.wheels_form not in ("index", "find-links"):
-        raise UserError(f"--torch-mirror {m.name}: {m.name} copies only the default index, not PyTorch's wheels: choose {choices}")
-    return m
-
-
 def torch_route(tables: Tables, mirror: Mirror | None, variant: str, torch_mirror: str | None = None) -> Route:
     """Which copy of PyTorch's wheel index serves this build: --torch-mirror's choice, else the
     chosen mirror's own copy, else the first carrier in compat/mirrors.toml's order that holds the
@@ -542,9 +526,9 @@ def torch_route(tables: Tables, mirror: Mirror | None, variant: str, torch_mirro
     if torch_mirror == PYTORCH_HOST:
         return Route(None, "chosen with --torch-mirror pytorch")
     if torch_mirror:
-        chosen = carrier_named(tables, torch_mirror)
+        chosen = tables.mirrors.carrier(torch_mirror)
         if not chosen.carries(variant):
-            others = ", ".join([*(c.name for c in tables.carriers if c.carries(variant)), PYTORCH_HOST])
+            others = ", ".join([*(c.name for c in tables.mirrors.carriers if c.carries(variant)), PYTORCH_HOST])
             raise UserError(f"--torch-mirror {chosen.name}: its copy of PyTorch's index has no {variant} builds "
                             f"(compat/mirrors.toml): choose {others}")
         return Route(chosen, f"chosen with --torch-mirror {chosen.name}")
@@ -552,9 +536,9 @@ def torch_route(tables: Tables, mirror: Mirror | None, variant: str, torch_mirro
         return Route(None)
     if mirror.carries(variant):
         return Route(mirror)
-    lacks = "copies only the default index" if mirror.wheels_form == "none" else f"has no {variant} builds in its copy of PyTorch's index"
-    order = ", ".join(tables.torch_route.order)
-    for carrier in tables.carriers:
+    lacks = "copies only the default index" if not mirror.copies_wheels else f"has no {variant} builds in its copy of PyTorch's index"
+    order = ", ".join(tables.mirrors.route.order)
+    for carrier in tables.mirrors.carriers:
         if carrier.carries(variant):
             return Route(carrier, f"{mirror.name} {lacks}; {carrier.name} comes first of the copies with {variant} "
                                   f"builds in compat/mirrors.toml's order: {order}")
@@ -765,11 +749,11 @@ def _plan(tables: Tables, machine: Machine, request: Request, release: Release, 
     plat = platform_key(machine.os, machine.arch)
     mirror = None
     if request.mirror:
-        mirror = tables.mirror(request.mirror)
+        mirror = tables.mirrors.get(request.mirror)
         if mirror is None:
-            raise UserError(f"--mirror {tables.unknown_mirror(request.mirror)}")
+            raise UserError(f"--mirror {tables.mirrors.unknown(request.mirror)}")
     if request.torch_mirror and request.torch_mirror != PYTORCH_HOST:
-        carrier_named(tables, request.torch_mirror)  # a wrong name is an error whatever the build
+        tables.mirrors.carrier(request.torch_mirror)  # a wrong name is an error whatever the build
     notes = list(notes)
     steps: list[Step] = []
     if mirror:
@@ -860,7 +844,7 @@ def _why(tables: Tables, machine: Machine, request: Request, release: Release, v
     if variant == "cpu":
         reason = machine.no_driver_reason or "no NVIDIA driver found"
         return f"{build}: the newest release for Python {python}; CPU build because {reason}."
-    top = tables.max_cuda_for_driver(machine.driver, machine.os)
+    top = tables.drivers.max_cuda(machine.driver, machine.os)
     drv = f"driver {machine.driver}" + (f" (CUDA ≤ {cuda_str(top)})" if top else "")
     if not machine.gpus:
         return f"{build}: the newest release with a build that {drv} can run, for Python {python}; --gpu checks a GPU's architecture too."

@@ -58,7 +58,7 @@ def test_a_gpu_lagging_its_siblings_is_flagged_with_what_slowed_it_under_load():
 
 
 def test_figures_are_judged_against_the_datasheet_peak():
-    row = T.gpu("NVIDIA H100 80GB HBM3")
+    row = T.gpus.get("NVIDIA H100 80GB HBM3")
     low = judge([_result("GPU 0", bf16=300.0)], {"GPU 0": row})
     assert low and low[0].severity == "warn" and "of the datasheet's 989" in low[0].text
     assert judge([_result("GPU 0", bf16=800.0)], {"GPU 0": row}) == []  # 81%: a healthy H100

@@ -96,7 +96,7 @@ def test_companion_rows_declare_a_torch_range_from_a_known_release():
         assert c["package"] in ("torchvision", "torchaudio") and c["source"].strip()
         assert re.match(r"^\d+\.\d+\.\d+$", c["version"]), c
         lower = [b for op, b in parse_range(c["torch"]) if op in (">=", "==")]
-        assert lower and T.release(".".join(map(str, lower[0]))), c
+        assert lower and T.releases.get(".".join(map(str, lower[0]))), c
         assert any(getattr(r, c["package"]) == c["version"] for r in T.releases), f"{c['version']} is no release's"
 
 
@@ -105,16 +105,16 @@ def test_every_cuda_variant_has_a_driver_minimum():
         for plat in ("linux", "windows"):
             for v in r.cuda_variants(plat):
                 cuda = cuda_of_variant(v)
-                assert T.min_driver(cuda, plat) or T.mvc_driver(cuda[0], plat), f"{r.torch} {v}: no driver minimum"
+                assert T.drivers.min_driver(cuda, plat) or T.drivers.mvc_driver(cuda[0], plat), f"{r.torch} {v}: no driver minimum"
 
 
 def test_every_linux_cuda_build_has_an_arch_list():
-    missing = [f"{r.torch} {v}" for r in T.releases for v in r.cuda_variants("linux") if T.archs(r, v, "linux") is None]
+    missing = [f"{r.torch} {v}" for r in T.releases for v in r.cuda_variants("linux") if T.archs.find(r, v, "linux") is None]
     assert not missing, f"no wheel_arch row for: {missing}"
 
 
 def test_macos_x86_64_cutoff_is_a_release():
-    assert T.release(T.macos_x86_64_last) is not None
+    assert T.releases.get(T.releases.macos_x86_64_last) is not None
 
 
 # -- CUDA toolkits and drivers ------------------------------------------------------------------
@@ -122,7 +122,7 @@ def test_macos_x86_64_cutoff_is_a_release():
 
 def test_toolkit_rows():
     seen = set()
-    for t in T.toolkits:
+    for t in T.drivers.toolkits:
         assert t.version not in seen, t.label
         seen.add(t.version)
         assert t.label.startswith("CUDA ")
@@ -136,8 +136,8 @@ def test_toolkit_rows():
 @pytest.mark.parametrize("os", ["linux", "windows"])
 def test_driver_minimum_never_falls_as_cuda_rises(os):
     last = ()
-    for cuda in T.known_cuda():
-        need = T.min_driver(cuda, os)
+    for cuda in T.drivers.known_cuda():
+        need = T.drivers.min_driver(cuda, os)
         if need:
             assert driver_tuple(need) >= last, f"CUDA {cuda} needs less than an older CUDA"
             last = driver_tuple(need)
@@ -145,12 +145,12 @@ def test_driver_minimum_never_falls_as_cuda_rises(os):
 
 def test_known_driver_minimums():
     """Spot checks against NVIDIA's release-notes table (Table 3) and the MVC table (Table 2)."""
-    assert T.min_driver((12, 1), "linux") == "530.30.02"
-    assert T.min_driver((11, 8), "linux") == "520.61.05"
-    assert T.mvc_driver(12, "linux") == "525.60.13"
-    assert T.mvc_driver(11, "linux") == "450.80.02"
-    assert T.max_cuda_for_driver("470.82.01", "linux") == (11, 4)
-    assert T.max_cuda_for_driver("535.104.05", "linux") == (12, 2)
+    assert T.drivers.min_driver((12, 1), "linux") == "530.30.02"
+    assert T.drivers.min_driver((11, 8), "linux") == "520.61.05"
+    assert T.drivers.mvc_driver(12, "linux") == "525.60.13"
+    assert T.drivers.mvc_driver(11, "linux") == "450.80.02"
+    assert T.drivers.max_cuda("470.82.01", "linux") == (11, 4)
+    assert T.drivers.max_cuda("535.104.05", "linux") == (12, 2)
 
 
 # -- wheel architectures -----------------------------------------------------------------------
@@ -159,7 +159,7 @@ def test_known_driver_minimums():
 def test_wheel_arch_rows_do_not_overlap():
     releases = [r.torch for r in T.releases]
     by_key = defaultdict(list)
-    for w in T.wheel_archs:
+    for w in T.archs:
         assert VARIANT.match(w.variant) and w.os in ("linux", "linux_aarch64", "windows", "any")
         assert w.source.strip()
         for sm in (*w.sm, *w.ptx):
@@ -193,9 +193,9 @@ def test_gpu_rows():
 
 
 def test_gpu_lookup_by_nvml_name():
-    assert T.gpu("NVIDIA H100 80GB HBM3").cc == "9.0"
-    assert T.gpu("NVIDIA GeForce GTX 1080 Ti").cc == "6.1"
-    assert T.gpu("NVIDIA GeForce RTX 5090").cc == "12.0"
+    assert T.gpus.get("NVIDIA H100 80GB HBM3").cc == "9.0"
+    assert T.gpus.get("NVIDIA GeForce GTX 1080 Ti").cc == "6.1"
+    assert T.gpus.get("NVIDIA GeForce RTX 5090").cc == "12.0"
 
 
 # -- mirrors -------------------------------------------------------------------------------------
@@ -217,20 +217,20 @@ def test_mirror_rows():
 
 
 def test_the_torch_route_orders_every_copy_of_pytorchs_index_once():
-    route = T.torch_route
+    route = T.mirrors.route
     copies = {m.name for m in T.mirrors if m.wheels_form != "none"}
     assert len(route.order) == len(set(route.order)) and set(route.order) == copies
-    assert [m.name for m in T.carriers] == list(route.order)
+    assert [m.name for m in T.mirrors.carriers] == list(route.order)
     assert route.status.strip() and route.source.strip()
-    for m in T.carriers:  # a copy that holds only some builds lists real ones
+    for m in T.mirrors.carriers:  # a copy that holds only some builds lists real ones
         assert all(VARIANT.match(v) for v in m.wheels_variants), m.name
 
 
 def test_range_reading_agrees_with_packaging():
     """envcheck reads the arch table's ranges itself (start-up cost); packaging is the reference."""
     rows = T.raw("wheel_archs.toml")["wheel_arch"]
-    assert len(rows) == len(T.wheel_archs)
-    for row, parsed in zip(rows, T.wheel_archs):
+    assert len(rows) == len(T.archs)
+    for row, parsed in zip(rows, T.archs):
         spec = SpecifierSet(row["torch"])
         for r in T.releases:
             assert in_range(r.key, parsed.torch) == spec.contains(r.torch, prereleases=True), (row["torch"], r.torch)

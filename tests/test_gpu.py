@@ -148,7 +148,7 @@ def test_device_copy_against_the_datasheet():
     from envcheck.compat import Tables
 
     m = suites.memory_copy(torch, torch.device("cuda"), 1024, 3.0)
-    row = Tables().gpu(torch.cuda.get_device_name(0))
+    row = Tables().gpus.get(torch.cuda.get_device_name(0))
     if row is None:
         pytest.skip(f"{torch.cuda.get_device_name(0)} is not in compat/gpus.toml: no datasheet bandwidth to compare with")
     # A device-to-device copy reads and writes every byte: it reaches well under the datasheet's
@@ -275,7 +275,7 @@ def test_bench_figures_against_the_datasheet():
     from envcheck.bench import suites
     from envcheck.compat import Tables
 
-    row = Tables().gpu(torch.cuda.get_device_name(0))
+    row = Tables().gpus.get(torch.cuda.get_device_name(0))
     if row is None:
         pytest.skip(f"{torch.cuda.get_device_name(0)} is not in compat/gpus.toml")
     device = torch.device("cuda")

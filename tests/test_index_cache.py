@@ -4,7 +4,7 @@ versions to releases the tables know, when it is at least as new as the tables, 
 from __future__ import annotations
 
 from envcheck.compat import Tables, data_dir
-from envcheck.index_cache import Knowledge, load, overlay, save
+from envcheck.compat.index_cache import Knowledge, load, overlay, save
 
 SHIPPED = Tables(data_dir())
 
@@ -14,7 +14,7 @@ def _knowledge(fetched: str, builds: dict) -> Knowledge:
 
 
 def test_a_newer_cache_adds_builds_and_pythons_with_their_provenance():
-    r = SHIPPED.release("2.15.0")
+    r = SHIPPED.releases.get("2.15.0")
     assert "cu126" not in r.variants["linux"]
     k = _knowledge("2999-01-01", {"2.15.0": {"linux": {"cu126": ["3.12", "3.16", "3.14t"]}}})
     got = {x.torch: x for x in overlay(list(SHIPPED.releases), "2026-11-22", k)}["2.15.0"]
@@ -34,7 +34,7 @@ def test_the_cache_never_removes_a_build_nor_adds_a_release():
     got = overlay(list(SHIPPED.releases), "2026-11-22", k)
     assert [r.torch for r in got] == [r.torch for r in SHIPPED.releases]
     six = next(r for r in got if r.torch == "2.6.0")
-    assert six.variants == SHIPPED.release("2.6.0").variants and six.python == SHIPPED.release("2.6.0").python
+    assert six.variants == SHIPPED.releases.get("2.6.0").variants and six.python == SHIPPED.releases.get("2.6.0").python
 
 
 def test_the_cache_round_trips_and_a_foreign_file_is_ignored(tmp_path):

@@ -160,8 +160,33 @@ def test_refresh_that_reads_nothing_is_one_line_and_keeps_the_tables(sites, run_
     assert not _cache(tmp_path).exists()
 
 
+def test_refresh_through_a_mirror_without_a_copy_reads_the_copy_install_cmd_uses(sites, run_cli, tmp_path):
+    """--mirror takes install-cmd's names: tuna copies only the default index, so refresh reads the
+    copy install-cmd sends tuna's torch wheels through (sjtu, first in the torch_route), and says so."""
+    _serve(sites["sjtu"], "/pytorch-wheels", "cu126", _stack("cp312", X86))
+    code, out, err = run_cli("compat", "refresh", "--mirror", "tuna", "--variants", "cu126")
+    assert code == 0, err
+    assert err.strip().splitlines() == ["envcheck: tuna copies only the default index, not PyTorch's wheel index: reading sjtu's "
+                                        "copy, as install-cmd --mirror tuna does (compat/mirrors.toml's torch_route; "
+                                        "--torch-mirror chooses another)"]
+    assert json.loads(_cache(tmp_path).read_text())["source"] == sites["sjtu"].base + "/pytorch-wheels/{variant}"
+
+
+def test_refresh_torch_mirror_names_the_copy_as_install_cmd_does(sites, run_cli, tmp_path):
+    _serve(sites["nju"], "/pytorch/whl", "cu126", _stack("cp312", X86), form=pep503)
+    code, out, err = run_cli("compat", "refresh", "--mirror", "tuna", "--torch-mirror", "nju", "--variants", "cu126")
+    assert code == 0 and err == "", err
+    assert json.loads(_cache(tmp_path).read_text())["source"] == sites["nju"].base + "/pytorch/whl/{variant}"
+    _serve(sites["pytorch"], "/whl", "cu126", _stack("cp312", X86))
+    code, out, err = run_cli("compat", "refresh", "--torch-mirror", "pytorch", "--variants", "cu126", "--json")
+    assert code == 0, err
+    assert json.loads(out)["source"] == "PyTorch's index"
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    (("--mirror", "tuna"), "copies only the default index"),
+    (("--torch-mirror", "tuna"), "--torch-mirror tuna: tuna copies only the default index, not PyTorch's wheels: choose sjtu, nju, aliyun, pytorch"),
+    (("--torch-mirror", "ftp://127.0.0.1/whl"), "is not an http(s) URL"),
+    (("--mirror", "http://127.0.0.1:9/whl"), "is not a mirror envcheck knows: for a copy of PyTorch's wheel index give --torch-mirror"),
     (("--mirror", "nowhere"), "not a mirror envcheck knows"),
     (("--variants", "cu999"), "cu999 not a build envcheck knows"),
     (("--offline",), "--offline forbids that"),
@@ -179,7 +204,7 @@ def test_refresh_through_the_replicas_finds_what_the_tables_say(run_cli, tmp_pat
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with Replicas() as replicas:
-        code, out, err = run_cli("compat", "refresh", "--mirror", replicas.base + "/pytorch/whl", "--variants", "cu118,cu126,cpu")
+        code, out, err = run_cli("compat", "refresh", "--torch-mirror", replicas.base + "/pytorch/whl", "--variants", "cu118,cu126,cpu")
     assert code == 0, err
     assert "the shipped tables already list every build and Python version read" in out
     builds = json.loads((tmp_path / "envcheck" / "index.json").read_text())["builds"]

@@ -47,7 +47,7 @@ def test_fixture_covers_the_releases_on_the_page():
 @pytest.mark.parametrize("key", sorted(GROUPS), ids=lambda k: "-".join(k))
 def test_official_line_reproduced(key):
     torch, variant, manager, os = key
-    release = T.release(torch)
+    release = T.releases.get(torch)
     assert release is not None, f"torch {torch} missing from compat/torch.toml"
     got = official_pip_lines(release, variant, os) if manager == "pip" else [conda_install(release, variant, os)]
     assert got == GROUPS[key]

@@ -165,7 +165,7 @@ def test_a_python_version_that_is_not_one_is_a_one_line_error(run_cli):
     ],
 )
 def test_driver_support(cuda, driver, driver_cuda, level):
-    assert T.driver_support(cuda, "linux", driver, driver_cuda).level == level
+    assert T.drivers.support(cuda, "linux", driver, driver_cuda).level == level
 
 
 def test_checks_install_and_compat_agree_on_driver_support():

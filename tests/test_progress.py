@@ -116,7 +116,7 @@ def _load(clock: float, lowest: int, power: float, hottest: int, reasons: dict) 
 
 
 def _bench_report(width: int, stream=None) -> str:
-    row = Tables().gpu(H100)
+    row = Tables().gpus.get(H100)
     capped = {"sw_power_cap": 1.0}
     results = [_gpu("GPU 0", 1.0, _load(1755, 1650, 698.0, 71, capped)),
                _gpu("GPU 2", 0.7, _load(1290, 1005, 540.0, 88, {"sw_thermal_slowdown": 0.62, "sw_power_cap": 0.21})),

@@ -59,7 +59,7 @@ MACHINES = {
     # cu126 through minor-version compatibility; Pascal rules out the newer CUDA lines.
     "gtx1080ti-driver535": Box("535.104.05", ("NVIDIA GeForce GTX 1080 Ti", "6.1")),
     # The newest CUDA line in full: the default index's own build of the newest release.
-    "h100-newest-driver": Box(T.min_driver((13, 2), "linux"), ("NVIDIA H100 80GB HBM3", "9.0")),
+    "h100-newest-driver": Box(T.drivers.min_driver((13, 2), "linux"), ("NVIDIA H100 80GB HBM3", "9.0")),
     "no-driver": Box(None, None),
 }
 # What is in the environment before the commands run, relative to the planned release R and build V.
@@ -170,7 +170,7 @@ def older_release(release: str, variant: str, python: str = PY):
 
 def seed(sandbox: Sandbox, state: str, plan: Plan) -> None:
     """Put the starting state in the sandbox, from PyTorch's index."""
-    r = T.release(plan.torch)
+    r = T.releases.get(plan.torch)
     if state == "empty":
         return
     if state == "cpu-same-release":
@@ -263,7 +263,7 @@ def build(version: str | None) -> tuple[str, str] | None:
     if version is None:
         return None
     public, _, label = version.partition("+")
-    release = T.release(public) or next(r for r in T.releases if public in (r.torchvision, r.torchaudio))
+    release = T.releases.get(public) or next(r for r in T.releases if public in (r.torchvision, r.torchaudio))
     return public, label or release.default["linux"]
 
 
@@ -280,14 +280,14 @@ def default_source(plan: Plan) -> str:
 def expected_source(plan: Plan, mirror: str | None) -> str:
     """The replica the torch wheel must come from: a mirror's links stay on the mirror, and a
     China mirror's plan takes the build from the China copy of PyTorch's index it names."""
-    m = T.mirror(mirror) if mirror else None
-    if from_default_index(T.release(plan.torch), plan.variant, "linux", m):
+    m = T.mirrors.get(mirror) if mirror else None
+    if from_default_index(T.releases.get(plan.torch), plan.variant, "linux", m):
         assert plan.wheels_from == "default-index"
         return default_source(plan)
     if plan.wheels_from == "pytorch":
         assert m is None or plan.notes[0].startswith(f"the {plan.variant} wheels come from PyTorch's own index")
         return "/pytorch/whl/"
-    carrier = T.mirror(plan.wheels_from)
+    carrier = T.mirrors.get(plan.wheels_from)
     assert carrier is not None and carrier.carries(plan.variant), plan.wheels_from
     if m is not None and m.wheels_form != "none":
         assert carrier == m, "a mirror with its own copy of PyTorch's index is used for the torch wheels"
@@ -333,7 +333,7 @@ def test_printed_commands_leave_the_planned_build(s: Scenario, replicas, tmp_pat
     sandbox = Sandbox(tmp_path / "sb", replicas, interpreter)
     seed(sandbox, s.state, _plan_for(s))
     if s.source == "doctor" and s.mirror:  # the user's pip already points at the mirror
-        sandbox.run(["pip", "config", "set", "global.index-url", T.mirror(s.mirror).pypi])
+        sandbox.run(["pip", "config", "set", "global.index-url", T.mirrors.get(s.mirror).pypi])
     before = installed_of(sandbox)
     config_before = config_files(sandbox)
     if s.source == "install-cmd":
@@ -342,7 +342,7 @@ def test_printed_commands_leave_the_planned_build(s: Scenario, replicas, tmp_pat
         plan, argvs = doctor_commands(s, sandbox)
         if plan is None:
             # No fix offered: then the environment must already hold a build that runs here.
-            release = T.release(before.torch.partition("+")[0])
+            release = T.releases.get(before.torch.partition("+")[0])
             variant = before.torch.partition("+")[2] or release.default["linux"]
             assert runs_here(T, machine_of(s.machine, before), release, variant), f"no fix, yet {before.torch} does not run here"
             return
@@ -364,13 +364,13 @@ def test_printed_commands_leave_the_planned_build(s: Scenario, replicas, tmp_pat
     # PyTorch's own host or the default index unless the plan says so.
     elsewhere = sorted({p for p in served if not p.startswith((source, default_source(plan)))})
     assert not elsewhere, f"fetched from neither {source} nor {default_source(plan)}: {elsewhere}"
-    if source.endswith("/wheels/") and T.mirror(plan.wheels_from).wheels_form == "find-links":
+    if source.endswith("/wheels/") and T.mirrors.get(plan.wheels_from).wheels_form == "find-links":
         others = [p for p in served if p.endswith(".whl") and not p.rpartition("/")[2].startswith(STACK)]
         assert all(p.startswith(default_source(plan)) for p in others), others  # the folder holds torch's builds only
     config_after = config_files(sandbox)
     if s.persist and s.manager == "pip":
         assert config_after.keys() == config_before.keys()
-        assert f"index-url = {replicas.url(T.mirror(s.mirror).pypi)}" in config_after[str(sandbox.pip_conf)]
+        assert f"index-url = {replicas.url(T.mirrors.get(s.mirror).pypi)}" in config_after[str(sandbox.pip_conf)]
     else:
         assert config_after == config_before, "pip's (or uv's) configuration changed without --persist"
 
@@ -381,7 +381,7 @@ def test_the_matrix_covers_every_form_state_installer_and_source():
     assert {s.mirror for s in got} == set(MIRRORS)
     assert {s.source for s in got} == {"install-cmd", "doctor"}
     assert {s.manager for s in got} == set(_installers())
-    routed = {(s.mirror, T.mirror(s.torch_mirror or "sjtu").wheels_form, s.state, s.manager) for s in got
+    routed = {(s.mirror, T.mirrors.get(s.torch_mirror or "sjtu").wheels_form, s.state, s.manager) for s in got
               if s.mirror in ("tuna", "ustc") and s.torch_mirror != "pytorch" and s.source == "install-cmd" and s.machine == "gtx1080ti-driver535"}
     for mirror in ("tuna", "ustc"):
         for form in ("index", "find-links"):

@@ -55,7 +55,7 @@ def test_a_table_that_matches_the_index_gives_no_diff(replicas, tmp_path):
 
 
 def test_dry_run_shows_the_rows_the_index_contradicts_and_write_fixes_them(replicas, tmp_path):
-    shipped = Tables(data_dir()).release("2.6.0")
+    shipped = Tables(data_dir()).releases.get("2.6.0")
     linux, python, windows = list(shipped.variants["linux"]), list(shipped.python["linux"]), list(shipped.variants["windows"])
     assert "cu126" in linux and len(python) > 1
     table = _copy(tmp_path)
@@ -72,7 +72,7 @@ def test_dry_run_shows_the_rows_the_index_contradicts_and_write_fixes_them(repli
     assert table.read_text(encoding="utf-8") == edited  # a dry run writes nothing
     done = _script(replicas, table, "--write")
     assert done.returncode == 0 and "rewritten" in done.stdout
-    fixed = Tables(tmp_path).release("2.6.0")
+    fixed = Tables(tmp_path).releases.get("2.6.0")
     assert list(fixed.variants["linux"]) == linux and list(fixed.python["linux"]) == python
     assert list(fixed.variants["windows"]) == [*windows, "cu999"]
 

@@ -76,7 +76,7 @@ def wheel_paths(replicas: Replicas, mark: int) -> list[str]:
 
 
 def default_cuda(version: str, platform: str = "linux") -> str:
-    cuda = cuda_of_variant(Tables().release(version).default[platform])
+    cuda = cuda_of_variant(Tables().releases.get(version).default[platform])
     assert cuda, f"{version}'s default build on {platform} is not a CUDA build"
     return f"{cuda[0]}.{cuda[1]}"
 

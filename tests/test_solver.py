@@ -86,7 +86,7 @@ def test_windows_cuda13_runs_through_minor_version_compatibility_only():
     minor-version-compatibility branch (>= 580): a Windows plan says so instead of inventing a number."""
     plan = solve(T, box("581.57", H100, os="windows"), Request())
     assert plan.variant in ("cu130", "cu132")
-    assert T.min_driver((13, 0), "windows") is None
+    assert T.drivers.min_driver((13, 0), "windows") is None
     assert any("minor-version compatibility" in n for n in plan.notes)
 
 
@@ -120,7 +120,7 @@ def test_python_error_names_the_supported_versions():
 
 def test_macos_x86_64_stops_at_the_last_intel_release():
     plan = solve(T, Machine("macos", "x86_64", "3.11", no_driver_reason="macOS has no CUDA"), Request())
-    assert plan.torch == T.macos_x86_64_last
+    assert plan.torch == T.releases.macos_x86_64_last
     assert plan.steps[0].argv[:2] == ("pip", "install")
 
 
@@ -129,7 +129,7 @@ def test_macos_x86_64_stops_at_the_last_intel_release():
 
 def test_free_threaded_python_gets_a_release_with_free_threaded_wheels():
     plan = solve(T, Machine("linux", "x86_64", "3.13t", local=False), Request(python="3.13t", cpu=True))
-    release = T.release(plan.torch)
+    release = T.releases.get(plan.torch)
     assert "3.13t" in release.free_threaded["linux"]
     assert plan.torch == "2.12.0"  # 2.12.1 and later publish 3.14t only
 

@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from envcheck.compat import PLATFORMS, Tables  # noqa: E402
-from envcheck.index_cache import builds_of, variant_order  # noqa: E402
-from envcheck.index_check import Source, all_variants, pytorch_source  # noqa: E402
+from envcheck.compat.index_cache import builds_of, variant_order  # noqa: E402
+from envcheck.compat.sources import Source, pytorch_source  # noqa: E402
+from envcheck.index_check import all_variants  # noqa: E402
 from envcheck.probes.wheel_index import read_listings  # noqa: E402
 
 

@@ -116,7 +116,7 @@ def _gpu_plan(request: BenchRequest, suites: tuple, allreduce: bool, env) -> _Pl
     rows, jobs, peaks, sampled, skipped = [], [], {}, {}, {}
     for d in chosen.devices:
         label, g = d.label, by_index[d.nvml_index]
-        peaks[label] = _peaks(t.gpu(g.name) if isinstance(g.name, str) else None, d.mig, g)
+        peaks[label] = _peaks(t.gpus.get(g.name) if isinstance(g.name, str) else None, d.mig, g)
         cc = _known(g.compute_capability, str)
         rows.append(DeviceRow(label, True, d.name, d.uuid, d.pci_bus_id, "cuda:0", cc, _known(g.power_limit_w, (int, float)),
                               _known(g.max_sm_clock_mhz, int)))

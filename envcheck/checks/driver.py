@@ -87,7 +87,7 @@ def check_driver(s: Snapshot, tables) -> list[Finding]:
 
 
 def torch_driver_support(s: Snapshot, tables):
-    """How the driver runs the installed torch's CUDA (tables.driver_support), or None when the
+    """How the driver runs the installed torch's CUDA (tables.drivers.support), or None when the
     snapshot has no CUDA torch or nothing about the driver."""
     cuda = cuda_version(_torch_cuda(s) or "")
     if not cuda:
@@ -95,7 +95,7 @@ def torch_driver_support(s: Snapshot, tables):
     drv, drv_cuda = s.driver.driver_version, s.driver.cuda_driver_version
     if known(drv) and not is_driver_version(drv):
         drv = None  # not a version envcheck can compare (a report's "N/A")
-    support = tables.driver_support(
+    support = tables.drivers.support(
         cuda,
         s.system.os,
         driver=drv if drv and known(drv) else None,

@@ -61,7 +61,7 @@ def stack_plan(s: Snapshot, tables) -> StackPlan | None:
     base = Request(mirror=s.python.mirror)
     here = base._replace(python=py)  # in this environment, with this Python
     keep = []
-    release = tables.release(release_of(installed.torch)) if installed.torch else None
+    release = tables.releases.get(release_of(installed.torch)) if installed.torch else None
     t = s.torch
     if release is not None and isinstance(t, Torch) and t.status == "ok":
         variant = installed_variant(t)
@@ -86,7 +86,7 @@ def _first(tables, machine, requests, strict: bool = False) -> Plan | None:
             plan = solve(tables, machine, request)
         except UserError:
             continue
-        if strict and not runs_here(tables, machine, tables.release(plan.torch), plan.variant):
+        if strict and not runs_here(tables, machine, tables.releases.get(plan.torch), plan.variant):
             continue
         return plan
     return None

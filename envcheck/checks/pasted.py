@@ -49,7 +49,7 @@ def check_pasted(s: Snapshot, tables) -> list[Finding]:
     seen: set = set()
     unknown = []
     for p in s.pasted:
-        sig = tables.signature(p.signature) if p.signature else None
+        sig = tables.signatures.get(p.signature) if p.signature else None
         if sig is None:
             unknown.append(p)
             continue

@@ -6,10 +6,9 @@ from __future__ import annotations
 from envcheck.checks.driver import driver_runs_torch
 from envcheck.checks.findings import Finding
 from envcheck.checks.fixes import KNOWN_OS, installed_variant, stack_fix, target_python
-from envcheck.compat import WheelArch, wheel_runs_on
+from envcheck.compat import WheelArch, platform_key, wheel_runs_on
 from envcheck.cuda_libraries import CUDA_LIBRARIES
 from envcheck.errors import first_line
-from envcheck.install import platform_key
 from envcheck.snapshot.model import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
 from envcheck.visible_devices import cuda_devices
@@ -45,7 +44,7 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
                                {"torch": t.version, "torch_warnings": list(t.warnings)}, why=reason))
         if has_driver and t.cuda_available and t.device_count is not None and gpus:
             out += _device_count(s, t, gpus)
-    release = tables.release(release_of(t.version or ""))
+    release = tables.releases.get(release_of(t.version or ""))
     if release is not None and s.system.os in KNOWN_OS:
         plat = platform_key(s.system.os, s.system.arch)
         py = target_python(s)
@@ -102,8 +101,8 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
     if sm or ptx:
         arch = WheelArch(installed_variant(t), (), s.system.os, sm, ptx, "", "torch.cuda.get_arch_list()")
     else:  # a report without the arch list: the official wheel's, from envcheck's table
-        release = tables.release(release_of(t.version or ""))
-        arch = tables.archs(release, installed_variant(t), s.system.os, s.system.arch) if release else None
+        release = tables.releases.get(release_of(t.version or ""))
+        arch = tables.archs.find(release, installed_variant(t), s.system.os, s.system.arch) if release else None
         if arch is None:
             return _retired(s, t, tables)
         listed = " ".join("sm_" + x.replace(".", "") for x in arch.sm) + " (the official wheel's)"
@@ -128,7 +127,7 @@ def _retired(s: Snapshot, t: Torch, tables) -> list[Finding]:
     for g in _gpus(s):
         if not known(g.compute_capability):
             continue
-        retired = tables.last_cuda_for(g.compute_capability)
+        retired = tables.drivers.last_cuda_for(g.compute_capability)
         if not retired:
             continue
         generation, last = retired
@@ -165,7 +164,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
     t = s.torch
     if not isinstance(t, Torch) or t.status != "ok" or not t.version:
         return []
-    release = tables.release(release_of(t.version))
+    release = tables.releases.get(release_of(t.version))
     if release is None or s.system.os not in KNOWN_OS:
         return _variant_mismatch(s, t)
     variant = installed_variant(t)
@@ -176,7 +175,7 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         if not have or not want:
             continue
         have_local = have.partition("+")[2]
-        wrong_version = not tables.companion_fits(name, have, t.version)
+        wrong_version = not tables.releases.companion_fits(name, have, t.version)
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
             what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"

@@ -50,14 +50,18 @@ def compat(
 
 @app.command("refresh")
 def refresh(
-    mirror: Annotated[Optional[str], typer.Option("--mirror", help="Read a copy of PyTorch's index: sjtu, nju, aliyun, or its URL (default: pip's configured mirror when it has one, else PyTorch's own index).")] = None,
+    mirror: Annotated[Optional[str], typer.Option("--mirror", help="Package mirror, as install-cmd's --mirror: read its copy of PyTorch's index, "
+                                                   "or for one without (tuna, ustc) the copy install-cmd sends torch through; none: PyTorch's own.")] = None,
+    torch_mirror: Annotated[Optional[str], typer.Option("--torch-mirror", help="The copy of PyTorch's wheel index to read: sjtu, nju, aliyun, "
+                                                         "pytorch (its own) or a URL (default: pip's configured mirror's copy, else PyTorch's own).")] = None,
     variants: Annotated[Optional[str], typer.Option("--variants", help="Only these builds, e.g. cu126,cpu (default: every build of torch 2.x in the tables).")] = None,
     offline: OfflineOpt = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
 ) -> None:
     """Read which torch builds and Python versions PyTorch's wheel index (or a mirror of it) holds, and cache them."""
-    from envcheck.index_check import all_variants, choose_source
+    from envcheck.compat.sources import choose_source
+    from envcheck.index_check import all_variants
     from envcheck.index_check import refresh as run_refresh
     from envcheck.probes.pip_config import read_pip_value
     from envcheck.render import index as render
@@ -74,7 +78,10 @@ def refresh(
         bad = [v for v in wanted if v not in known]
         if not wanted or bad:
             raise UserError(f"--variants {variants!r}: {', '.join(bad) or 'none given'} not a build envcheck knows ({', '.join(known)})")
-    source = choose_source(t, mirror, read_pip_value("index-url"))
+    configured = None if (mirror or torch_mirror) else read_pip_value("index-url")
+    source, note = choose_source(t, mirror, torch_mirror, configured, tuple(wanted))
+    if note:
+        write(sys.stderr, f"envcheck: {note}\n")
     progress = live(sys.stderr)
     if progress:  # a terminal: say what the wait is for
         write(sys.stderr, f"reading {len(wanted) * 3} listings of {source.name} …\r")

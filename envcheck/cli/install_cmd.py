@@ -47,7 +47,7 @@ def _choice(value: Optional[str], allowed: tuple, option: str) -> Optional[str]:
 
 def _gpu(text: str) -> TargetGpu:
     """--gpu accepts a GPU as people write it, or a compute capability (8.6, sm_86)."""
-    g = tables().find_gpu(text)
+    g = tables().gpus.find(text)
     return TargetGpu(g.name, g.cc)
 
 

@@ -23,7 +23,7 @@ Conda = Annotated[bool, typer.Option("--conda", help="Also point conda's channel
 @app.command("list")
 def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The mirrors envcheck knows, and what each carries."""
-    ms = tables().mirrors
+    ms = tuple(tables().mirrors)  # the rows: a table object is not JSON
     emit("mirror list", chosen_format(fmt, as_json), render.listing_view(ms), 0)
 
 
@@ -31,16 +31,16 @@ def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
 def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
     """The index pip uses now (credentials redacted)."""
     idx = read_pip_index()
-    known = tables().mirror_by_url(idx.index_url) if idx.index_url else None
+    known = tables().mirrors.by_url(idx.index_url) if idx.index_url else None
     emit("mirror show", chosen_format(fmt, as_json), render.show_view(idx.index_url, idx.extra_index_urls, known), 0)
 
 
 @app.command("set")
 def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: envcheck mirror list).")], conda: Conda = False, dry_run: DryRun = False) -> None:
     """Make pip (and with --conda, conda) use a mirror, through `pip config` / `conda config`."""
-    m = tables().mirror(name)
+    m = tables().mirrors.get(name)
     if m is None:
-        raise UserError(tables().unknown_mirror(name))
+        raise UserError(tables().mirrors.unknown(name))
     commands = action.pip_set_argv(m, sys.executable)
     if conda:
         commands += action.conda_set_argv(m)

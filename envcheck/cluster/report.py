@@ -96,7 +96,7 @@ def build(launcher: str, backend: str, reports: list, everyone, node_results: tu
     per_rank = [DeviceResult(f"rank {r.rank}", r.device_name, (r.matmul,) if r.matmul and r.rank not in shared else (),
                              (r.error,) if r.error else ())
                 for r in reports]
-    rows = {f"rank {r.rank}": tables.gpu(r.model) if r.capability else None for r in reports}
+    rows = {f"rank {r.rank}": tables.gpus.get(r.model) if r.capability else None for r in reports}
     verdicts = [Verdict(label, "info", text) for label, text in notes] + list(judge(per_rank, rows))
     for (node, what), (ranks, why) in sorted(sharing.items()):
         verdicts.append(Verdict(f"node {node}", "warn", f"ranks {', '.join(map(str, ranks))} share {what}: {why}, "

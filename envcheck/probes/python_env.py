@@ -95,7 +95,7 @@ def read_python_env(python: str = sys.executable, tables=None, timeout: float = 
     idx = read_pip_index(prefix=f["prefix"])
     index_url, extra, mirror = idx.index_url, idx.extra_index_urls, None
     if tables is not None and index_url:
-        m = tables.mirror_by_url(index_url)
+        m = tables.mirrors.by_url(index_url)
         mirror = m.name if m else None
     return PythonEnv(
         version=f["version"],

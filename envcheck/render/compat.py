@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from envcheck.compat import PLATFORM_LABELS
 from envcheck.compat_query import CudaAnswer, DriverAnswer, GpuAnswer, TorchAnswer
 from envcheck.render.console import Output
 from envcheck.render.output import View
 from envcheck.snapshot.facts import jsonable
-
-PLATFORM_LABEL = {"linux": "Linux x86_64", "linux_aarch64": "Linux aarch64", "windows": "Windows", "macos": "macOS"}
 
 
 def as_dict(answer) -> dict:
@@ -42,11 +41,11 @@ def torch(a: TorchAnswer, c: Output) -> None:
     for plat, pys in r.python.items():
         if r.variants.get(plat):
             pys = (*pys, *r.free_threaded.get(plat, ()))  # free-threaded builds last: 3.13t
-            c.wrap(f"Python on {PLATFORM_LABEL[plat]}: {', '.join(pys)}; default index serves: {r.default.get(plat, '—')}", "  ")
+            c.wrap(f"Python on {PLATFORM_LABELS[plat]}: {', '.join(pys)}; default index serves: {r.default.get(plat, '—')}", "  ")
     c.wrap(f"conda (pytorch channel): {a.conda or 'not published there'}", "  ")
     c.wrap("builds:", "  ")
     for v in a.variants:
-        where = ", ".join(PLATFORM_LABEL[p] for p in v.platforms)
+        where = ", ".join(PLATFORM_LABELS[p] for p in v.platforms)
         facts = [where]
         if v.archs:
             facts.append(v.archs)

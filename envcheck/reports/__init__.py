@@ -192,7 +192,7 @@ def _inferred(snapshot, tables):
         return snapshot
     os = "windows" if snapshot.system.os == "windows" else "linux"
     try:
-        top = tables.max_cuda_for_driver(d.driver_version, os)
+        top = tables.drivers.max_cuda(d.driver_version, os)
     except UserError:  # not a driver version envcheck can compare
         return snapshot
     if top is None:

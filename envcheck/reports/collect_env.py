@@ -171,7 +171,7 @@ def parse(text: str, tables=None) -> Snapshot:
         m = re.match(r"^GPU (\d+):\s*(.+?)(?:\s*\(UUID:.*\))?$", line)
         name = m.group(2).strip() if m else line
         index = int(m.group(1)) if m else n
-        row = tables.gpu(name) if tables is not None else None
+        row = tables.gpus.get(name) if tables is not None else None
         said = warned.get("capabilities", {}).get(name)
         cc = said or (row.cc if row else Unavailable("not_in_report", f"{name} is not in envcheck's GPU table"))
         gpus.append(GpuInfo(index, name, NOT_IN_REPORT, NOT_IN_REPORT, cc, NOT_IN_REPORT))

@@ -34,7 +34,7 @@ only (user reports; the research file records its form, not a listing).
 Platform tags: linux `linux_x86_64` before 2.6, `manylinux_2_28_x86_64` from 2.6 (on the
 default index before 2.6, `manylinux1_x86_64`, as the default index accepts no `linux_` tag);
 linux_aarch64 `manylinux_2_28_aarch64`; windows `win_amd64`; macos `macosx_11_0_arm64` plus
-`macosx_10_9_x86_64` up to Tables.macos_x86_64_last. macOS files carry no local label.
+`macosx_10_9_x86_64` up to Tables.releases.macos_x86_64_last. macOS files carry no local label.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class ReplicaModel:
     def _release_files(self, release: Release, platform: str, variant: str, *, default_index: bool) -> list[WheelSpec]:
         local = "" if default_index or platform == "macos" else f"+{variant}"
         rp = requires_python(release, platform)
-        tags = platform_tags(release, platform, self.tables.macos_x86_64_last, default_index=default_index)
+        tags = platform_tags(release, platform, self.tables.releases.macos_x86_64_last, default_index=default_index)
         out = []
         for py in (*release.python.get(platform, ()), *release.free_threaded.get(platform, ())):
             for plat in tags:
@@ -285,7 +285,7 @@ class Site:
                 return None
             if segs[2] == "pypi":
                 return self._simple(segs[3:], f"/mirror/{m.name}/pypi")
-            if segs[2] == "wheels" and m.wheels_form in ("index", "find-links") and len(segs) >= 4:
+            if segs[2] == "wheels" and m.copies_wheels and len(segs) >= 4:
                 return self._mirror_wheels(m, segs[3], segs[4:])
         return None
 
@@ -394,7 +394,7 @@ def url_rules(tables: Tables) -> list[UrlRule]:
     rules = [rule(PYTORCH_URL.rstrip("/"), "", "", "/pytorch/whl")]
     for m in tables.mirrors:
         rules.append(rule(m.pypi.rstrip("/"), "", "", f"/mirror/{m.name}/pypi/simple"))
-        if m.wheels_form in ("index", "find-links") and "{variant}" in m.wheels_url:
+        if m.copies_wheels and "{variant}" in m.wheels_url:
             head, tail = m.wheels_url.split("{variant}", 1)
             rules.append(rule(head, r"(?P<variant>[^/?#]+)", tail, f"/mirror/{m.name}/wheels/{{variant}}"))
     return sorted(rules, key=lambda r: len(r.literal), reverse=True)

@@ -1,9 +1,8 @@
 """What PyTorch's wheel indexes hold, as `envcheck compat refresh` last read it, and how that
 knowledge joins the shipped tables.
 
-The cache lives in the user's cache directory ($XDG_CACHE_HOME/envcheck, ~/.cache/envcheck, or
-%LOCALAPPDATA%\\envcheck on Windows) as index.json: release × platform × variant → Python versions,
-with the fetch date and the index it came from. It is read by every command and can only ADD to
+The cache lives in envcheck's cache directory (envcheck/compat/paths.py) as index.json: release ×
+platform × variant → Python versions, with the fetch date and the index it came from. It is read by every command and can only ADD to
 the shipped table, and only when it was fetched on or after the table's `as_of` date:
 - a build (variant) of a release the table knows, on a platform, that the listing has wheels for;
 - a Python version of such a release on such a platform (free-threaded tags such as 3.13t are kept
@@ -18,23 +17,20 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import re
 from pathlib import Path
 from typing import NamedTuple
 
+from envcheck.compat.paths import cache_dir
+from envcheck.compat.platforms import PLATFORMS, platform_of
+
 SCHEMA = 1
-PLATFORMS = ("linux", "linux_aarch64", "windows", "macos")
 
 
-def cache_file(env=os.environ, platform: str = sys.platform) -> Path | None:
+def cache_file() -> Path | None:
     """Where the index cache lives; None when this user has no cache directory."""
-    try:
-        if platform == "win32" and env.get("LOCALAPPDATA"):
-            return Path(env["LOCALAPPDATA"]) / "envcheck" / "index.json"
-        base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    except (RuntimeError, KeyError):  # no home directory
-        return None
-    return base / "envcheck" / "index.json"
+    base = cache_dir()
+    return base / "index.json" if base is not None else None
 
 
 class Knowledge(NamedTuple):
@@ -94,21 +90,6 @@ def save(knowledge: Knowledge, path: Path | None = None) -> str:
 # -- wheel tags -> platform and Python -------------------------------------------------------------
 
 
-def platform_of(tag_platform: str) -> str | None:
-    """A wheel's platform tag as the tables' platform key; None for one the tables do not model."""
-    if tag_platform.startswith(("manylinux", "linux_", "musllinux")):
-        if tag_platform.endswith("x86_64"):
-            return "linux"
-        if tag_platform.endswith("aarch64"):
-            return "linux_aarch64"
-        return None
-    if tag_platform == "win_amd64":
-        return "windows"
-    if tag_platform.startswith("macosx_"):
-        return "macos"
-    return None
-
-
 def python_of(interpreter: str, abi: str) -> str | None:
     """('cp312', 'cp312') -> '3.12'; ('cp313', 'cp313t') -> '3.13t'; None for py3 and others."""
     if not interpreter.startswith("cp") or not interpreter[2:].isdigit() or len(interpreter) < 4:
@@ -142,8 +123,6 @@ def _py_order(py: str) -> tuple:
 
 def variant_order(variant: str) -> tuple:
     """The tables' order within a platform: CUDA ascending, cpu, then ROCm ascending."""
-    import re
-
     nums = tuple(int(n) for n in re.findall(r"\d+", variant))
     if variant.startswith("cu"):
         return (0, nums)
