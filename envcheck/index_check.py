@@ -133,49 +133,32 @@ class IndexCheck(NamedTuple):
         return tuple(c for c in self.files if c.error)
 
 
-def _pins(argv) -> list[tuple[str, str, str]]:
-    out = []
-    for token in argv:
-        if "==" in token and not token.startswith("-"):
-            name, _, version = token.partition("==")
-            public, _, local = version.partition("+")
-            out.append((name.lower(), public, local))
-    return out
-
-
-def _urls(argv, flag: str) -> list[str]:
-    argv = list(argv)
-    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
-
-
 def wanted_files(plan, tables: Tables, default_index: str | None) -> list[Wanted]:
-    """The torch / torchvision / torchaudio files the plan's install line downloads, and the listing
-    that must hold each: the copy of PyTorch's index the line names, or (for the default build)
+    """The torch / torchvision / torchaudio files the plan's install downloads, and the listing
+    that must hold each: the copy of PyTorch's index the install names, or (for the default build)
     the default index or its mirror. `default_index` is what pip uses without --index-url."""
-    step = next((s for s in plan.steps if s.purpose == "install" and s.argv[:1] != ("conda",)), None)
-    if step is None:
+    install = plan.install
+    if install is None:
         return []
-    argv = step.argv
     pypi = tables.mirrors.get(plan.mirror).pypi if plan.mirror else None
-    index = (_urls(argv, "--index-url") or [pypi or default_index])[0]
-    wheel_urls = [u for u in (*_urls(argv, "--index-url"), *_urls(argv, "--extra-index-url")) if u != pypi]
-    flat = _urls(argv, "-f")
+    index = install.index_url or pypi or default_index
+    wheel_urls = [u for u in (install.index_url, *install.extra_index_urls) if u and u != pypi]
     out = []
-    for project, version, local in _pins(argv):
-        if project not in PROJECTS:
+    for pin in install.pins:
+        if pin.project.lower() not in PROJECTS or not pin.version:  # a bare name has no exact file
             continue
-        if flat:
-            where, form, on_default = flat[0], "find-links", False
+        if install.find_links:
+            where, form, on_default = install.find_links[0], "find-links", False
         elif wheel_urls:
             where, form, on_default = wheel_urls[0], "index", False
         else:
             where, form, on_default = index, "index", True
         if where is None:
             where = "pip's default index (pip not importable, so its URL is unknown)"
-        listing = listing_url(where, form, project)
+        listing = listing_url(where, form, pin.project.lower())
         m = tables.mirrors.by_url(where)
         name = m.name if m else ("PyTorch's index" if urlsplit(where).netloc == pytorch_source(tables).host else urlsplit(where).netloc)
-        out.append(Wanted(project, version, local or None, plan.variant, listing, name, on_default))
+        out.append(Wanted(pin.project.lower(), pin.version, pin.local or None, plan.variant, listing, name, on_default))
     return out
 
 
@@ -249,7 +232,7 @@ def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> Inde
     wanted = wanted_files(plan, tables, default_index)
     target = target_tags(plan.python, plan.os, plan.arch)
     if not wanted:
-        conda = any(s.purpose == "install" and s.argv[:1] == ("conda",) for s in plan.steps)
+        conda = plan.install is None
         why = ("this plan installs through conda's channels, which were not checked" if conda
                else "the install line pins no exact versions, so there is no exact file to look for")
         return IndexCheck((), (), target, why)

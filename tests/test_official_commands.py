@@ -127,7 +127,7 @@ CASES = [
     (Request(torch="1.12.1", cuda=(11, 3), python="3.10", mirror="ustc"), LINUX, [
         "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu113 --extra-index-url https://mirrors.ustc.edu.cn/pypi/simple"]),
     (Request(torch="1.12.1", cuda=(11, 3), python="3.10", mirror="ustc", torch_mirror="pytorch"), LINUX, [
-        "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113 --index-url https://mirrors.ustc.edu.cn/pypi/simple"]),
+        "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --index-url https://mirrors.ustc.edu.cn/pypi/simple --extra-index-url https://download.pytorch.org/whl/cu113"]),
     (Request(torch="1.12.1", cuda=(11, 3), python="3.10", mirror="ustc", torch_mirror="pytorch", persist=True), LINUX, [
         "pip config set global.index-url https://mirrors.ustc.edu.cn/pypi/simple",
         "pip install torch==1.12.1+cu113 torchvision==0.13.1+cu113 torchaudio==0.12.1 --extra-index-url https://download.pytorch.org/whl/cu113"]),
@@ -183,11 +183,12 @@ CASES = [
     (Request(torch="1.13.1", cuda=(11, 6), manager="uv", python="3.10", env=".venv"), LINUX, [
         "uv venv .venv --python 3.10", "source .venv/bin/activate",
         "uv pip install torch==1.13.1+cu116 torchvision==0.14.1+cu116 torchaudio==0.13.1 --extra-index-url https://download.pytorch.org/whl/cu116"]),
-    # uv searches extra indexes first: PyTorch's index goes there, the mirror is the default index
+    # uv searches extra indexes first: PyTorch's index goes there, the mirror is the default index. Every
+    # line names its indexes in one order (-f, --index-url, --extra-index-url): uv and pip read them by kind.
     (Request(torch="2.6.0", cuda=(12, 6), manager="uv", mirror="tuna"), LINUX, [
         "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --index-url https://pypi.tuna.tsinghua.edu.cn/simple --extra-index-url https://mirror.sjtu.edu.cn/pytorch-wheels/cu126"]),
     (Request(torch="2.6.0", cuda=(12, 6), manager="uv", mirror="tuna", torch_mirror="pytorch", persist=True), LINUX, [
-        "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --extra-index-url https://download.pytorch.org/whl/cu126 --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
+        "uv pip install torch==2.6.0 torchvision==0.21.0 torchaudio==2.6.0 --index-url https://pypi.tuna.tsinghua.edu.cn/simple --extra-index-url https://download.pytorch.org/whl/cu126"]),
     (Request(torch="2.6.0", cuda=(12, 6), manager="uv", mirror="tuna", torch_mirror="aliyun"), LINUX, [
         "uv pip install torch==2.6.0+cu126 torchvision==0.21.0+cu126 torchaudio==2.6.0 -f https://mirrors.aliyun.com/pytorch-wheels/cu126/ --index-url https://pypi.tuna.tsinghua.edu.cn/simple"]),
     (Request(torch="2.6.0", cuda=(12, 4), manager="uv", mirror="tuna"), LINUX, [

@@ -10,9 +10,9 @@ import shutil
 import pytest
 
 from envcheck.checks import run_all
+from envcheck.cli.install_cmd import worded
 from envcheck.compat import Tables, data_dir
-from envcheck.errors import UserError
-from envcheck.install import Machine, Request, SolveError, TargetGpu, solve
+from envcheck.install import CarrierLacksBuild, Machine, NoBuildFits, Request, TargetGpu, solve
 from envcheck.snapshot.facts import Installed
 from tests.pythons import RUNNER
 from tests.snapshots import cpu_torch, cuda_torch, gpu, pkgs, replace, snapshot
@@ -122,9 +122,9 @@ def test_the_new_environment_is_made_by_the_chosen_manager(manager, create):
 
 
 def test_an_explicit_python_without_wheels_is_an_error_that_lists_the_rejections():
-    with pytest.raises(SolveError) as exc:
+    with pytest.raises(NoBuildFits) as exc:
         solve(T, box(), Request(torch="1.12.1", python="3.11"))
-    assert "--python 3.10" in str(exc.value)
+    assert exc.value.python_fits == "3.10" and "--python" not in str(exc.value)  # the CLI names its flags
     assert exc.value.rejected and all(r.kind == "python" for r in exc.value.rejected)
 
 
@@ -133,6 +133,7 @@ def test_explain_on_a_failure_prints_each_rejected_build(run_cli):
     assert code == 2 and out == ""
     assert "cu113 (torch 1.12.1): no wheels for Python 3.11" in err
     assert err.strip().splitlines()[-1].startswith("envcheck: error: torch 1.12.1 has no wheels for Python 3.11")
+    assert err.strip().endswith("; plan for Python 3.10 with --python 3.10 --env NAME (a new environment)")
 
 
 def test_free_threaded_python_plans_a_free_threaded_build(run_cli):
@@ -308,8 +309,11 @@ def test_a_mirror_whose_own_copy_lacks_the_build_routes_through_another(tmp_path
 
 def test_torch_mirror_naming_a_copy_without_the_build_is_an_error(tmp_path):
     t = tables_where(tmp_path, {"aliyun": ["cu118"]})
-    with pytest.raises(UserError, match=r"--torch-mirror aliyun: its copy of PyTorch's index has no cu126 builds \(compat/mirrors.toml\): choose sjtu, nju, pytorch"):
+    with pytest.raises(CarrierLacksBuild) as exc:
         solve(t, box(), Request(mirror="tuna", torch_mirror="aliyun"))
+    assert (exc.value.carrier, exc.value.variant, exc.value.choices) == ("aliyun", "cu126", ("sjtu", "nju", "pytorch"))
+    assert worded(exc.value) == ("--torch-mirror aliyun: its copy of PyTorch's index has no cu126 builds (compat/mirrors.toml): "
+                                 "choose sjtu, nju, pytorch")
 
 
 def test_the_default_index_build_needs_no_copy_of_pytorchs_index():

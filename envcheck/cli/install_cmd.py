@@ -21,9 +21,13 @@ from envcheck.install import (
     ARCHES,
     MANAGERS,
     OSES,
+    BadRequest,
+    CarrierLacksBuild,
+    NoBuildFits,
+    NotACarrier,
     Request,
-    SolveError,
     TargetGpu,
+    UnknownMirror,
     machine_from,
     solve,
     target_of,
@@ -120,15 +124,34 @@ def install_cmd(
 
     try:
         plan = solve(t, machine, request)
-    except SolveError as exc:
-        if explain:
+    except UserError as exc:
+        if explain and isinstance(exc, NoBuildFits):
             render.rejections_to(exc.rejected, Output(sys.stderr))
-        raise
+        raise UserError(worded(exc)) from exc
 
     checked = _check_index(plan, t) if check_index else None
     code = 0 if checked is None else _index_report(checked)  # its lines go to stderr, before the plan
     emit("install-cmd", chosen_format(fmt, as_json), render.view(plan, explain, quiet, _index_dict(checked) if checked is not None else None), code)
     raise typer.Exit(code)
+
+
+def worded(exc: UserError) -> str:
+    """The planner's error as one line that names this command's flags."""
+    if isinstance(exc, BadRequest):
+        return "; ".join(worded(e) for e in exc.errors)
+    if isinstance(exc, UnknownMirror):
+        return f"--mirror {exc.text}"
+    if isinstance(exc, NotACarrier):
+        choose = ", ".join(exc.choices)
+        if exc.known:
+            return f"--torch-mirror {exc.name}: {exc.name} copies only the default index, not PyTorch's wheels: choose {choose}"
+        return f"--torch-mirror {exc.name!r} is not a copy of PyTorch's wheel index envcheck knows: choose {choose}"
+    if isinstance(exc, CarrierLacksBuild):
+        return f"--torch-mirror {exc}"
+    if isinstance(exc, NoBuildFits) and exc.python_fits:
+        py = exc.python_fits
+        return f"{exc.message}; plan for Python {py} with --python {py} --env NAME (a new environment)"
+    return str(exc)
 
 
 def _check_index(plan, t):
