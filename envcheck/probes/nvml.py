@@ -34,6 +34,7 @@ from envcheck.snapshot.facts import (
     MigDevice,
     Unavailable,
 )
+from envcheck.versions import cuda_from_int
 
 # NVML return codes (nvml.h) -> our reason codes and sentences.
 _REASONS = {
@@ -132,7 +133,7 @@ def _call(name: str, *args, convert=lambda v: v):
 
 def _cuda_version(v: int) -> str:
     """12020 -> '12.2' (NVML encodes major*1000 + minor*10)."""
-    return f"{v // 1000}.{(v % 1000) // 10}"
+    return cuda_from_int(v)
 
 
 def decode_clocks_event_reasons(mask: int) -> tuple:

@@ -23,6 +23,7 @@ from envcheck.snapshot.model import (
     Torch,
     Unavailable,
 )
+from envcheck.versions import cuda_from_int
 
 NOT_IN_REPORT = Unavailable("not_in_report", "the report does not say")
 _UNKNOWN = {"", "could not collect", "n/a", "none", "no cuda", "unknown"}
@@ -88,8 +89,7 @@ def warned_facts(text: str) -> dict:
         facts["no_driver"] = True
     m = re.search(r"driver on your system is too old \(found version (\d+)\)", text)
     if m:
-        n = int(m.group(1))
-        facts["cuda_driver"] = f"{n // 1000}.{(n % 1000) // 10}"
+        facts["cuda_driver"] = cuda_from_int(int(m.group(1)))
     for name, sm in re.findall(r"^[ \t]*(.+?) with CUDA capability sm_(\d+) is not compatible", text, re.MULTILINE):
         name = name.strip().rsplit(": ", 1)[-1]  # "...: UserWarning: NVIDIA GeForce RTX 5090"
         facts.setdefault("capabilities", {})[name] = f"{sm[:-1]}.{sm[-1]}"
