@@ -16,7 +16,6 @@ from envcheck.snapshot.model import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
 from envcheck.visible_devices import cuda_devices
 
-
 MISMATCH = {"torchvision": "torchvision-mismatch", "torchaudio": "torchaudio-mismatch"}
 
 
