@@ -60,9 +60,10 @@ def check_driver(s: Snapshot, tables, stack=None) -> list[Finding]:
     expects_gpu = d.nvidia_on_pci or bool(_torch_cuda(s))
     if not expects_gpu:
         return [finding("no-driver", "no-gpu", {"nvml": why.reason})]
-    variant = "not-loaded" if why.code == "driver_not_loaded" else "no-answer"
-    if s.system.container:
-        variant += "-in-container"
+    if why.code == "driver_not_loaded":
+        variant = "not-loaded-in-container" if s.system.container else "not-loaded"
+    else:
+        variant = "no-answer-in-container" if s.system.container else "no-answer"
     return [finding("no-driver", variant, {"nvml": why.reason, "nvidia_on_pci": d.nvidia_on_pci})]
 
 

@@ -16,8 +16,6 @@ from envcheck.snapshot.model import Snapshot, Torch, known
 from envcheck.versions import arch_cc, cuda_version, release_of
 from envcheck.visible_devices import cuda_devices
 
-MISMATCH = {"torchvision": "torchvision-mismatch", "torchaudio": "torchaudio-mismatch"}
-
 
 def _gpus(s: Snapshot) -> tuple:
     g = s.driver.gpus
@@ -168,7 +166,7 @@ def check_companions(s: Snapshot, tables, stack) -> list[Finding]:
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
             which = "release-build" if "+" in t.version and have_local else "release"
-            out.append(finding(MISMATCH[name], which, {"torch": t.version, name: have, "expected": want}, fix=stack.fix,
+            out.append(finding("torchvision-mismatch" if name == "torchvision" else "torchaudio-mismatch", which, {"torch": t.version, name: have, "expected": want}, fix=stack.fix,
                                package=name, have=have, torch_build=variant))
     return out
 
@@ -180,7 +178,7 @@ def _variant_mismatch(s: Snapshot, t: Torch) -> list[Finding]:
     for p in s.packages:
         local = (p.version or "").partition("+")[2]
         if p.name in ("torchvision", "torchaudio") and local and local != variant:
-            out.append(finding(MISMATCH[p.name], "build", {"torch": t.version, p.name: p.version}, package=p.name,
+            out.append(finding("torchvision-mismatch" if p.name == "torchvision" else "torchaudio-mismatch", "build", {"torch": t.version, p.name: p.version}, package=p.name,
                                version=p.version, local=local, torch_build=variant))
     return out
 
