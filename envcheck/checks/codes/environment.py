@@ -8,7 +8,7 @@ from __future__ import annotations
 _NO_PROVIDER = "ONNX Runtime {version}has no GPU execution provider although this machine has NVIDIA GPUs"
 
 CODES = {
-    "mirror": ("python", "informational: which index and mirror pip uses", {
+    "mirror": ("python", "which index and mirror pip uses (information only)", {
         "default": dict(severity="info", summary="pip uses the default index (no mirror)"),
         "named": dict(severity="info", summary="pip uses the {mirror} mirror ({index_url})"),
         "index": dict(severity="info", summary="pip uses the index {index_url}"),
@@ -47,7 +47,7 @@ CODES = {
             cause="NCCL cannot use shared memory: /dev/shm too small or not writable (in docker, --shm-size or --ipc=host; "
                   "NVIDIA/nccl#473, #342); NCCL_DEBUG=INFO names the failing call"),
     }),
-    "pasted-error": ("torch", "info: a pasted error of the program, or one envcheck does not know", {
+    "pasted-error": ("torch", "a pasted error of the program, not of the environment, or one envcheck does not know", {
         "unknown": dict(severity="info", summary="envcheck does not know this error: {line}",
                         cause="nothing in the paste matches an environment problem envcheck knows"),
         "warnings-only": dict(severity="info", summary="the paste shows warnings only ({count}), none about the environment"),
