@@ -36,7 +36,8 @@ _LOOSE_KEYS = ("PyTorch version", "CUDA used to build PyTorch", "OS", "Python ve
 _LOOSE_LOWER = tuple((key, key.lower()) for key in _LOOSE_KEYS)
 
 
-def looks_like(text: str) -> bool:
+def sniff(text: str) -> bool:
+    """The text holds collect_env's "PyTorch version:" line (as a reader of report texts, reports/read.py)."""
     # [ \t]*, not \s*: \s would run across newlines and backtrack quadratically on long blank runs.
     return bool(re.search(r"(?im)^[ \t]*PyTorch version[ \t]*[:：]?[ \t]*\S", text)) or "Collecting environment information" in text
 
@@ -158,7 +159,13 @@ def _cuda_version(text: str | None) -> str | None:
 
 
 def parse(text: str, tables=None) -> Snapshot:
-    if not looks_like(text):
+    """A snapshot of what the report says."""
+    return partial_snapshot(**parts(text, tables))
+
+
+def parts(text: str, tables=None) -> dict:
+    """The parts of a snapshot the report gives: system, Python, driver, toolkit, torch, packages."""
+    if not sniff(text):
         raise ReportError("not collect_env output: it has no 'PyTorch version:' line")
     v, gpu_lines, libs = _fields(text)
     warned = warned_facts(text)
@@ -203,4 +210,5 @@ def parse(text: str, tables=None) -> Snapshot:
     installed = tuple(n for n in ("onnxruntime", "onnxruntime-gpu") if n in pkgs)
     ort = OnnxRuntime(installed, pkgs.get("onnxruntime-gpu") or pkgs.get("onnxruntime"), NOT_IN_REPORT) if installed else OnnxRuntime()
     packages = tuple(Package(n, pkgs.get(n)) for n in ("torchvision", "torchaudio", "onnx", "onnxruntime"))
-    return partial_snapshot(system=system, python=python, driver=driver, toolkit=toolkit, torch=torch, packages=packages, onnxruntime=ort)
+    return {"system": system, "python": python, "driver": driver, "toolkit": toolkit, "torch": torch, "packages": packages,
+            "onnxruntime": ort}
