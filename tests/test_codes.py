@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck.checks import fixes, run_all
+from envcheck.checks import fixes, run_all, with_pasted
 from envcheck.checks.codes import CODES, finding
 from envcheck.compat import Tables
 from tests.snapshots import cpu_torch, pkgs, snapshot
@@ -99,3 +99,15 @@ def test_the_torch_stack_plan_is_computed_once_per_run(monkeypatch):
     assert {f.code for f in found} == {"cpu-only-build", "torchvision-mismatch"}
     assert len({(f.fix, f.verify, f.alternative, f.fix_notes) for f in found}) == 1  # one plan, shared
     assert len(calls) == 1
+
+
+def test_a_pasted_error_and_the_facts_give_one_finding_per_code_the_more_severe():
+    facts = [finding("gpu-health", "hot", {"gpu": 0, "temperature_c": 90}, name="GPU 0"),
+             finding("gpu-health", "mig", {"gpu": 0, "mig_mode": True}, name="GPU 0")]
+    lost = finding("gpu-health", "nvsmi-gpu-lost", {"pasted": "GPU is lost"})
+    assert with_pasted(facts, [lost]) == [lost]  # the error proves more than the warning
+    busy = finding("device-count-mismatch", "", {"nvml_visible": 2, "torch_device_count": 1})
+    ordinal = finding("cuda-hidden", "cuda-invalid-device-ordinal", {})
+    assert with_pasted([busy], [ordinal]) == [busy, ordinal]  # another code: both stay
+    hidden = finding("cuda-hidden", "malformed", {}, value="x", problem="not an index")
+    assert with_pasted([hidden], [ordinal]) == [hidden]  # a tie keeps the facts' finding, which says more

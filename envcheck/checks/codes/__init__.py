@@ -70,8 +70,7 @@ def _catalogue() -> dict[str, Code]:
         for code, (area, when, variants) in module.CODES.items():
             if code in found:
                 raise ValueError(f"finding code {code!r} is catalogued twice")
-            found[code] = Code(code, area, when, {name: Variant(*v) if isinstance(v, tuple) else Variant(**v)
-                                                  for name, v in variants.items()})
+            found[code] = Code(code, area, when, {name: Variant(**v) for name, v in variants.items()})
     for c in found.values():
         for name, v in c.variants.items():
             if v.severity not in SEVERITIES or (v.area or c.area) not in AREAS:
