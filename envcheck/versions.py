@@ -35,6 +35,12 @@ def cuda_str(cuda: tuple[int, int]) -> str:
     return f"{cuda[0]}.{cuda[1]}"
 
 
+def cuda_from_int(n: int) -> str:
+    """10010 -> '10.1': CUDA's integer version (major*1000 + minor*10), as NVML's
+    nvmlSystemGetCudaDriverVersion, cudaDriverGetVersion and torch's "found version N" give it."""
+    return f"{n // 1000}.{(n % 1000) // 10}"
+
+
 def variant_of_cuda(cuda: tuple[int, int]) -> str:
     """(12, 1) -> 'cu121', the name PyTorch's wheel index uses."""
     return f"cu{cuda[0]}{cuda[1]}"

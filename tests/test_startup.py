@@ -32,7 +32,6 @@ ENVCHECK_TREES = {
     "envcheck.cli.options",
     "envcheck.compat",
     "envcheck.errors",
-    "envcheck.index_cache",
     "envcheck.install",
     "envcheck.numbers",
     "envcheck.probes.host",

@@ -1,9 +1,11 @@
-"""Checks: pure functions of (snapshot, tables) that return findings. They never touch hardware."""
+"""Checks: pure functions of (snapshot, tables, stack) that return findings. They never touch
+hardware; `stack` is the run's torch-stack fix (checks/fixes.py), planned once and shared."""
 
 from __future__ import annotations
 
 from envcheck.checks import driver, environment, onnxruntime, pasted, torch
 from envcheck.checks.findings import SEVERITIES, Finding, order
+from envcheck.checks.fixes import StackFix
 
 ALL = (
     driver.check_driver,
@@ -21,20 +23,22 @@ ALL = (
 
 
 def run_all(snapshot, tables) -> list[Finding]:
+    stack = StackFix(snapshot, tables)
     findings: list[Finding] = []
     for check in ALL:
-        findings.extend(check(snapshot, tables))
-    for f in pasted.check_pasted(snapshot, tables):
-        findings = _merge(findings, f)
-    return order(findings)
+        findings.extend(check(snapshot, tables, stack))
+    return order(with_pasted(findings, pasted.check_pasted(snapshot, tables, stack)))
 
 
-def _merge(findings: list[Finding], new: Finding) -> list[Finding]:
-    """A pasted error adds its finding unless the report's facts gave that code already; it
-    replaces the facts' finding only where it is more severe (the error proves the problem)."""
-    same = [f for f in findings if f.code == new.code]
-    if not same:
-        return [*findings, new]
-    if SEVERITIES.index(new.severity) > max(SEVERITIES.index(f.severity) for f in same):
-        return [f for f in findings if f.code != new.code] + [new]
-    return findings
+def with_pasted(findings: list[Finding], from_paste: list[Finding]) -> list[Finding]:
+    """One rule joins the two: a pasted error proves a problem; where the report's facts show the
+    same code, one finding per code is kept, the more severe (the facts' finding on a tie, as the
+    facts say more), so no problem is reported twice."""
+    out = list(findings)
+    for new in from_paste:
+        same = [SEVERITIES.index(f.severity) for f in out if f.code == new.code]
+        if not same:
+            out.append(new)
+        elif SEVERITIES.index(new.severity) > max(same):
+            out = [f for f in out if f.code != new.code] + [new]
+    return out

@@ -3,8 +3,8 @@ for the installed torch, and are the GPUs healthy."""
 
 from __future__ import annotations
 
+from envcheck.checks.codes import finding
 from envcheck.checks.findings import Finding
-from envcheck.checks.fixes import stack_fix
 from envcheck.snapshot.model import Snapshot, Torch, known
 from envcheck.versions import (
     cuda_version,
@@ -41,7 +41,7 @@ def _torch_cuda(s: Snapshot) -> str | None:
     return t.cuda if isinstance(t, Torch) and t.status == "ok" else None
 
 
-def check_driver(s: Snapshot, tables) -> list[Finding]:
+def check_driver(s: Snapshot, tables, stack=None) -> list[Finding]:
     """no-driver, driver-library-mismatch."""
     d = s.driver
     if known(d.driver_version):
@@ -56,34 +56,15 @@ def check_driver(s: Snapshot, tables) -> list[Finding]:
         facts = {"nvml": why.reason}
         if d.kernel_module_version and known(d.kernel_module_version):
             facts["kernel_module"] = d.kernel_module_version
-        return [
-            Finding(
-                "driver-library-mismatch",
-                "error",
-                "driver",
-                "the NVIDIA kernel module and the user-space driver libraries are different versions",
-                facts,
-                fix="sudo reboot",
-                why="the driver was upgraded and the old kernel module is still loaded; a reboot loads the new one",
-            )
-        ]
+        return [finding("driver-library-mismatch", "", facts)]
     expects_gpu = d.nvidia_on_pci or bool(_torch_cuda(s))
     if not expects_gpu:
-        return [
-            Finding(
-                "no-driver",
-                "info",
-                "driver",
-                "no NVIDIA GPU or driver on this machine: PyTorch will run on the CPU",
-                {"nvml": why.reason},
-            )
-        ]
+        return [finding("no-driver", "no-gpu", {"nvml": why.reason})]
     if why.code == "driver_not_loaded":
-        summary, fix = "an NVIDIA GPU is here but its driver is not loaded", "sudo modprobe nvidia"
+        variant = "not-loaded-in-container" if s.system.container else "not-loaded"
     else:
-        summary, fix = "an NVIDIA GPU is here but no NVIDIA driver answers", None
-    place = " (in a container: start it with the NVIDIA runtime, e.g. docker run --gpus all)" if s.system.container else ""
-    return [Finding("no-driver", "error", "driver", summary + place, {"nvml": why.reason, "nvidia_on_pci": d.nvidia_on_pci}, fix=fix)]
+        variant = "no-answer-in-container" if s.system.container else "no-answer"
+    return [finding("no-driver", variant, {"nvml": why.reason, "nvidia_on_pci": d.nvidia_on_pci})]
 
 
 def torch_driver_support(s: Snapshot, tables):
@@ -111,7 +92,7 @@ def driver_runs_torch(s: Snapshot, tables) -> bool | None:
     return None if support is None else support.runs
 
 
-def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
+def check_driver_too_old(s: Snapshot, tables, stack) -> list[Finding]:
     """driver-too-old (respecting minor-version compatibility), compat-table-stale."""
     out: list[Finding] = []
     drv = s.driver.driver_version
@@ -119,55 +100,24 @@ def check_driver_too_old(s: Snapshot, tables) -> list[Finding]:
     support = torch_driver_support(s, tables)
     if support is not None and not known(drv) and support.level == "none":
         have = s.driver.cuda_driver_version
-        out.append(Finding("driver-too-old", "error", "driver", f"the driver supports CUDA {have}, torch is built for CUDA {cuda}",
-                           {"driver_cuda": have, "torch_cuda": cuda}, why="install a torch build for this driver (the fix), or upgrade the driver",
-                           **stack_fix(s, tables)))
+        out.append(finding("driver-too-old", "cuda-only", {"driver_cuda": have, "torch_cuda": cuda}, fix=stack.fix))
     if support is not None and known(drv):
         facts = {"driver": drv, "torch_cuda": cuda, "needs": support.full, "minor_version_compat_from": support.mvc}
         if support.level == "minor-version":
-            out.append(
-                Finding(
-                    "driver-too-old",
-                    "info",
-                    "driver",
-                    f"driver {drv} runs torch's CUDA {cuda} only through minor-version compatibility",
-                    facts,
-                    why="the driver cannot JIT-compile newer PTX: torch.compile/Triton kernels may fail"
-                    + (f"; a driver ≥ {support.full} gives full support" if support.full else ""),
-                )
-            )
+            out.append(finding("driver-too-old", "minor-version-upgradable" if support.full else "minor-version", facts))
         elif support.level == "none":
-            out.append(
-                Finding(
-                    "driver-too-old",
-                    "error",
-                    "driver",
-                    f"driver {drv} is too old for torch's CUDA {cuda} (needs ≥ {support.needs})",
-                    facts,
-                    why="install a torch build for this driver (the fix), or upgrade the driver",
-                    **stack_fix(s, tables),
-                )
-            )
+            out.append(finding("driver-too-old", "too-old", facts, fix=stack.fix, minimum=support.needs))
     t = s.torch
     if isinstance(t, Torch) and t.status == "ok" and t.version and tables.releases:
         base = t.version.split("+")[0]
         newest = tables.releases[0].torch
         if release_of(base) and pad3(vtuple(release_of(base))) > pad3(vtuple(newest)):
-            out.append(
-                Finding(
-                    "compat-table-stale",
-                    "info",
-                    "torch",
-                    f"torch {base} is newer than envcheck's tables ({newest}); runtime checks still apply",
-                    {"torch": base, "tables_newest": newest},
-                    fix="pip install --upgrade envcheck",
-                )
-            )
+            out.append(finding("compat-table-stale", "", {"torch": base, "tables_newest": newest}))
     return out
 
 
-def check_gpu_health(s: Snapshot, tables) -> list[Finding]:
-    """gpu-health: throttling, heat, ECC errors, other processes, MIG."""
+def check_gpu_health(s: Snapshot, tables, stack=None) -> list[Finding]:
+    """gpu-health: throttling, heat, ECC errors, other processes, MIG, persistence mode."""
     gpus = s.driver.gpus
     if not known(gpus):
         return []
@@ -178,38 +128,32 @@ def check_gpu_health(s: Snapshot, tables) -> list[Finding]:
         bad = [r for r in reasons if r not in BENIGN_CLOCK_REASONS | LIMIT_CLOCK_REASONS]
         limits = [r for r in reasons if r in LIMIT_CLOCK_REASONS]
         if bad:
-            out.append(Finding("gpu-health", "warn", "driver", f"{name} is throttled: {', '.join(bad)}", {"gpu": g.index, "reasons": list(bad)},
-                               why="sustained throttling slows training; check cooling, power cables and the power limit"))
+            out.append(finding("gpu-health", "throttled", {"gpu": g.index, "reasons": list(bad)}, name=name,
+                               reasons_text=", ".join(bad)))
         elif limits:
-            out.append(Finding("gpu-health", "info", "driver", f"{name} holds its clocks at a limit: {', '.join(limits)}",
-                               {"gpu": g.index, "reasons": list(limits)},
-                               why="normal while a job runs at full load: the board keeps its power limit"))
+            out.append(finding("gpu-health", "clock-limit", {"gpu": g.index, "reasons": list(limits)}, name=name,
+                               reasons_text=", ".join(limits)))
         if isinstance(g.temperature_c, int) and g.temperature_c >= HOT_C:
-            out.append(Finding("gpu-health", "warn", "driver", f"{name} runs at {g.temperature_c} °C", {"gpu": g.index, "temperature_c": g.temperature_c}))
+            out.append(finding("gpu-health", "hot", {"gpu": g.index, "temperature_c": g.temperature_c}, name=name))
         if isinstance(g.ecc_uncorrected_volatile, int) and g.ecc_uncorrected_volatile > 0:
-            out.append(Finding("gpu-health", "error", "driver", f"{name} has {g.ecc_uncorrected_volatile} uncorrected ECC errors since boot",
-                               {"gpu": g.index, "ecc_uncorrected_volatile": g.ecc_uncorrected_volatile},
-                               why="uncorrected memory errors corrupt results; drain the GPU and have it checked"))
+            out.append(finding("gpu-health", "ecc", {"gpu": g.index, "ecc_uncorrected_volatile": g.ecc_uncorrected_volatile},
+                               name=name))
         if g.processes and known(g.processes):
             used = sum(p.used_memory_mib or 0 for p in g.processes)
-            out.append(Finding("gpu-health", "info", "driver", f"{name} is in use by {len(g.processes)} process(es) ({used} MiB)",
-                               {"gpu": g.index, "pids": [p.pid for p in g.processes]}))
+            out.append(finding("gpu-health", "busy", {"gpu": g.index, "pids": [p.pid for p in g.processes]}, name=name,
+                               count=len(g.processes), used=used))
         if g.mig_mode is True:
-            out.append(Finding("gpu-health", "info", "driver", f"{name} has MIG enabled: CUDA sees MIG instances, not the whole GPU",
-                               {"gpu": g.index, "mig_mode": True}))
+            out.append(finding("gpu-health", "mig", {"gpu": g.index, "mig_mode": True}, name=name))
     cold = [g.index for g in gpus if g.persistence_mode is False]
     if len(gpus) > 1 and cold and s.system.os == "linux":
         # NVIDIA, "Driver Persistence": without it the driver tears a GPU down when its last client
         # exits and starts it again for the next, "a short (order of 1-3 second) startup cost per GPU".
-        out.append(Finding("gpu-health", "info", "driver",
-                           f"persistence mode is off on GPU{'s' if len(cold) > 1 else ''} {', '.join(map(str, cold))}: every program "
-                           f"that opens them waits 1-3 s per GPU while the driver starts it", {"gpus": cold, "persistence_mode": False},
-                           why="the driver stops an idle GPU when its last program exits; nvidia-persistenced keeps it ready",
-                           fix="sudo nvidia-smi -pm 1"))
+        out.append(finding("gpu-health", "persistence-off", {"gpus": cold, "persistence_mode": False},
+                           plural="s" if len(cold) > 1 else "", gpu_list=", ".join(map(str, cold))))
     return out
 
 
-def check_nvml_bindings(s: Snapshot, tables) -> list[Finding]:
+def check_nvml_bindings(s: Snapshot, tables, stack=None) -> list[Finding]:
     """nvml-bindings-broken: the nvidia-ml-py envcheck read NVML with is the release that scrambles
     the GPUs' process list on this driver, so the processes and their memory may be wrong."""
     d = s.driver
@@ -219,10 +163,5 @@ def check_nvml_bindings(s: Snapshot, tables) -> list[Finding]:
     low, high = BINDINGS_READ_RIGHT
     if drv and low <= driver_tuple(drv)[:2] < high:
         return []  # the one driver line whose process list this release reads right
-    on = f"driver {drv}" if drv else "this driver"
-    return [Finding("nvml-bindings-broken", "warn", "driver",
-                    f"nvidia-ml-py {SCRAMBLING_BINDINGS} reads the GPUs' processes wrongly with {on}: "
-                    "process IDs and memory shown here may be wrong",
-                    {"nvidia_ml_py": d.bindings_version, "driver": drv},
-                    fix="pip install -U nvidia-ml-py",
-                    why="this release expects the process list that only drivers 535.43 to 535.86 give; later releases read newer drivers right")]
+    return [finding("nvml-bindings-broken", "", {"nvidia_ml_py": d.bindings_version, "driver": drv},
+                    on=f"driver {drv}" if drv else "this driver")]

@@ -22,6 +22,17 @@ class Finding:
     alternative: str | None = None  # another fix (e.g. the newest release where the fix keeps yours)
 
 
+@dataclass(frozen=True)
+class Fix:
+    """What a finding tells the user to do: one typed value, so the torch-stack plan is worked out
+    once per run and handed to every finding that shares it (checks/fixes.py)."""
+
+    command: str | None = None  # a runnable command; None: no command to give
+    notes: tuple = ()  # what the fix's own planner says of it
+    verify: str | None = None  # a line that proves the fix worked
+    alternative: str | None = None  # another command (the newest release where `command` keeps yours)
+
+
 def order(findings: list[Finding]) -> list[Finding]:
     """Worst first, then in area order, so the report opens with what to fix."""
     return sorted(findings, key=lambda f: (-SEVERITIES.index(f.severity), AREAS.index(f.area)))

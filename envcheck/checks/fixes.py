@@ -8,8 +8,10 @@ offered beside it.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import NamedTuple
 
+from envcheck.checks.findings import Fix
 from envcheck.errors import UserError
 from envcheck.install import Installed, Plan, Request, machine_from, runs_here, solve
 from envcheck.snapshot.model import Host, Snapshot, Torch
@@ -96,16 +98,25 @@ def _commands(plan: Plan) -> str:
     return " && ".join(plan.commands("env", "remove", "install"))
 
 
-def stack_fix(s: Snapshot, tables) -> dict:
-    """The fix fields of a Finding about the torch stack: the commands, the notes that travel with
-    them, the line that verifies the result, and the newest release as an alternative."""
+def stack_fix(s: Snapshot, tables) -> Fix:
+    """The fix of a finding about the torch stack: the commands, the notes that travel with them,
+    the line that verifies the result, and the newest release as an alternative; Fix() when no
+    plan can be made."""
     found = stack_plan(s, tables)
     if found is None:
-        return {}
+        return Fix()
     plan = found.plan
-    return {
-        "fix": _commands(plan),
-        "fix_notes": plan.notes,
-        "verify": (plan.commands("verify") or [None])[0],
-        "alternative": _commands(found.alternative) if found.alternative else None,
-    }
+    return Fix(_commands(plan), plan.notes, (plan.commands("verify") or [None])[0],
+               _commands(found.alternative) if found.alternative else None)
+
+
+class StackFix:
+    """The torch-stack fix of one run, planned the first time a finding asks for it and then shared:
+    the solver runs once per `doctor`, however many findings carry the plan."""
+
+    def __init__(self, snapshot: Snapshot, tables):
+        self._snapshot, self._tables = snapshot, tables
+
+    @cached_property
+    def fix(self) -> Fix:
+        return stack_fix(self._snapshot, self._tables)

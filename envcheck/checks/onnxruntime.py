@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import shlex
 
-from envcheck.checks.findings import Finding
+from envcheck.checks.codes import finding
+from envcheck.checks.findings import Finding, Fix
 from envcheck.snapshot.model import Snapshot, known
 from envcheck.versions import release_of
 
@@ -18,25 +19,19 @@ PRELOAD = ("call onnxruntime.preload_dlls() before creating a session (it loads 
            "packages), or import torch first, whose CUDA libraries ONNX Runtime then uses")
 
 
-def check_onnxruntime(s: Snapshot, tables) -> list[Finding]:
+def check_onnxruntime(s: Snapshot, tables, stack=None) -> list[Finding]:
     ort = s.onnxruntime
     out: list[Finding] = []
     if "onnxruntime" in ort.installed and "onnxruntime-gpu" in ort.installed:
-        out.append(Finding("onnxruntime-conflict", "error", "onnxruntime",
-                           "onnxruntime and onnxruntime-gpu are both installed: they overwrite each other's files",
-                           {"installed": list(ort.installed)},
-                           fix="pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"))
+        out.append(finding("onnxruntime-conflict", "", {"installed": list(ort.installed)}))
     gpus = s.driver.gpus
     if not (ort.installed and known(gpus) and gpus and known(ort.providers)):
         return out
     listed = [p for p in ort.providers if p in GPU_PROVIDERS]
     if not listed:
-        fix = None if "onnxruntime-gpu" in ort.installed else "pip uninstall -y onnxruntime && pip install onnxruntime-gpu"
-        why = ("onnxruntime-gpu is installed but its CUDA provider cannot load (missing CUDA/cuDNN libraries of the version it was built for)"
-               if "onnxruntime-gpu" in ort.installed else "the onnxruntime package is CPU-only")
-        out.append(Finding("onnxruntime-no-gpu", "warn", "onnxruntime",
-                           f"ONNX Runtime {ort.version or ''} has no GPU execution provider although this machine has NVIDIA GPUs".replace("  ", " "),
-                           {"providers": list(ort.providers)}, fix=fix, why=why))
+        variant = "provider-missing" if "onnxruntime-gpu" in ort.installed else "cpu-package"
+        out.append(finding("onnxruntime-no-gpu", variant, {"providers": list(ort.providers)},
+                           version=f"{ort.version} " if ort.version else ""))
         return out
     tried = [x for x in (ort.loads if known(ort.loads) else ()) if x.provider in listed and x.loads is not None]
     if tried and not any(x.loads for x in tried):
@@ -47,14 +42,11 @@ def check_onnxruntime(s: Snapshot, tables) -> list[Finding]:
 def _does_not_load(ort, load) -> Finding:
     """A GPU provider listed by get_available_providers() whose session ran on the CPU anyway."""
     missing = f" ({', '.join(load.missing)} not found)" if load.missing else ""
-    if load.after_preload:
-        summary = f"ONNX Runtime lists {load.provider} but cannot load it on its own{missing}: it loads only after onnxruntime.preload_dlls()"
-    else:
-        summary = f"ONNX Runtime lists {load.provider} but cannot load it{missing}: every session runs on the CPU"
-    fix, notes = load_advice(load.provider, ort.version, load.after_preload, load.missing)
+    command, notes = load_advice(load.provider, ort.version, load.after_preload, load.missing)
     facts = {"provider": load.provider, "missing": list(load.missing), "error": load.error,
              "loads_after_preload_dlls": load.after_preload, "providers": list(ort.providers)}
-    return Finding("onnxruntime-no-gpu", "warn", "onnxruntime", summary, facts, fix=fix, why=load.error, fix_notes=notes)
+    return finding("onnxruntime-no-gpu", "loads-after-preload" if load.after_preload else "does-not-load", facts,
+                   fix=Fix(command, notes), why=load.error, missing_text=missing)
 
 
 def load_advice(provider: str, version: str | None, after_preload: bool | None, missing: tuple = ()) -> tuple[str | None, tuple[str, ...]]:

@@ -1,70 +1,68 @@
 """Findings from the error lines of a paste (`doctor --from`): each line a known signature matched
-(compat/error_signatures.toml) becomes that signature's finding, made specific with what the same
-paste says (the GPU's name, the driver, the torch build). An error no signature knows is said to be
-unknown, never guessed at."""
+(compat/error_signatures.toml) becomes the catalogue's finding for that signature's code and
+variant, made specific with what the same paste says (the GPU's name, the driver, the torch build).
+An error no signature knows is said to be unknown, never guessed at."""
 
 from __future__ import annotations
 
 import shlex
 
-from envcheck.checks.findings import Finding
-from envcheck.checks.fixes import stack_fix
+from envcheck.checks.codes import code, finding
+from envcheck.checks.findings import Finding, Fix
 from envcheck.snapshot.model import Snapshot, known
 
 
-class _Facts(dict):
-    """str.format_map over captured groups: a group the line did not capture reads '?'."""
+class _Quoted(dict):
+    """str.format_map over shell-quoted facts: a fact the line did not capture reads '?'."""
 
     def __missing__(self, key):
         return "?"
 
 
-def _facts(groups: dict) -> dict:
-    facts = dict(groups)
-    found = groups.get("found", "")
-    if found.isdecimal():  # torch's "found version 10010": CUDA 10.1, as the driver reports it
-        n = int(found)
-        facts["driver_cuda"] = f"{n // 1000}.{(n % 1000) // 10}"
+def _facts(p, s: Snapshot) -> dict:
+    """The line's captured groups; torch's "found version N" stands for the driver's CUDA, which the
+    report reader decoded from the same line (reports/collect_env.py, warned_facts)."""
+    facts = dict(p.groups)
+    if "found" in facts:
+        cuda = s.driver.cuda_driver_version
+        facts["driver_cuda"] = cuda if known(cuda) else "?"
     return facts
 
 
-def _fix(sig, s: Snapshot, tables, facts: dict) -> dict:
-    if sig.fix != "@stack":
-        return {"fix": sig.fix} if sig.fix else {}
+def _fix(sig, s: Snapshot, stack, facts: dict) -> Fix | None:
+    """The torch-stack plan where the paste names the driver or a GPU; else the catalogue's command
+    with the facts shell-quoted, cut before its options when a fact it needs is missing."""
+    if not sig.stack:
+        return None  # the catalogue's own command
     gpus = s.driver.gpus
-    if known(s.driver.driver_version) or (known(gpus) and gpus):
-        planned = stack_fix(s, tables)
-        if planned.get("fix"):
-            return planned
-    if not sig.hint:
-        return {}
-    quoted = _Facts({k: shlex.quote(v) for k, v in facts.items()})
-    hint = sig.hint.format_map(quoted)
-    return {"fix": hint if "?" not in hint.split() else sig.hint.split(" --")[0]}
+    if (known(s.driver.driver_version) or (known(gpus) and gpus)) and stack.fix.command:
+        return stack.fix
+    hint = code(sig.code).variant(sig.variant).fix
+    if not hint:
+        return Fix()
+    filled = hint.format_map(_Quoted({k: shlex.quote(str(v)) for k, v in facts.items()}))
+    return Fix(filled if "?" not in filled.split() else hint.split(" --")[0])
 
 
-def check_pasted(s: Snapshot, tables) -> list[Finding]:
+def check_pasted(s: Snapshot, tables, stack) -> list[Finding]:
     """One finding per signature matched in the paste; one info line when only unknown errors are."""
     out: list[Finding] = []
     seen: set = set()
     unknown = []
     for p in s.pasted:
-        sig = tables.signatures.get(p.signature) if p.signature else None
+        sig = tables.signatures.get(p.signature) if p.signature else None  # the snapshot keeps the id: it is JSON data
         if sig is None:
             unknown.append(p)
             continue
         if sig.id in seen:
             continue
         seen.add(sig.id)
-        facts = _facts(p.groups)
-        summary = sig.summary.format_map(_Facts(facts))
-        out.append(Finding(sig.code, sig.severity, sig.area, summary, {"pasted": p.text, **facts, "source": sig.source},
-                           why=sig.cause, **_fix(sig, s, tables, facts)))
+        facts = _facts(p, s)
+        out.append(finding(sig.code, sig.variant, {"pasted": p.text, **facts, "source": sig.source},
+                           fix=_fix(sig, s, stack, facts)))
     errors = [p for p in unknown if not p.groups.get("warning")]
     if errors and not out:
-        out.append(Finding("pasted-error", "info", "torch", f"envcheck does not know this error: {errors[-1].text[:200]}",
-                           {"pasted": errors[-1].text}, why="nothing in the paste matches an environment problem envcheck knows"))
+        out.append(finding("pasted-error", "unknown", {"pasted": errors[-1].text}, line=errors[-1].text[:200]))
     elif unknown and not out:
-        out.append(Finding("pasted-error", "info", "torch", f"the paste shows warnings only ({len(unknown)}), none about the environment",
-                           {"pasted": unknown[0].text}))
+        out.append(finding("pasted-error", "warnings-only", {"pasted": unknown[0].text}, count=len(unknown)))
     return out

@@ -3,9 +3,11 @@ companions (torchvision, torchaudio) and the toolkit on PATH belong with it."""
 
 from __future__ import annotations
 
+from envcheck.checks.codes import finding
+from envcheck.checks.codes.torch import IMPORT_OUTCOME
 from envcheck.checks.driver import driver_runs_torch
-from envcheck.checks.findings import Finding
-from envcheck.checks.fixes import KNOWN_OS, installed_variant, stack_fix, target_python
+from envcheck.checks.findings import Finding, Fix
+from envcheck.checks.fixes import KNOWN_OS, installed_variant, target_python
 from envcheck.compat import WheelArch, platform_key, wheel_runs_on
 from envcheck.cuda_libraries import CUDA_LIBRARIES
 from envcheck.errors import first_line
@@ -19,7 +21,7 @@ def _gpus(s: Snapshot) -> tuple:
     return g if known(g) else ()
 
 
-def check_torch(s: Snapshot, tables) -> list[Finding]:
+def check_torch(s: Snapshot, tables, stack) -> list[Finding]:
     """torch-missing, torch-import-failed, cpu-only-build, arch-unsupported, cuda-unavailable,
     device-count-mismatch, python-unsupported."""
     t = s.torch
@@ -27,21 +29,18 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
         return []
     gpus = _gpus(s)
     if t.status == "missing":
-        return [Finding("torch-missing", "warn", "torch", f"no torch in {s.python.executable}", {"python": s.python.executable},
-                        **stack_fix(s, tables))]
+        return [finding("torch-missing", "", {"python": s.python.executable}, fix=stack.fix)]
     if t.status != "ok":
-        return [_import_failed(s, t, tables)]
+        return [_import_failed(s, t, stack)]
     out: list[Finding] = []
     has_driver = known(s.driver.driver_version)
     if not t.cuda and not t.hip and gpus and has_driver:
-        out.append(Finding("cpu-only-build", "error", "torch", f"torch {t.version} is a CPU build, but this machine has {len(gpus)} NVIDIA GPU(s)",
-                           {"torch": t.version, "gpus": len(gpus)}, **stack_fix(s, tables)))
+        out.append(finding("cpu-only-build", "", {"torch": t.version, "gpus": len(gpus)}, fix=stack.fix))
     if t.cuda:
-        out += _arch(s, t, tables)
+        out += _arch(s, t, tables, stack)
         if has_driver and t.cuda_available is False and driver_runs_torch(s, tables) is not False:
             reason = "; ".join(t.warnings) or "torch gave no reason"
-            out.append(Finding("cuda-unavailable", "error", "torch", "torch has a CUDA build and there is a driver, yet torch.cuda.is_available() is False",
-                               {"torch": t.version, "torch_warnings": list(t.warnings)}, why=reason))
+            out.append(finding("cuda-unavailable", "", {"torch": t.version, "torch_warnings": list(t.warnings)}, why=reason))
         if has_driver and t.cuda_available and t.device_count is not None and gpus:
             out += _device_count(s, t, gpus)
     release = tables.releases.get(release_of(t.version or ""))
@@ -50,8 +49,8 @@ def check_torch(s: Snapshot, tables) -> list[Finding]:
         py = target_python(s)
         pys = release.python.get(plat, ())
         if pys and py not in pys:
-            out.append(Finding("python-unsupported", "warn", "python", f"torch {release.torch} has no wheels for Python {py} (it supports {', '.join(pys)})",
-                               {"python": py, "torch": release.torch}, **stack_fix(s, tables)))
+            out.append(finding("python-unsupported", "", {"python": py, "torch": release.torch}, fix=stack.fix,
+                               supported=", ".join(pys)))
     return out
 
 
@@ -67,30 +66,23 @@ def _device_count(s: Snapshot, t: Torch, gpus: tuple) -> list[Finding]:
         # torch counts devices through NVML, which counts physical GPUs, while a CUDA process before
         # R570 enumerates one MIG device (torch/cuda/__init__.py _device_count_nvml; pytorch#130181).
         first = next(d for g in gpus if g.index == migs[0].gpu for d in g.mig_devices if d.index == migs[0].mig)
-        fix = {"fix": f"export CUDA_VISIBLE_DEVICES={first.uuid}"} if isinstance(first.uuid, str) else {}
-        return [Finding("device-count-mismatch", "warn", "torch",
-                        f"torch counts {t.device_count} GPU(s), but CUDA enumerates {len(visible)} MIG device(s) here: "
-                        f"cuda:{len(visible)} and up will fail", facts,
-                        why="in MIG mode torch counts the physical GPUs; name the MIG device to use in CUDA_VISIBLE_DEVICES "
-                            "(nvidia-smi -L lists their MIG- UUIDs)", **fix)]
-    return [Finding("device-count-mismatch", "warn", "torch", f"the driver shows {len(visible)} GPU(s) to CUDA, torch sees {t.device_count}",
-                    facts)]
+        no_uuid = None if isinstance(first.uuid, str) else Fix()
+        return [finding("device-count-mismatch", "mig", facts, fix=no_uuid, uuid=first.uuid)]
+    return [finding("device-count-mismatch", "", facts)]
 
 
-def _import_failed(s: Snapshot, t: Torch, tables) -> Finding:
+def _import_failed(s: Snapshot, t: Torch, stack) -> Finding:
     text = t.error or t.status
-    cause = {"timeout": "importing torch hung", "crashed": "importing torch crashed the interpreter"}.get(t.status, "importing torch raised an error")
-    why = ""
+    variant = ""
     if any(h in text for h in CUDA_LIBRARIES):
-        why = "a CUDA library torch needs could not be loaded"
-        if s.toolkit.ld_library_path_cuda:
-            why += f"; LD_LIBRARY_PATH puts other CUDA libraries first ({', '.join(s.toolkit.ld_library_path_cuda)}), which shadows torch's bundled ones"
+        variant = "shadowed" if s.toolkit.ld_library_path_cuda else "cuda-library"
     facts = {"status": t.status, "error": text}
-    fix = {"fix": "unset LD_LIBRARY_PATH"} if s.toolkit.ld_library_path_cuda and why else stack_fix(s, tables)
-    return Finding("torch-import-failed", "error", "torch", f"{cause}: {first_line(text, t.status)}", facts, why=why, **fix)
+    return finding("torch-import-failed", variant, facts, fix=None if variant == "shadowed" else stack.fix,
+                   outcome=IMPORT_OUTCOME.get(t.status, IMPORT_OUTCOME[""]), error_line=first_line(text, t.status),
+                   ld_library_path=", ".join(s.toolkit.ld_library_path_cuda))
 
 
-def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
+def _arch(s: Snapshot, t: Torch, tables, stack) -> list[Finding]:
     """Compare each GPU's capability with the arch list torch itself reports."""
     sm = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("sm_")) if c)
     ptx = tuple(c for c in (arch_cc(a) for a in t.arch_list if a.startswith("compute_")) if c)
@@ -115,9 +107,8 @@ def _arch(s: Snapshot, t: Torch, tables) -> list[Finding]:
     out = []
     for cc, name in sorted(caps.items()):
         if not wheel_runs_on(arch, cc):
-            out.append(Finding("arch-unsupported", "error", "torch",
-                               f"torch {t.version} has no kernels for {name} (sm_{cc.replace('.', '')}): its arch list is {listed}",
-                               {"gpu": name, "capability": cc, "arch_list": list(t.arch_list)}, **stack_fix(s, tables)))
+            out.append(finding("arch-unsupported", "", {"gpu": name, "capability": cc, "arch_list": list(t.arch_list)},
+                               fix=stack.fix, version=t.version, sm=cc.replace(".", ""), listed=listed))
     return out
 
 
@@ -134,15 +125,13 @@ def _retired(s: Snapshot, t: Torch, tables) -> list[Finding]:
         last_t, have = cuda_version(last.replace(".x", ".9")), cuda_version(t.cuda)
         if last_t and have and have > last_t:
             name = g.name if known(g.name) else f"GPU {g.index}"
-            out.append(Finding("arch-unsupported", "error", "torch",
-                               f"torch {t.version} is built with CUDA {t.cuda}, which cannot target {name} (sm_{g.compute_capability.replace('.', '')}): "
-                               f"the last CUDA for {generation} GPUs is {last}",
+            out.append(finding("arch-unsupported", "retired",
                                {"gpu": name, "capability": g.compute_capability, "torch_cuda": t.cuda, "last_cuda": last},
-                               why="no PyTorch binary runs on this GPU; a newer GPU is the way forward"))
+                               version=t.version, sm=g.compute_capability.replace(".", ""), generation=generation))
     return out
 
 
-def check_loaded_libraries(s: Snapshot, tables) -> list[Finding]:
+def check_loaded_libraries(s: Snapshot, tables, stack=None) -> list[Finding]:
     """library-shadowed: torch imported, but a CUDA library came from an LD_LIBRARY_PATH folder
     instead of the copy its wheel ships. It works until the versions disagree, then fails oddly."""
     t = s.torch
@@ -152,14 +141,11 @@ def check_loaded_libraries(s: Snapshot, tables) -> list[Finding]:
     shadowed = [p for p in t.loaded_libraries if p.rsplit("/", 1)[0] in dirs and any(h in p for h in CUDA_LIBRARIES)]
     if not shadowed:
         return []
-    return [Finding("library-shadowed", "warn", "torch",
-                    f"torch loaded CUDA libraries from LD_LIBRARY_PATH, not from its own wheel: {', '.join(shadowed)}",
-                    {"libraries": shadowed, "ld_library_path_cuda": sorted(dirs)}, fix="unset LD_LIBRARY_PATH",
-                    why="a different cuDNN/cuBLAS than torch was built with can crash or silently slow down; "
-                        "keep CUDA folders out of LD_LIBRARY_PATH when running torch")]
+    return [finding("library-shadowed", "", {"libraries": shadowed, "ld_library_path_cuda": sorted(dirs)},
+                    shadowed=", ".join(shadowed))]
 
 
-def check_companions(s: Snapshot, tables) -> list[Finding]:
+def check_companions(s: Snapshot, tables, stack) -> list[Finding]:
     """torchvision-mismatch, torchaudio-mismatch: versions or builds not released with torch."""
     t = s.torch
     if not isinstance(t, Torch) or t.status != "ok" or not t.version:
@@ -178,8 +164,9 @@ def check_companions(s: Snapshot, tables) -> list[Finding]:
         wrong_version = not tables.releases.companion_fits(name, have, t.version)
         wrong_build = bool(have_local) and have_local != variant and "+" in t.version
         if wrong_version or wrong_build:
-            what = f"{name} {have} was not released with torch {t.version} (that is {name} {want}" + (f"+{variant}" if "+" in t.version and have_local else "") + ")"
-            out.append(Finding(f"{name}-mismatch", "error", "torch", what, {"torch": t.version, name: have, "expected": want}, **stack_fix(s, tables)))
+            which = "release-build" if "+" in t.version and have_local else "release"
+            out.append(finding("torchvision-mismatch" if name == "torchvision" else "torchaudio-mismatch", which, {"torch": t.version, name: have, "expected": want}, fix=stack.fix,
+                               package=name, have=have, torch_build=variant))
     return out
 
 
@@ -190,13 +177,12 @@ def _variant_mismatch(s: Snapshot, t: Torch) -> list[Finding]:
     for p in s.packages:
         local = (p.version or "").partition("+")[2]
         if p.name in ("torchvision", "torchaudio") and local and local != variant:
-            out.append(Finding(f"{p.name}-mismatch", "error", "torch",
-                               f"{p.name} {p.version} is a {local} build, torch {t.version} a {variant} build",
-                               {"torch": t.version, p.name: p.version}))
+            out.append(finding("torchvision-mismatch" if p.name == "torchvision" else "torchaudio-mismatch", "build", {"torch": t.version, p.name: p.version}, package=p.name,
+                               version=p.version, local=local, torch_build=variant))
     return out
 
 
-def check_nvcc(s: Snapshot, tables) -> list[Finding]:
+def check_nvcc(s: Snapshot, tables, stack=None) -> list[Finding]:
     """nvcc-mismatch: the toolkit on PATH differs from torch's build CUDA (extensions need them equal)."""
     t = s.torch
     nvcc = s.toolkit.nvcc_version
@@ -205,8 +191,5 @@ def check_nvcc(s: Snapshot, tables) -> list[Finding]:
     a, b = cuda_version(nvcc), cuda_version(t.cuda)
     if a is None or b is None or a == b:
         return []
-    severity = "warn" if a[0] != b[0] else "info"
-    return [Finding("nvcc-mismatch", severity, "toolkit",
-                    f"nvcc on PATH is CUDA {nvcc}, torch was built with CUDA {t.cuda}: building CUDA extensions needs them to match",
-                    {"nvcc": nvcc, "nvcc_path": s.toolkit.nvcc_path, "torch_cuda": t.cuda},
-                    why="only matters when compiling extensions (pip install of packages with CUDA code, torch.utils.cpp_extension)")]
+    return [finding("nvcc-mismatch", "major" if a[0] != b[0] else "minor",
+                    {"nvcc": nvcc, "nvcc_path": s.toolkit.nvcc_path, "torch_cuda": t.cuda})]

@@ -1,4 +1,4 @@
-"""compat/error_signatures.toml: known error messages, what they mean and what fixes them."""
+"""compat/error_signatures.toml: known error messages, how to recognise each and which finding it is."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from envcheck.compat.rows import Rows
 
 
 class Signature(NamedTuple):
-    """A known error message (compat/error_signatures.toml): what it means and what fixes it."""
+    """A known error message (compat/error_signatures.toml): how to recognise it and which finding
+    it is; the finding's words are in the catalogue (envcheck/checks/codes/) under code and variant."""
 
     id: str
     needle: str
     pattern: str
     code: str
-    severity: str
-    area: str
-    summary: str
-    cause: str
-    fix: str
-    hint: str
+    variant: str  # the code's variant in the catalogue (the row's id unless the row names one)
+    stack: bool  # fix = "@stack": the torch-stack plan, from the paste's own facts where it has them
     source: str
 
 
@@ -28,8 +25,8 @@ class Signatures(Rows):
 
     def __init__(self, raw: dict) -> None:
         super().__init__(
-            Signature(r["id"], r["needle"], r["pattern"], r["code"], r["severity"], r["area"], r["summary"],
-                      r.get("cause", ""), r.get("fix", ""), r.get("hint", ""), r["source"])
+            Signature(r["id"], r["needle"], r["pattern"], r["code"], r.get("variant", r["id"]), r.get("fix") == "@stack",
+                      r["source"])
             for r in raw["signature"]
         )
 

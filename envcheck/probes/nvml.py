@@ -44,6 +44,7 @@ from envcheck.snapshot.facts import (
     MigDevice,
     Unavailable,
 )
+from envcheck.versions import cuda_from_int
 
 # Clocks-event (formerly "throttle") reason bits, nvml.h `nvmlClocksEventReason*` (the same values
 # as the deprecated `nvmlClocksThrottleReason*`); pynvml defines both sets with these values, and
@@ -76,7 +77,7 @@ _NVML_CLOCK_SM = 1  # nvmlClockType_t: NVML_CLOCK_GRAPHICS 0, NVML_CLOCK_SM 1, N
 
 def _cuda_version(v: int) -> str:
     """12020 -> '12.2' (NVML encodes major*1000 + minor*10)."""
-    return f"{v // 1000}.{(v % 1000) // 10}"
+    return cuda_from_int(v)
 
 
 def decode_clocks_event_reasons(mask: int) -> tuple:

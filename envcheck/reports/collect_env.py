@@ -23,6 +23,7 @@ from envcheck.snapshot.model import (
     Torch,
     Unavailable,
 )
+from envcheck.versions import cuda_from_int
 
 NOT_IN_REPORT = Unavailable("not_in_report", "the report does not say")
 _UNKNOWN = {"", "could not collect", "n/a", "none", "no cuda", "unknown"}
@@ -35,7 +36,8 @@ _LOOSE_KEYS = ("PyTorch version", "CUDA used to build PyTorch", "OS", "Python ve
 _LOOSE_LOWER = tuple((key, key.lower()) for key in _LOOSE_KEYS)
 
 
-def looks_like(text: str) -> bool:
+def sniff(text: str) -> bool:
+    """The text holds collect_env's "PyTorch version:" line (as a reader of report texts, reports/read.py)."""
     # [ \t]*, not \s*: \s would run across newlines and backtrack quadratically on long blank runs.
     return bool(re.search(r"(?im)^[ \t]*PyTorch version[ \t]*[:：]?[ \t]*\S", text)) or "Collecting environment information" in text
 
@@ -88,8 +90,7 @@ def warned_facts(text: str) -> dict:
         facts["no_driver"] = True
     m = re.search(r"driver on your system is too old \(found version (\d+)\)", text)
     if m:
-        n = int(m.group(1))
-        facts["cuda_driver"] = f"{n // 1000}.{(n % 1000) // 10}"
+        facts["cuda_driver"] = cuda_from_int(int(m.group(1)))
     for name, sm in re.findall(r"^[ \t]*(.+?) with CUDA capability sm_(\d+) is not compatible", text, re.MULTILINE):
         name = name.strip().rsplit(": ", 1)[-1]  # "...: UserWarning: NVIDIA GeForce RTX 5090"
         facts.setdefault("capabilities", {})[name] = f"{sm[:-1]}.{sm[-1]}"
@@ -158,7 +159,13 @@ def _cuda_version(text: str | None) -> str | None:
 
 
 def parse(text: str, tables=None) -> Snapshot:
-    if not looks_like(text):
+    """A snapshot of what the report says."""
+    return partial_snapshot(**parts(text, tables))
+
+
+def parts(text: str, tables=None) -> dict:
+    """The parts of a snapshot the report gives: system, Python, driver, toolkit, torch, packages."""
+    if not sniff(text):
         raise ReportError("not collect_env output: it has no 'PyTorch version:' line")
     v, gpu_lines, libs = _fields(text)
     warned = warned_facts(text)
@@ -203,4 +210,5 @@ def parse(text: str, tables=None) -> Snapshot:
     installed = tuple(n for n in ("onnxruntime", "onnxruntime-gpu") if n in pkgs)
     ort = OnnxRuntime(installed, pkgs.get("onnxruntime-gpu") or pkgs.get("onnxruntime"), NOT_IN_REPORT) if installed else OnnxRuntime()
     packages = tuple(Package(n, pkgs.get(n)) for n in ("torchvision", "torchaudio", "onnx", "onnxruntime"))
-    return partial_snapshot(system=system, python=python, driver=driver, toolkit=toolkit, torch=torch, packages=packages, onnxruntime=ort)
+    return {"system": system, "python": python, "driver": driver, "toolkit": toolkit, "torch": torch, "packages": packages,
+            "onnxruntime": ort}

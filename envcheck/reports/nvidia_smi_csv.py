@@ -12,7 +12,9 @@ import io
 
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_values import cell, number
-from envcheck.snapshot.facts import GpuInfo, Unavailable
+from envcheck.snapshot.facts import DriverInfo, GpuInfo, Unavailable
+
+_FIELDS = ("name", "index", "driver_version", "uuid", "pci.bus_id")  # a header names at least one
 
 
 def parse(text: str, fields: tuple[str, ...] | None = None) -> tuple[str | Unavailable, tuple[GpuInfo, ...]]:
@@ -52,3 +54,26 @@ def parse(text: str, fields: tuple[str, ...] | None = None) -> tuple[str | Unava
             )
         )
     return driver, tuple(gpus)
+
+
+def _header(line: str) -> bool:
+    names = [c.strip().split(" [")[0] for c in line.split(",")]
+    return len(names) > 1 and any(n in _FIELDS for n in names)
+
+
+def sniff(text: str) -> bool:
+    """A CSV header line among the first lines of the text (after any words around it)."""
+    return any(_header(line) for line in text.splitlines()[:20])
+
+
+def parts(text: str, tables=None) -> dict:
+    """The driver part of a snapshot, from the header line to the last line with commas (as a
+    reader of report texts, reports/read.py)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines[:20]) if _header(line))
+    end = start + 1
+    while end < len(lines) and "," in lines[end]:
+        end += 1
+    driver, gpus = parse("\n".join(lines[start:end]))
+    cuda = Unavailable("not_in_report", "nvidia-smi's query mode does not report the CUDA version")
+    return {"driver": DriverInfo(driver, cuda, gpus, nvidia_on_pci=bool(gpus), source="report")}

@@ -20,11 +20,12 @@ the PCIe link are not in this table: they come out as Unavailable("not_in_report
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from envcheck.numbers import ascii_int
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_values import NOT_AVAILABLE
-from envcheck.snapshot.model import DriverInfo, GpuInfo, GpuProcess, Unavailable
+from envcheck.snapshot.model import DriverInfo, GpuInfo, GpuProcess, Unavailable, known
 
 _NOT_IN_TABLE = "the default nvidia-smi table does not show it; `nvidia-smi -q -x` does"
 
@@ -154,9 +155,25 @@ def _processes(lines: list, start: int):
     return {k: tuple(v) for k, v in found.items()}
 
 
-def has_header(text: str) -> bool:
+def sniff(text: str) -> bool:
     """The text holds the table's "NVIDIA-SMI ... Driver Version:" header line."""
     return "NVIDIA-SMI" in text and any(_HEADER.search(line) for line in text.splitlines() if "NVIDIA-SMI" in line)
+
+
+def parts(text: str, tables=None) -> dict:
+    """The driver part of a snapshot (as a reader of report texts, reports/read.py)."""
+    return {"driver": parse(text)}
+
+
+def join_driver(reported: DriverInfo, table: DriverInfo) -> DriverInfo:
+    """The table beside another report (collect_env): the table's driver facts win, as the driver
+    printed them itself; the other report's GPUs keep their compute capabilities."""
+    return replace(
+        table,
+        cuda_driver_version=table.cuda_driver_version if known(table.cuda_driver_version) else reported.cuda_driver_version,
+        gpus=reported.gpus if known(reported.gpus) and reported.gpus else table.gpus,
+        nvidia_on_pci=reported.nvidia_on_pci or bool(known(table.gpus) and table.gpus),
+    )
 
 
 def parse(text: str) -> DriverInfo:

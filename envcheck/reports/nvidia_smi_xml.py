@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from envcheck.reports import ReportError
+from envcheck.reports import ReportError, partial_snapshot
 from envcheck.reports.nvidia_smi_values import NOT_AVAILABLE, cell, number
 from envcheck.snapshot.model import DriverInfo, GpuInfo, GpuProcess, Unavailable
 
@@ -162,6 +162,16 @@ def _gpu(index: int, gpu) -> GpuInfo:
         processes=_processes(gpu),
         pcie_link=_pcie_link(gpu),
     )
+
+
+def sniff(text: str) -> bool:
+    """The text is an nvidia-smi XML log (as a reader of report texts, reports/read.py)."""
+    return text.startswith("<") and "nvidia_smi_log" in text[:2000]
+
+
+def read(text: str, tables=None):
+    """A snapshot of the driver and GPUs the log shows; the rest is not in the report."""
+    return partial_snapshot(driver=parse(text))
 
 
 def parse(text: str) -> DriverInfo:

@@ -1,11 +1,10 @@
-"""Pasted text as people make it, made readable: decoding, decoration, and the error lines in it.
+"""Pasted text as people make it, made readable: decoding and decoration.
 
 What reaches `doctor --from` is rarely a clean file: a collect_env report in a Markdown code fence,
 quoted with "> " in a reply, with `**bold**` labels, indented, saved by PowerShell's `>` as UTF-16 or
-by a Chinese Windows as GBK, cut off, or a bare traceback. `decode` and `clean` undo the wrapping;
-`scan` finds the lines that match a known error signature (compat/error_signatures.toml) and the
-error lines no signature knows. Everything here is linear in the text's length: no regex runs over
-more than one line, and lines are cut before they are searched.
+by a Chinese Windows as GBK, cut off, or a bare traceback. `decode` and `clean` undo the wrapping
+(the error lines in what is left are found by reports/error_lines.py). Everything here is linear in
+the text's length: no regex runs over more than one line, and lines are cut before they are searched.
 """
 
 from __future__ import annotations
@@ -15,17 +14,12 @@ import html
 import re
 
 MAX_LINE = 2000  # longer lines are cut before any pattern runs on them
-MAX_PASTED = 50  # error lines kept per paste
 
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 _QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+")
 _BULLET = re.compile(r"^([ \t]*)[-*+•][ \t]+(?=\S)")
 _BOLD = re.compile(r"\*\*([^*\n]{1,200}?)\*\*")  # not __x__: that is __init__.py in a traceback
 _TAG = re.compile(r"^\s*(?:</?(?:details|summary|pre|code|br|p|div)\b[^>]{0,200}>\s*|<summary>[^\n]{0,300}</summary>\s*)$", re.IGNORECASE)
-# An exception or warning name followed by a colon, anywhere in the line: pastes put them after a
-# prompt, in backticks, or inside a sentence ("出现ValueError: ..."). No letter may precede the name.
-_WARNING_LINE = re.compile(r"(?<![A-Za-z0-9_])[A-Z]\w{0,40}Warning:")
-_ERROR_LINE = re.compile(r"(?<![A-Za-z0-9_])(?:[A-Za-z_][\w]{0,40}\.){0,4}[A-Z]\w{0,60}(?:Error|Exception):")
 _CURLY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\uff1a": ":"})
 
 
@@ -84,36 +78,3 @@ def _dedent(lines: list[str]) -> list[str]:
     widths = [len(line) - len(line.lstrip(" ")) for line in lines if line.strip()]
     cut = min(widths, default=0)
     return [line[cut:] for line in lines] if cut else lines
-
-
-def scan(text: str, signatures) -> list[tuple[str, str, dict]]:
-    """(signature id, line, captured groups) for each line that matches a signature, ("", line, {})
-    for an error line none matches and ("", line, {"warning": "yes"}) for a Python warning. A line
-    takes the first row that matches it."""
-    low = text.lower()
-    active = [(s, re.compile(s.pattern, re.IGNORECASE)) for s in signatures if s.needle in low]
-    found: list[tuple[str, str, dict]] = []
-    seen: set = set()
-    for line in text.split("\n"):
-        if not line or line.isspace():
-            continue
-        if len(found) >= MAX_PASTED:
-            break
-        stripped = line.strip()[:MAX_LINE]
-        lowered = stripped.lower()
-        hit = None
-        for sig, rx in active:
-            if sig.needle in lowered:
-                m = rx.search(stripped)
-                if m:
-                    hit = (sig.id, stripped, {k: v for k, v in m.groupdict().items() if v})
-                    break
-        if hit is None and ("Error" in stripped or "Exception" in stripped) and _ERROR_LINE.search(stripped):
-            hit = ("", stripped, {})
-        elif hit is None and "Warning" in stripped and _WARNING_LINE.search(stripped):
-            hit = ("", stripped, {"warning": "yes"})
-        if hit is not None and (hit[0], hit[1]) not in seen:
-            seen.add((hit[0], hit[1]))
-            found.append(hit)
-    return found
-
