@@ -6,9 +6,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from envcheck import compat_query as q
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format
 from envcheck.compat import tables
+from envcheck.compat.sources import choose_source
 from envcheck.errors import UserError
+from envcheck.probes.pip_config import read_pip_value
+from envcheck.render import compat as render
+from envcheck.render.console import live, write
+from envcheck.render.output import emit
 from envcheck.versions import check_torch, cuda_tuple, driver_tuple
 
 app = typer.Typer(help="Answer questions from envcheck's driver / CUDA / torch / GPU tables.")
@@ -28,9 +34,6 @@ def compat(
     """Answer questions from envcheck's driver / CUDA / torch / GPU tables (`compat refresh`: from the wheel indexes)."""
     if ctx.invoked_subcommand is not None:
         return
-    from envcheck import compat_query as q
-    from envcheck.render import compat as render
-    from envcheck.render.output import emit
 
     asked = [x for x in (driver, torch, cuda, gpu) if x]
     if len(asked) != 1:
@@ -60,13 +63,10 @@ def refresh(
     as_json: JsonOpt = False,
 ) -> None:
     """Read which torch builds and Python versions PyTorch's wheel index (or a mirror of it) holds, and cache them."""
-    from envcheck.compat.sources import choose_source
+    # only for refresh: the index reader's HTML and network modules stay off `compat`'s questions
     from envcheck.index_check import all_variants
     from envcheck.index_check import refresh as run_refresh
-    from envcheck.probes.pip_config import read_pip_value
-    from envcheck.render import index as render
-    from envcheck.render.console import live, write
-    from envcheck.render.output import emit
+    from envcheck.render import index as index_render
 
     if offline:
         raise UserError("compat refresh reads the wheel indexes over the network, and --offline forbids that")
@@ -91,8 +91,8 @@ def refresh(
     if not result.knowledge.variants:  # nothing read: one line, and the cache stays as it was
         first = result.errors[0] if result.errors else "nothing listed"
         raise UserError(f"could not read {source.name}: {first}; envcheck keeps using its shipped tables")
-    for line in render.refresh_problems(result):
+    for line in index_render.refresh_problems(result):
         write(sys.stderr, f"envcheck: {line}\n")
-    code = 1 if render.refresh_problems(result) else 0
-    emit("compat refresh", chosen_format(fmt, as_json), render.refresh_view(result), code)
+    code = 1 if index_render.refresh_problems(result) else 0
+    emit("compat refresh", chosen_format(fmt, as_json), index_render.refresh_view(result), code)
     raise typer.Exit(code)

@@ -32,6 +32,13 @@ from envcheck.install import (
     solve,
     target_of,
 )
+from envcheck.probes.host import read_host
+from envcheck.probes.installed import read_installed
+from envcheck.probes.nvml import read_driver
+from envcheck.probes.timeout import Background
+from envcheck.render import install as render
+from envcheck.render.console import Output, write
+from envcheck.render.output import emit
 from envcheck.snapshot.facts import Installed
 from envcheck.versions import check_python, check_torch, cuda_tuple, driver_tuple
 
@@ -98,7 +105,6 @@ def install_cmd(
         torch_mirror=torch_mirror.strip().lower() if torch_mirror else None,
         persist=persist,
     )
-    from envcheck.probes.host import read_host
 
     host = read_host()
     target_os, target_arch = target_of(host, _choice(os, OSES, "--os"), _choice(arch, ARCHES, "--arch"))
@@ -107,20 +113,14 @@ def install_cmd(
     given = tuple(_gpu(g) for g in gpu or [])
     probe = None
     if not cpu and driver is None and (target_os, target_arch) == (host.os, host.arch) and target_os != "macos":
-        from envcheck.probes.nvml import read_driver
-        from envcheck.probes.timeout import Background
 
         probe = Background(read_driver)  # NVML answers while the tables are read
     t = tables().warm()
     installed = Installed()
     if (target_os, target_arch) == (host.os, host.arch) and request.python in (None, host.python):
-        from envcheck.probes.installed import read_installed
 
         installed = read_installed()  # the commands install into this environment
     machine = machine_from(host, target_os, target_arch, probe.result() if probe else None, given, driver, installed)
-    from envcheck.render import install as render
-    from envcheck.render.console import Output
-    from envcheck.render.output import emit
 
     try:
         plan = solve(t, machine, request)
@@ -155,6 +155,7 @@ def worded(exc: UserError) -> str:
 
 
 def _check_index(plan, t):
+    # only with --check-index: the index reader's HTML and network modules stay off the plain path
     from envcheck.index_check import check_plan
     from envcheck.probes.wheel_index import default_index
 
@@ -162,7 +163,7 @@ def _check_index(plan, t):
 
 
 def _index_dict(checked) -> dict:
-    from envcheck.render.index import check_dict
+    from envcheck.render.index import check_dict  # only with --check-index, as above
 
     return check_dict(checked)
 
@@ -170,8 +171,7 @@ def _index_dict(checked) -> dict:
 def _index_report(checked) -> int:
     """The check's lines on stderr; the exit code: 2 when a file of the plan is missing, 1 when the
     check could not run or a mirror's links leave it (the plan is printed either way), else 0."""
-    from envcheck.render.console import write
-    from envcheck.render.index import check_lines
+    from envcheck.render.index import check_lines  # only with --check-index, as above
 
     lines = check_lines(checked)
     for level, line in lines:
