@@ -32,9 +32,9 @@ from envcheck.install import (
     solve,
     target_of,
 )
-from envcheck.probes.host import read_host
-from envcheck.probes.installed import read_installed
-from envcheck.probes.nvml import read_driver
+from envcheck.probes import host as host_probe  # modules, not names: tests replace their functions
+from envcheck.probes import installed as installed_probe
+from envcheck.probes import nvml
 from envcheck.probes.timeout import Background
 from envcheck.render import install as render
 from envcheck.render.console import Output, write
@@ -106,7 +106,7 @@ def install_cmd(
         persist=persist,
     )
 
-    host = read_host()
+    host = host_probe.read_host()
     target_os, target_arch = target_of(host, _choice(os, OSES, "--os"), _choice(arch, ARCHES, "--arch"))
     if driver is not None:
         driver_tuple(driver)
@@ -114,12 +114,12 @@ def install_cmd(
     probe = None
     if not cpu and driver is None and (target_os, target_arch) == (host.os, host.arch) and target_os != "macos":
 
-        probe = Background(read_driver)  # NVML answers while the tables are read
+        probe = Background(nvml.read_driver)  # NVML answers while the tables are read
     t = tables().warm()
     installed = Installed()
     if (target_os, target_arch) == (host.os, host.arch) and request.python in (None, host.python):
 
-        installed = read_installed()  # the commands install into this environment
+        installed = installed_probe.read_installed()  # the commands install into this environment
     machine = machine_from(host, target_os, target_arch, probe.result() if probe else None, given, driver, installed)
 
     try:
