@@ -1,6 +1,7 @@
 """`envcheck doctor`: snapshot this machine (or read a saved one), check it, report with fixes."""
 
 import json
+import os
 import sys
 from pathlib import Path
 from shlex import quote
@@ -51,7 +52,8 @@ def doctor(
         with progress.display(json_output=f is Format.json, delay=0.5) as shown:
             snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check,
                                      on_wait=progress.waiting(shown))
-    findings = run_all(snapshot, t)
+    other = from_ is None and python is not None and os.path.abspath(target) != os.path.abspath(sys.executable)
+    findings = run_all(snapshot, t, target if other else None)
     if save is not None:
         try:
             save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
