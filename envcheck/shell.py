@@ -127,6 +127,8 @@ def cmd(argv) -> str:
             if c in word:
                 shown = {"\n": "a line break", "\r": "a carriage return"}.get(c, repr(c))
                 raise Unquotable(f"{word!r}: {why}, so a Windows command cannot hold {shown}: choose a name without it")
+    if argv and '"' in argv[0]:  # cmd.exe and CreateProcess take a program's path up to the next ", with no escape
+        raise Unquotable(f"{argv[0]!r}: a Windows program's path cannot hold a \"")
     text = " ".join(msvcrt_word(w) for w in argv)
     out, inside = [], False
     for c in text:
