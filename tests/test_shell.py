@@ -359,3 +359,23 @@ def test_a_fix_the_console_cannot_show_says_so_on_its_line():
     shown = ascii_out.read()
     assert shown.startswith("fix: (not shown: this console (ascii) cannot show") and "?" not in shown.split("cannot show")[0]
     assert "/home/" not in shown and "PYTHONIOENCODING=utf-8" in shown
+
+
+def test_a_pick_line_the_console_cannot_show_is_refused(machine, monkeypatch):
+    import io
+
+    from envcheck import gpus as service
+    from envcheck.probes import nvml
+    from envcheck.render import gpus as render
+    from envcheck.render.console import Output
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    machine("rtx3090x4_throttled")
+    report = service.build(nvml.read_driver(), {}, None, None, None)
+    chosen = gpu_pick.pick(report, "1", "python 训练.py")
+    ascii_out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    with pytest.raises(UserError, match="cannot show '训'"):
+        render.text(report, Output(ascii_out), 80, chosen)
+    gbk_out = io.StringIO()
+    render.text(report, Output(gbk_out), 80, chosen, quiet=True)
+    assert gbk_out.getvalue() == "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0 python 训练.py\n"
