@@ -4,11 +4,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from shlex import quote
 from typing import Annotated, Optional
 
 import typer
 
+from envcheck import shell
 from envcheck.checks import run_all
 from envcheck.checks.findings import exit_code
 from envcheck.cli import doctor_flags
@@ -59,6 +59,7 @@ def doctor(
             save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--save {save}: {exc.strerror}") from exc
-        write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: envcheck doctor --from {quote(str(save))}\n")
+        again = shell.line(["envcheck", "doctor", "--from", str(save)], shell.CMD if os.name == "nt" else shell.POSIX)
+        write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: {again}\n")
     emit("doctor", f, render.view(snapshot, findings, redact=not no_redact), exit_code(findings))
     raise typer.Exit(exit_code(findings))
