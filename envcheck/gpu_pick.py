@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from envcheck import shell
 from envcheck.errors import UserError
 from envcheck.gpus import OTHER_JOB, GpusReport, GpuView, as_int, as_typed, busyness, listed
 from envcheck.numbers import ascii_int
@@ -57,8 +58,9 @@ def parse_pick(text: str) -> Union[int, tuple]:
     return tuple(indices)
 
 
-def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
-    """The GPUs --pick asks for and the line that runs `command` on them ("{n}": how many).
+def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND, sh: str = shell.POSIX) -> Pick:
+    """The GPUs --pick asks for and the line that runs `command` on them ("{n}": how many), written
+    for the shell `sh` (envcheck.shell: POSIX, or cmd.exe on Windows).
 
     A count takes the least busy of the GPUs CUDA_VISIBLE_DEVICES lets through (all, when unset),
     in index order; named GPUs keep the order given, as CUDA keeps the order of the variable.
@@ -77,7 +79,7 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
     cvd = f"CUDA_VISIBLE_DEVICES={as_typed(report.cuda_visible_devices)}" if restricted else ""
     if any(g.mig_devices for g in report.gpus):
         if isinstance(wanted, int):
-            return _pick_mig(report, wanted, command, where)
+            return _pick_mig(report, wanted, command, where, sh)
         mig = [i for i in wanted if i in by_index and by_index[i].mig_devices]
         if mig:
             raise UserError(f"{where}: GPU {mig[0]} is in MIG mode: CUDA uses its MIG devices, not the whole GPU; pick a number of "
@@ -110,9 +112,10 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
                 raise UserError(f"{where}: GPU {i} is hidden by {cvd}: {fix}")
     cuda_index = _cuda_indices(report)
     visible = ",".join(str(cuda_index[i]) for i in chosen)
-    line = f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={visible} {command.strip().replace('{n}', str(len(chosen)))}"
+    line = job_line(visible, command.strip().replace("{n}", str(len(chosen))), sh, True)
     them = "it" if len(chosen) == 1 else "them"
     notes = [f"inside the job CUDA numbers {them} from 0: " + ", ".join(f"GPU {i} is cuda:{k}" for k, i in enumerate(chosen))]
+    notes += _shell_notes(visible, sh, True)
     if theirs:
         notes.append("CUDA_VISIBLE_DEVICES counts only the GPUs this process may open: " +
                      ", ".join(f"GPU {i} is {k}" for i, k in cuda_index.items()))
@@ -126,6 +129,25 @@ def pick(report: GpusReport, text: str, command: str = DEFAULT_COMMAND) -> Pick:
         if g.mig_mode is True:
             warnings.append(f"GPU {i} is in MIG mode: the job gets one MIG instance of it, not the whole GPU")
     return Pick(tuple(chosen), not isinstance(wanted, int), visible, line, tuple(warnings), tuple(notes))
+
+
+def job_line(visible: str, command: str, sh: str, by_bus: bool) -> str:
+    """The line(s) that run the user's command on these devices alone, whatever the command is
+    (`cd / && python train.py` included): envcheck.shell.with_env. `by_bus`: also number GPUs as
+    nvidia-smi does (CUDA_DEVICE_ORDER=PCI_BUS_ID); a MIG device's UUID needs no order."""
+    env = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": visible} if by_bus else {"CUDA_VISIBLE_DEVICES": visible}
+    return shell.with_env(env, command, sh)
+
+
+def _shell_notes(visible: str, sh: str, by_bus: bool) -> list:
+    """On Windows the lines are for cmd.exe, whose `set` holds for the rest of its window; PowerShell
+    needs its own lines (`set` there would make a PowerShell variable and leave CUDA unrestricted)."""
+    if sh != shell.CMD:
+        return []
+    ps = "; ".join([*([shell.powershell_set("CUDA_DEVICE_ORDER", "PCI_BUS_ID")] if by_bus else []),
+                    shell.powershell_set("CUDA_VISIBLE_DEVICES", visible)])
+    return ["these lines are for cmd.exe; the set lines hold for the rest of that window",
+            f"in PowerShell set the variables with: {ps}"]
 
 
 def _cuda_indices(report: GpusReport) -> dict:
@@ -144,7 +166,7 @@ def _mig_order(v) -> tuple:
     return (count is None, count or 0, round(share, 2), -(sms if isinstance(sms, int) else 0), getattr(v, "index", 0))
 
 
-def _pick_mig(report: GpusReport, wanted: int, command: str, where: str) -> Pick:
+def _pick_mig(report: GpusReport, wanted: int, command: str, where: str, sh: str = shell.POSIX) -> Pick:
     """--pick on a machine with GPUs in MIG mode: the least busy devices CUDA can be given, whole
     GPUs outside MIG mode and MIG devices alike. A CUDA process before driver R570 uses a single MIG
     device, and NCCL (torch.distributed on GPUs) does not run across MIG devices (NVIDIA MIG User
@@ -165,8 +187,7 @@ def _pick_mig(report: GpusReport, wanted: int, command: str, where: str) -> Pick
     cuda_index = _cuda_indices(report)
     targets = [m.uuid if m is not None else str(cuda_index[i]) for _, i, m in chosen]
     one = command.strip().replace("{n}", "1")
-    lines = [f"CUDA_VISIBLE_DEVICES={t} {one}" if m is not None else f"CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES={t} {one}"
-             for t, (_, _, m) in zip(targets, chosen)]
+    lines = [job_line(t, one, sh, m is None) for t, (_, _, m) in zip(targets, chosen)]
     labels = tuple(f"GPU {i}'s MIG device {m.index} ({m.profile})" if m is not None else f"GPU {i}" for _, i, m in chosen)
     warnings = [f"{label} is {'busy' if v.load == 'busy' else 'not free'} ({_usage(v)}): the job will share it"
                 for label, (v, _, _) in zip(labels, chosen) if v.load in ("busy", "in use")]

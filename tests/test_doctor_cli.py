@@ -168,10 +168,25 @@ def test_hanging_torch_costs_only_the_timeout(doctor):
     assert data["snapshot"]["torch"]["status"] == "timeout" and findings(data, "torch-import-failed")
 
 
-def test_torch_missing(doctor):
+def test_torch_missing(doctor, tmp_path):
     code, data = doctor("driver535_gtx1080ti", {"mode": "missing"})
     f = findings(data, "torch-missing")[0]
-    assert f["fix"].startswith("pip install torch==")
+    python = str(tmp_path / "bin" / "python-isolated")  # the --python the fixture inspects, not the one running envcheck
+    assert f["fix"].startswith(f"{python} -m pip install torch==")
+
+
+def test_a_fix_for_another_interpreter_names_it_quoted(doctor, tmp_path):
+    """A bare `pip install` installs into whichever pip is first on PATH, not the environment doctor
+    looked at: the fix and its check run that interpreter, quoted for the shell."""
+    other = tmp_path / "my env" / "bin"
+    other.mkdir(parents=True)
+    python = other / "python"
+    python.write_text(f'#!/bin/sh\nexec "{target_python()}" -S "$@"\n')
+    python.chmod(0o755)
+    code, data = doctor("driver535_gtx1080ti", {"mode": "missing"}, args=("--python", str(python)))
+    f = findings(data, "torch-missing")[0]
+    assert f["fix"].startswith(f"'{python}' -m pip install torch==")
+    assert f["verify"].startswith(f"'{python}' -c ")
 
 
 def test_torchvision_and_torchaudio_mismatch(doctor):

@@ -22,8 +22,10 @@ ALL = (
 )
 
 
-def run_all(snapshot, tables) -> list[Finding]:
-    stack = StackFix(snapshot, tables)
+def run_all(snapshot, tables, interpreter: str | None = None) -> list[Finding]:
+    """Every check's findings; `interpreter`: the Python inspected when it is not the one running
+    envcheck, so that the fixes install into it rather than into whichever pip is first on PATH."""
+    stack = StackFix(snapshot, tables, interpreter)
     findings: list[Finding] = []
     for check in ALL:
         findings.extend(check(snapshot, tables, stack))

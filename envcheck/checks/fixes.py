@@ -52,15 +52,16 @@ class StackPlan(NamedTuple):
     alternative: Plan | None  # the newest release, when the plan keeps an older one
 
 
-def stack_plan(s: Snapshot, tables) -> StackPlan | None:
-    """The plan every torch finding shares, or None when the snapshot cannot say the platform."""
+def stack_plan(s: Snapshot, tables, interpreter: str | None = None) -> StackPlan | None:
+    """The plan every torch finding shares, or None when the snapshot cannot say the platform.
+    `interpreter`: the Python inspected, when it is not the one running envcheck: its commands name it."""
     py = target_python(s)
     if s.system.os not in KNOWN_OS or py.count(".") != 1:
         return None  # a report that does not say which platform or Python: no command to give
     host = Host(s.system.os, s.system.arch, py)
     installed = installed_stack(s)
     machine = machine_from(host, host.os, host.arch, s.driver, installed=installed)
-    base = Request(mirror=s.python.mirror)
+    base = Request(mirror=s.python.mirror, interpreter=interpreter)
     here = base._replace(python=py)  # in this environment, with this Python
     keep = []
     release = tables.releases.get(release_of(installed.torch)) if installed.torch else None
@@ -98,11 +99,11 @@ def _commands(plan: Plan) -> str:
     return " && ".join(plan.commands("env", "remove", "install"))
 
 
-def stack_fix(s: Snapshot, tables) -> Fix:
+def stack_fix(s: Snapshot, tables, interpreter: str | None = None) -> Fix:
     """The fix of a finding about the torch stack: the commands, the notes that travel with them,
     the line that verifies the result, and the newest release as an alternative; Fix() when no
     plan can be made."""
-    found = stack_plan(s, tables)
+    found = stack_plan(s, tables, interpreter)
     if found is None:
         return Fix()
     plan = found.plan
@@ -114,9 +115,9 @@ class StackFix:
     """The torch-stack fix of one run, planned the first time a finding asks for it and then shared:
     the solver runs once per `doctor`, however many findings carry the plan."""
 
-    def __init__(self, snapshot: Snapshot, tables):
-        self._snapshot, self._tables = snapshot, tables
+    def __init__(self, snapshot: Snapshot, tables, interpreter: str | None = None):
+        self._snapshot, self._tables, self._interpreter = snapshot, tables, interpreter
 
     @cached_property
     def fix(self) -> Fix:
-        return stack_fix(self._snapshot, self._tables)
+        return stack_fix(self._snapshot, self._tables, self._interpreter)

@@ -1,13 +1,14 @@
 """`envcheck doctor`: snapshot this machine (or read a saved one), check it, report with fixes."""
 
 import json
+import os
 import sys
 from pathlib import Path
-from shlex import quote
 from typing import Annotated, Optional
 
 import typer
 
+from envcheck import shell
 from envcheck.checks import run_all
 from envcheck.checks.findings import exit_code
 from envcheck.cli import doctor_flags
@@ -51,12 +52,14 @@ def doctor(
         with progress.display(json_output=f is Format.json, delay=0.5) as shown:
             snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check,
                                      on_wait=progress.waiting(shown))
-    findings = run_all(snapshot, t)
+    other = from_ is None and python is not None and os.path.abspath(target) != os.path.abspath(sys.executable)
+    findings = run_all(snapshot, t, target if other else None)
     if save is not None:
         try:
             save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UserError(f"--save {save}: {exc.strerror}") from exc
-        write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: envcheck doctor --from {quote(str(save))}\n")
+        again = shell.line(["envcheck", "doctor", "--from", str(save)], shell.CMD if os.name == "nt" else shell.POSIX)
+        write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: {again}\n")
     emit("doctor", f, render.view(snapshot, findings, redact=not no_redact), exit_code(findings))
     raise typer.Exit(exit_code(findings))

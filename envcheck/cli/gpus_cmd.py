@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from envcheck import gpu_pick
+from envcheck import gpu_pick, shell
 from envcheck import gpus as service
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, QuietOpt, chosen_format
 from envcheck.errors import UserError
@@ -50,7 +50,8 @@ def gpus(
     if watch:
         _watch(interval, width, quiet)
     report = _report()
-    chosen = gpu_pick.pick(report, pick, cmd) if pick is not None else None
+    sh = shell.CMD if os.name == "nt" else shell.POSIX  # Windows: cmd.exe, as install-cmd's Windows lines
+    chosen = gpu_pick.pick(report, pick, cmd, sh) if pick is not None else None
     code = gpu_pick.exit_code(report, chosen)
     emit("gpus", f, render.view(report, chosen, width, quiet), code)
     raise typer.Exit(code)

@@ -7,9 +7,9 @@ PyTorch's official lines are reproduced token for token when no mirror is asked 
 from __future__ import annotations
 
 import shlex
-import subprocess  # only list2cmdline, to quote for Windows shells (pyproject: importlinter)
 from typing import NamedTuple
 
+from envcheck import shell
 from envcheck.compat import PYTORCH_HOST, Mirror, Release
 from envcheck.install.request import Route
 from envcheck.versions import cuda_of_variant, cuda_str
@@ -44,11 +44,12 @@ class Install(NamedTuple):
     index_url: str | None = None  # None: the tool's configured index
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
+    interpreter: str | None = None  # the Python to install into, when not the one on PATH
 
     @property
     def argv(self) -> tuple[str, ...]:
         """pins, then -f, --index-url and --extra-index-url, in the order PyTorch's own lines use."""
-        out = [*self.tool, "install", *(p.spec for p in self.pins)]
+        out = [*pip_verb(self.tool, "install", self.interpreter), *(p.spec for p in self.pins)]
         for url in self.find_links:
             out += ["-f", url]
         if self.index_url:
@@ -77,11 +78,20 @@ def install_step(install: Install) -> Step:
     return Step("install", install.argv, install=install)
 
 
+def pip_verb(tool: tuple[str, ...], verb: str, interpreter: str | None = None) -> tuple[str, ...]:
+    """`pip install`, or for another interpreter `X -m pip install` (a bare pip is whichever is first
+    on PATH) and `uv pip install --python X`."""
+    if interpreter is None:
+        return (*tool, verb)
+    if tool[0] == "uv":
+        return (*tool, verb, "--python", interpreter)
+    return (interpreter, "-m", *tool, verb)
+
+
 def quote(argv, os: str) -> str:
-    """Shell-quote for the target's shell: POSIX sh, or the Windows (MSVCRT) convention."""
-    if os == "windows":
-        return subprocess.list2cmdline(list(argv))
-    return shlex.join(argv)
+    """argv as a command line for the shell of the target OS (envcheck.shell: POSIX sh, or cmd.exe on
+    Windows); an Unquotable error for a value that shell cannot hold."""
+    return shell.line(argv, shell.shell_for(os))
 
 
 # -- PyTorch's own lines ------------------------------------------------------------------------
@@ -290,7 +300,7 @@ def env_steps(manager: str, name: str | None, python: str, os: str, interpreter:
     return [Step("env", create, f"a fresh virtual environment ({python})"), Step("env", activate)]
 
 
-def verify_argv(variant: str, os: str) -> tuple[str, ...]:
+def verify_argv(variant: str, os: str, interpreter: str | None = None) -> tuple[str, ...]:
     """One line that proves the right build landed: a silent fall-back to another build is the classic failure."""
     cuda = cuda_of_variant(variant)
     show = "import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), torch.cuda.device_count())"
@@ -300,4 +310,4 @@ def verify_argv(variant: str, os: str) -> tuple[str, ...]:
         check = '; assert torch.version.cuda is None, "not the CPU build"'
     else:
         check = ""
-    return ("python", "-c", show + check)
+    return (interpreter or "python", "-c", show + check)

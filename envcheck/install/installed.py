@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from envcheck.compat import Mirror, Release
-from envcheck.install.commands import Step, from_default_index
+from envcheck.install.commands import Step, from_default_index, pip_verb
 from envcheck.snapshot.facts import Installed
 
 STACK = ("torch", "torchvision", "torchaudio")
@@ -39,8 +39,10 @@ def _kept_builds(installed: Installed, release: Release, variant: str, plat: str
     return out
 
 
-def replacing(release: Release, variant: str, plat: str, mirror: Mirror | None, manager: str, installed: Installed) -> Replacing:
-    """What the installed stack changes in a pip/uv plan for this environment."""
+def replacing(release: Release, variant: str, plat: str, mirror: Mirror | None, manager: str, installed: Installed,
+              interpreter: str | None = None) -> Replacing:
+    """What the installed stack changes in a pip/uv plan for this environment (`interpreter`: its
+    Python, when not the one on PATH)."""
     names = [n for n in STACK if installed.version(n)]
     if not names:
         return Replacing()
@@ -64,7 +66,7 @@ def replacing(release: Release, variant: str, plat: str, mirror: Mirror | None, 
         notes.append(f"{have} is installed, and pip counts it as meeting an unlabelled ==pin (PEP 440 local versions): "
                      f"the pins carry +{variant} so that the build is replaced")
     if remove:
-        tool = ("uv", "pip", "uninstall") if manager == "uv" else ("pip", "uninstall", "-y")
+        tool = pip_verb(("uv", "pip"), "uninstall", interpreter) if manager == "uv" else (*pip_verb(("pip",), "uninstall", interpreter), "-y")
         steps.append(Step("remove", (*tool, *remove), "remove what the install would otherwise keep"))
         for n in kept:
             if n in remove and n == "torch" and installed.broken:

@@ -78,6 +78,7 @@ def spell(tables: Tables, problem: Problem, choice: Choice) -> Plan:
     steps += made
     # The environment the commands install into holds the installed stack unless they make a new one.
     here = machine.local and not made and python == machine.python
+    interpreter = None if made else request.interpreter  # a new environment's commands run its own Python
     where = ""
     conda_argv = conda_install(release, variant, machine.os) if request.manager == "conda" else None
     if conda_argv is not None:
@@ -88,14 +89,16 @@ def spell(tables: Tables, problem: Problem, choice: Choice) -> Plan:
         if request.manager == "conda":
             notes.append(_conda_lacks(release, variant))
         tool = ("uv", "pip") if request.manager == "uv" else ("pip",)
-        first = (replacing(release, variant, plat, mirror, request.manager, machine.installed)
+        first = (replacing(release, variant, plat, mirror, request.manager, machine.installed, interpreter)
                  if here and request.manager != "conda" else Replacing())
         install, where, source = pip_install(release, variant, plat, mirror, tool, first.pin_local, route, request.persist)
-        steps += [*first.steps, install_step(install)]
+        steps += [*first.steps, install_step(install._replace(interpreter=interpreter))]
         notes += first.notes
         if request.persist and request.manager == "uv" and mirror:
             notes.append("--persist: envcheck writes no uv.toml; each uv command names the mirror itself")
-    steps.append(Step("verify", verify_argv(variant, machine.os), "check that this build really landed"))
+    steps.append(Step("verify", verify_argv(variant, machine.os, interpreter), "check that this build really landed"))
+    for step in steps:
+        quote(step.argv, machine.os)  # a value the target's shell cannot hold is refused here, before anything is printed
     if where:
         notes.insert(0, where)
     if variant == "cpu" and machine.nvidia_on_pci and not request.cpu:

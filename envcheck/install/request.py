@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from envcheck import shell
 from envcheck.compat import PYTORCH_HOST, Mirror, Release, Tables, platform_key
 from envcheck.errors import UserError
 from envcheck.install.errors import (
@@ -35,6 +36,7 @@ class Request(NamedTuple):
     env: str | None = None
     torch_mirror: str | None = None  # the copy of PyTorch's wheel index to use, or PYTORCH_HOST
     persist: bool = False  # also make the mirror pip's configured index (`pip config set`)
+    interpreter: str | None = None  # the Python the commands install into, when not the one on PATH (doctor --python)
 
 
 class Target(NamedTuple):
@@ -121,6 +123,8 @@ def resolve(tables: Tables, machine: Machine, request: Request) -> Problem:
     chosen = checked(_carrier, tables, request.torch_mirror)
     platform = checked(platform_key, machine.os, machine.arch)
     releases = checked(_candidates, tables, request, machine)
+    if request.env is not None:
+        checked(_env_name, request.env, machine.os)
     if errors:
         raise errors[0] if len(errors) == 1 else BadRequest(tuple(errors))
     sources = Sources(mirror, chosen, request.torch_mirror == PYTORCH_HOST, tables.mirrors.carriers, tables.mirrors.route.order,
@@ -137,6 +141,15 @@ def _mirror(tables: Tables, name: str | None) -> Mirror | None:
     if mirror is None:
         raise UnknownMirror(name, tables.mirrors.unknown(name))
     return mirror
+
+
+def _env_name(name: str, os: str) -> None:
+    """An environment's name the commands can carry as it is, in the target's shell."""
+    shell.not_an_option(name, "--env")
+    try:
+        shell.line([name], shell.shell_for(os))
+    except shell.Unquotable as exc:
+        raise shell.Unquotable(f"--env {exc}") from None
 
 
 def _carrier(tables: Tables, name: str | None) -> Mirror | None:

@@ -16,6 +16,7 @@ import shutil
 import sys
 import textwrap
 
+from envcheck.errors import UserError
 from envcheck.numbers import finite_data
 from envcheck.redact import hide_uuids, redact, redact_data
 from envcheck.snapshot.facts import SCHEMA_VERSION
@@ -57,6 +58,36 @@ def fit(text: str, stream) -> str:
         except UnicodeEncodeError:
             out.append(ch.translate(_FALLBACK).encode(encoding, errors="replace").decode(encoding))
     return "".join(out)
+
+
+def unshowable(text: str, stream) -> str | None:
+    """The first character of `text` the stream's encoding cannot write, or None."""
+    if utf8(stream):
+        return None
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    for ch in text:
+        try:
+            ch.encode(encoding)
+        except UnicodeEncodeError:
+            return ch
+        except LookupError:
+            return None
+    return None
+
+
+def _cannot_show(ch: str, stream) -> str:
+    encoding = getattr(stream, "encoding", None)
+    return (f"this console ({encoding}) cannot show {ch!r} ({ascii(ch)}), and a command with ? in its place would do something "
+            "else: set PYTHONIOENCODING=utf-8 (on Windows run chcp 65001 first) and run envcheck again")
+
+
+def commands_fit(lines, stream) -> None:
+    """Refuse, before anything is written, to print commands the console would change: symbols in
+    prose may fall back to ASCII, a command must reach the shell as it is."""
+    for text in lines:
+        ch = unshowable(text, stream)
+        if ch is not None:
+            raise UserError(_cannot_show(ch, stream))
 
 
 def write(stream, text: str) -> None:
@@ -120,6 +151,12 @@ class Output:
         lines = textwrap.wrap(glued, width=width, initial_indent=first, subsequent_indent=rest,
                               break_long_words=False, break_on_hyphens=False)
         self.print("\n".join(lines).replace("\x1f", " ") or first, style=style)
+
+    def command(self, label: str, command: str) -> None:
+        """A command to copy, on one line after `label`; where the console cannot show one of its
+        characters, a line that says so instead of a changed command."""
+        ch = unshowable(command, self.file)
+        self.print(label + (command if ch is None else f"(not shown: {_cannot_show(ch, self.file)})"))
 
     def print(self, obj="", style: str | None = None, markup: bool = False, end: str = "\n") -> None:
         if isinstance(obj, str):

@@ -197,13 +197,13 @@ def _finding(f: Finding, c: Output) -> None:
     if f.why:
         c.wrap(f.why, "      why: ", "           ")
     if f.fix:
-        c.print(f"      fix: {f.fix}")
+        c.command("      fix: ", f.fix)
         for note in f.fix_notes:
             c.wrap(note, "      note: ", "            ")
         if f.verify:
-            c.print(f"      check: {f.verify}")
+            c.command("      check: ", f.verify)
         if f.alternative:
-            c.print(f"      or: {f.alternative}")
+            c.command("      or: ", f.alternative)
 
 
 def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:

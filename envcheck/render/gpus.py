@@ -13,7 +13,7 @@ from typing import Optional
 
 from envcheck.gpu_pick import Pick
 from envcheck.gpus import OTHER_JOB, GpusReport, GpuView
-from envcheck.render.console import Output, fenced
+from envcheck.render.console import Output, commands_fit, fenced
 from envcheck.render.output import View
 from envcheck.snapshot.facts import jsonable
 
@@ -30,6 +30,7 @@ def text(report: GpusReport, o: Output, width: int = WIDTH, chosen: Optional[Pic
     `quiet` with a pick prints only the line to run, for `$(envcheck gpus --pick 2 --quiet)`.
     `redact` (markdown, for public issue trackers) leaves the MIG devices' UUIDs out of the lines."""
     lines = _commands(chosen, redact) if chosen is not None else []
+    commands_fit(lines, o.file)
     if quiet and chosen is not None:
         for line in lines:
             o.print(line)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from envcheck.install import Plan
-from envcheck.render.console import Output
+from envcheck.render.console import Output, commands_fit
 from envcheck.render.output import View
 from envcheck.snapshot.facts import jsonable
 
@@ -16,6 +18,7 @@ def as_dict(plan: Plan) -> dict:
 
 def text(plan: Plan, console: Output, explain: bool = False, quiet: bool = False) -> None:
     """Every line that is not a command starts with '#', so stdout can be pasted into a shell."""
+    commands_fit([plan.shell(s) for s in plan.steps], console.file)
     if quiet:
         for step in plan.steps:
             console.print(plan.shell(step))
@@ -81,4 +84,10 @@ def view(plan: Plan, explain: bool = False, quiet: bool = False, index_check: di
     """index_check: install-cmd --check-index's findings (render.index.check_dict), in the JSON."""
     return View(lambda c: text(plan, c, explain, quiet),
                 lambda: {**as_dict(plan), **({"index_check": index_check} if index_check is not None else {})},
-                lambda: markdown(plan, explain))
+                lambda: _fitting_markdown(plan, explain))
+
+
+def _fitting_markdown(plan: Plan, explain: bool) -> str:
+    """The markdown, once its commands are known to fit stdout, where render.output.emit writes it."""
+    commands_fit([plan.shell(s) for s in plan.steps], sys.stdout)
+    return markdown(plan, explain)
