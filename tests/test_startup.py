@@ -43,6 +43,7 @@ ENVCHECK_TREES = {
     "envcheck.probes.pci",
     "envcheck.probes.timeout",
     "envcheck.redact",
+    "envcheck.shell",
     "envcheck.render.console",
     "envcheck.render.install",
     "envcheck.render.output",
