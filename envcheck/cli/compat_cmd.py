@@ -13,7 +13,7 @@ from envcheck.compat.sources import choose_source
 from envcheck.errors import UserError
 from envcheck.probes.pip_config import read_pip_value
 from envcheck.render import compat as render
-from envcheck.render.console import live, write
+from envcheck.render.console import control, live, write
 from envcheck.render.output import emit
 from envcheck.versions import check_torch, cuda_tuple, driver_tuple
 
@@ -84,10 +84,11 @@ def refresh(
         write(sys.stderr, f"envcheck: {note}\n")
     progress = live(sys.stderr)
     if progress:  # a terminal: say what the wait is for
-        write(sys.stderr, f"reading {len(wanted) * 3} listings of {source.name} …\r")
+        write(sys.stderr, f"reading {len(wanted) * 3} listings of {source.name} …")
+        control(sys.stderr, "return")
     result = run_refresh(t, source, wanted)
     if progress:
-        sys.stderr.write("\033[K")
+        control(sys.stderr, "erase line")
     if not result.knowledge.variants:  # nothing read: one line, and the cache stays as it was
         first = result.errors[0] if result.errors else "nothing listed"
         raise UserError(f"could not read {source.name}: {first}; envcheck keeps using its shipped tables")
