@@ -228,8 +228,11 @@ def read_listings(urls: list[str], workers: int = 8, budget: float | None = None
         left = end - time.monotonic()
         if left <= 0.05:
             return Listing(url, error=f"{url}: {OVER_BUDGET}")
-        return read_listing(url, **{**kw, "deadline": min(kw.get("deadline", DEADLINE_S), left),
-                                    "timeout": min(kw.get("timeout", TIMEOUT_S), left)})
+        listing = read_listing(url, **{**kw, "deadline": min(kw.get("deadline", DEADLINE_S), left),
+                                       "timeout": min(kw.get("timeout", TIMEOUT_S), left)})
+        if listing.error and time.monotonic() >= end:  # cut short by the budget, not by the server
+            return Listing(url, error=f"{url}: {OVER_BUDGET}")
+        return listing
 
     with ThreadPoolExecutor(max_workers=min(workers, len(unique))) as pool:
         return dict(zip(unique, pool.map(one, unique)))
