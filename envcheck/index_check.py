@@ -16,7 +16,7 @@ from envcheck.compat.index_cache import Knowledge, additions, builds_of, cache_f
 from envcheck.compat.mirrors import listing_url
 from envcheck.compat.platforms import platform_of
 from envcheck.compat.sources import Source, mirror_source, pytorch_source
-from envcheck.probes.wheel_index import Listing, read_listings
+from envcheck.probes.wheel_index import BUDGET_S, OVER_BUDGET, Listing, read_listings
 
 PROJECTS = ("torch", "torchvision", "torchaudio")
 
@@ -39,20 +39,33 @@ class Refresh(NamedTuple):
     cache_error: str  # "" when the cache was written
     cache_path: str
     companion_gaps: tuple[str, ...] = ()  # "torchvision 0.21.0 (with torch 2.6.0): no cu126 wheel for windows"
+    refused: tuple[str, ...] = ()  # one line per listing whose links envcheck skipped
+    not_read: tuple[str, ...] = ()  # variants left unread when the time budget ran out
+    budget: float = BUDGET_S
 
 
-def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None, **fetch) -> Refresh:
-    """Read the torch, torchvision and torchaudio listings of each variant, cache the torch builds
-    that exist, and say what that adds to the shipped tables and which companion wheels are
-    missing beside a torch build."""
+def refused_links(listing: Listing) -> str:
+    """'URL: skipped 2 link(s): a javascript: link, a host that does not parse', or ''."""
+    if not listing.refused:
+        return ""
+    return f"{listing.url}: skipped {len(listing.refused)} link(s) no download can use: {', '.join(dict.fromkeys(listing.refused))}"
+
+
+def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None, budget: float = BUDGET_S,
+            **fetch) -> Refresh:
+    """Read the torch, torchvision and torchaudio listings of each variant within `budget` seconds,
+    cache the torch builds that exist, and say what that adds to the shipped tables and which
+    companion wheels are missing beside a torch build."""
     urls = {(v, p): source.listing_url(v, p) for v in variants for p in PROJECTS}
-    got = read_listings(list(urls.values()), **fetch)
+    got = read_listings(list(urls.values()), budget=budget, **fetch)
     listings = {key: got[url] for key, url in urls.items()}
     torch_ok = {v: listings[(v, "torch")] for v in variants if listings[(v, "torch")].ok}
     builds = builds_of(torch_ok)
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     knowledge = Knowledge(today, source.template, tuple(sorted(torch_ok)), builds)
-    errors = tuple(dict.fromkeys(lst.error for lst in listings.values() if lst.error))
+    late = {key for key, lst in listings.items() if lst.error.endswith(OVER_BUDGET)}
+    not_read = tuple(v for v in variants if any((v, p) in late for p in PROJECTS))
+    errors = tuple(dict.fromkeys(lst.error for key, lst in listings.items() if lst.error and key not in late))
     offsite = tuple(sorted({h for lst in listings.values() for h in lst.offsite if h != source.host}))
     shipped = Tables(tables.directory)  # what the cache adds is measured against the tables alone
     added = []
@@ -68,8 +81,9 @@ def refresh(tables: Tables, source: Source, variants: list[str], cache_path=None
     unknown = sorted((v for v in builds if v not in known and all(x.isdigit() for x in v.split("."))), key=vtuple)
     path = cache_path or cache_file()
     cache_error = save(knowledge, path) if torch_ok else "no listing could be read: the cache was left as it was"
+    refused = tuple(line for line in map(refused_links, listings.values()) if line)
     return Refresh(source, knowledge, errors, offsite, tuple(added), tuple(unknown), cache_error, str(path or ""),
-                   companion_gaps(shipped, knowledge, listings))
+                   companion_gaps(shipped, knowledge, listings), refused, not_read, budget)
 
 
 def companion_gaps(tables: Tables, knowledge: Knowledge, listings: dict) -> tuple[str, ...]:
@@ -123,6 +137,7 @@ class IndexCheck(NamedTuple):
     offsite: tuple[str, ...]  # "sjtu's links lead to download.pytorch.org"
     target: str  # "cp312 manylinux x86_64"
     unchecked: str = ""  # why the plan has nothing a wheel index could confirm
+    refused: tuple[str, ...] = ()  # one line per listing whose links envcheck skipped
 
     @property
     def missing(self) -> tuple[Checked, ...]:
@@ -251,7 +266,8 @@ def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> Inde
                 offsite.add(f"{w.source}'s {w.project} links lead to {host}: pip would download from there, not from {w.source}")
         name = _match(listing, w, plan.python, plan.os, plan.arch)
         checked.append(Checked(w, name, "", "" if name else _elsewhere(w, tables, plan, pytorch_host, fetch)))
-    return IndexCheck(tuple(checked), tuple(sorted(offsite)), target)
+    refused = tuple(dict.fromkeys(line for line in (refused_links(got[w.where]) for w in wanted) if line))
+    return IndexCheck(tuple(checked), tuple(sorted(offsite)), target, "", refused)
 
 
 def _elsewhere(w: Wanted, tables: Tables, plan, pytorch_host: str, fetch: dict) -> str:

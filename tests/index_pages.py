@@ -29,6 +29,8 @@ class Answer(NamedTuple):
     location: str = ""  # for a redirect
     stream: int = 0  # send this many bytes of filler after the body, in 64 KiB pieces
     drip: float = 0.0  # seconds between pieces
+    reason: str = ""  # the status line's reason phrase ("" : the standard one)
+    header_drip: float = 0.0  # seconds between the bytes of the status line and headers
 
 
 class Wheel(NamedTuple):
@@ -99,11 +101,17 @@ class IndexServer:
                 if a.delay:
                     time.sleep(a.delay)
                 try:
-                    self.send_response(a.status)
+                    self.send_response(a.status, a.reason or None)
                     self.send_header("Content-Type", a.ctype)
                     self.send_header("Content-Length", str(len(a.body) + a.stream))
                     if a.location:
                         self.send_header("Location", a.location)
+                    if a.header_drip:  # a server that sends its headers a byte at a time, forever slow
+                        for byte in b"".join(self._headers_buffer):
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(a.header_drip)
+                        self._headers_buffer = []
                     self.end_headers()
                     self.wfile.write(a.body)
                     sent = 0

@@ -93,7 +93,7 @@ def test_the_catalogue_fills_its_templates_from_facts_and_words():
 def test_the_torch_stack_plan_is_computed_once_per_run(monkeypatch):
     calls = []
     real = fixes.stack_plan
-    monkeypatch.setattr(fixes, "stack_plan", lambda s, t: calls.append(1) or real(s, t))
+    monkeypatch.setattr(fixes, "stack_plan", lambda s, t, interpreter=None: calls.append(1) or real(s, t, interpreter))
     s = snapshot(torch=cpu_torch("2.2.1+cpu"), packages=pkgs(torchvision="0.15.2+cpu"))
     found = [f for f in run_all(s, T) if f.fix and f.code in ("cpu-only-build", "torchvision-mismatch")]
     assert {f.code for f in found} == {"cpu-only-build", "torchvision-mismatch"}

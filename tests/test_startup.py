@@ -50,6 +50,7 @@ ENVCHECK_TREES = {
     "envcheck.reports.nvidia_smi_csv",
     "envcheck.reports.nvidia_smi_values",
     "envcheck.snapshot.facts",
+    "envcheck.terminal_text",  # render.console cleans every character it writes (stdlib re only)
     "envcheck.versions",
 }
 # Packages whose __init__ runs on the way to a module above, without their other modules.

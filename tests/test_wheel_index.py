@@ -143,7 +143,7 @@ def test_pips_proxy_setting_is_used(server, tmp_path, monkeypatch):
 
 
 def test_offline_forbids_reading_and_ends_with_its_command(server, run_cli):
-    from envcheck.probes.wheel_index import allow_network, forbid_network
+    from envcheck.probes.http_read import allow_network, forbid_network
 
     server.pages["/whl/cu126/torch/"] = pep691("torch", FILES)
     forbid_network()

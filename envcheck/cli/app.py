@@ -64,7 +64,7 @@ def _invoked(args: list) -> Optional[str]:
 
 def _version(value: bool) -> None:
     if value:
-        print(f"envcheck {__version__}")
+        write(sys.stdout, f"envcheck {__version__}\n")
         raise typer.Exit()
 
 
@@ -141,7 +141,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         code = _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)")
     if code == 130:  # typer turns Ctrl-C into this exit code; children must not outlive us
         _stop_children()
-        sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
+        write(sys.stderr, "envcheck: interrupted (Ctrl-C)\n")
     sys.exit(code if isinstance(code, int) else 0)
 
 

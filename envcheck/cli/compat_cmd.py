@@ -13,7 +13,7 @@ from envcheck.compat.sources import choose_source
 from envcheck.errors import UserError
 from envcheck.probes.pip_config import read_pip_value
 from envcheck.render import compat as render
-from envcheck.render.console import live, write
+from envcheck.render.console import control, live, write
 from envcheck.render.output import emit
 from envcheck.versions import check_torch, cuda_tuple, driver_tuple
 
@@ -58,6 +58,8 @@ def refresh(
     torch_mirror: Annotated[Optional[str], typer.Option("--torch-mirror", help="The copy of PyTorch's wheel index to read: sjtu, nju, aliyun, "
                                                          "pytorch (its own) or a URL (default: pip's configured mirror's copy, else PyTorch's own).")] = None,
     variants: Annotated[Optional[str], typer.Option("--variants", help="Only these builds, e.g. cu126,cpu (default: every build of torch 2.x in the tables).")] = None,
+    budget: Annotated[float, typer.Option("--budget", min=1, help="Seconds for all listings together; what is read by "
+                                          "then is kept and cached, the rest named (default: 120).")] = 120.0,
     offline: OfflineOpt = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
@@ -84,12 +86,13 @@ def refresh(
         write(sys.stderr, f"envcheck: {note}\n")
     progress = live(sys.stderr)
     if progress:  # a terminal: say what the wait is for
-        write(sys.stderr, f"reading {len(wanted) * 3} listings of {source.name} …\r")
-    result = run_refresh(t, source, wanted)
+        write(sys.stderr, f"reading {len(wanted) * 3} listings of {source.name} …")
+        control(sys.stderr, "return")
+    result = run_refresh(t, source, wanted, budget=budget)
     if progress:
-        sys.stderr.write("\033[K")
+        control(sys.stderr, "erase line")
     if not result.knowledge.variants:  # nothing read: one line, and the cache stays as it was
-        first = result.errors[0] if result.errors else "nothing listed"
+        first = (result.errors or index_render.over_budget(result) or ["nothing listed"])[0]
         raise UserError(f"could not read {source.name}: {first}; envcheck keeps using its shipped tables")
     for line in index_render.refresh_problems(result):
         write(sys.stderr, f"envcheck: {line}\n")

@@ -48,7 +48,9 @@ def main(argv: list | None = None) -> None:
         _run_cli(args)
     except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place: same line, same code
         torch_spawn.discard_early()
-        sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
+        from envcheck.render.console import write  # only now: the fast path imports no renderer
+
+        write(sys.stderr, "envcheck: interrupted (Ctrl-C)\n")
         sys.exit(130)
     finally:
         torch_spawn.discard_early()

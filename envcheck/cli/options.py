@@ -22,7 +22,7 @@ PythonVer = Annotated[Optional[str], typer.Option("--python", help="Python versi
 def stay_offline(ctx) -> None:
     """--offline: no index is read until the command ends (a test runs many commands in one process)."""
     # --offline only: the index reader is not on install-cmd's start-up otherwise
-    from envcheck.probes.wheel_index import allow_network, forbid_network
+    from envcheck.probes.http_read import allow_network, forbid_network
 
     forbid_network()
     ctx.call_on_close(allow_network)

@@ -1,13 +1,12 @@
 """Read a project's listing on a wheel index: PyTorch's per-variant indexes, a mirror of them, or a
-PyPI mirror. The only code in envcheck that opens a network connection.
+PyPI mirror, through envcheck/probes/http_read.py (the only code that opens a connection).
 
 A listing is asked for as PEP 691 JSON and read as whatever the server answers (PEP 691 JSON, or a
 PEP 503 HTML page, or a flat find-links folder page); every wheel filename is parsed into project,
-version, local label (the build: cu126, cpu, rocm6.2) and tags. Network use is short and bounded:
-a timeout on each socket operation, a deadline for the whole listing and a cap on its size, so a
-huge or dripping page costs a one-line reason, never the memory or the afternoon. pip's proxy
-(`pip config set global.proxy ...`, PIP_PROXY) is used when set, else the environment's proxies,
-as pip does. Every failure is data: `Listing.error` is one line a person can read.
+version, local label (the build: cu126, cpu, rocm6.2) and tags. Each read is bounded (http_read),
+and several read together share a time budget. A link to anything but an http(s) host is skipped
+and counted (`Listing.refused`), never followed or reported as a host. Every failure is data:
+`Listing.error` is one line a person can read.
 
 Command line equivalent: `curl -H 'Accept: application/vnd.pypi.simple.v1+json' URL/torch/`.
 """
@@ -16,38 +15,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from html.parser import HTMLParser
 from typing import NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
+from envcheck.probes.http_read import DEADLINE_S, TIMEOUT_S, Page, fetch, pip_cert, pip_proxy
+
 # PEP 691: JSON preferred, the HTML forms accepted (a server that knows no JSON answers HTML).
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-TIMEOUT_S = 10.0  # each connect / read
-DEADLINE_S = 60.0  # a whole listing (PyTorch's flat torch_stable.html is tens of MB on a slow link)
-MAX_BYTES = 64 * 1024 * 1024
-
-
-class Offline(Exception):
-    """The network was asked for under --offline."""
-
-
-_OFFLINE = False
-
-
-def forbid_network(forbid: bool = True) -> None:
-    """--offline: until allowed again, every read of an index fails before any socket opens. The
-    CLI allows it again when the command ends (a test runs many commands in one process)."""
-    global _OFFLINE
-    _OFFLINE = forbid
-
-
-def allow_network() -> None:
-    forbid_network(False)
-
-
-def network_forbidden() -> bool:
-    return _OFFLINE
+BUDGET_S = 120.0  # compat refresh, every listing together: a slow mirror costs two minutes, not nine
 
 
 class WheelFile(NamedTuple):
@@ -68,91 +46,11 @@ class Listing(NamedTuple):
     error: str = ""  # one line; "" when the listing was read
     offsite: tuple[str, ...] = ()  # other hosts the listing's links (or a redirect) lead to
     form: str = ""  # json | html
+    refused: tuple[str, ...] = ()  # links skipped, why each: "javascript: link", "a host that does not parse"
 
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-# -- fetching -----------------------------------------------------------------------------------
-
-
-def pip_proxy(env=os.environ) -> str | None:
-    """pip's own proxy setting (PIP_PROXY, or `proxy` in pip's configuration files), if any."""
-    if env.get("PIP_PROXY"):
-        return env["PIP_PROXY"]
-    # only when an index is read: install-cmd --offline imports this module, not configparser
-    from envcheck.probes.pip_config import read_pip_value
-
-    return read_pip_value("proxy", env=env)
-
-
-def pip_cert(env=os.environ) -> str | None:
-    """pip's CA bundle (PIP_CERT, or `cert` in pip's configuration), e.g. a company proxy's."""
-    if env.get("PIP_CERT"):
-        return env["PIP_CERT"]
-    # only when an index is read: install-cmd --offline imports this module, not configparser
-    from envcheck.probes.pip_config import read_pip_value
-
-    return read_pip_value("cert", env=env)
-
-
-def _opener(proxy: str | None, cafile: str | None = None):
-    import urllib.request  # network modules only when an index is read (--check-index)
-
-    handlers: list = [urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []
-    if cafile and os.path.isfile(cafile):
-        import ssl  # network modules only when an index is read (--check-index)
-
-        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
-    return urllib.request.build_opener(*handlers)  # no proxy given: the environment's (and no_proxy)
-
-
-class Page(NamedTuple):
-    url: str  # after redirects
-    body: bytes
-    content_type: str
-
-
-def fetch(url: str, *, accept: str = ACCEPT, timeout: float = TIMEOUT_S, deadline: float = DEADLINE_S,
-          max_bytes: int = MAX_BYTES, proxy: str | None = None, cafile: str | None = None) -> Page | str:
-    """The page at `url`, or one line saying why not. Reads at most `max_bytes`, for at most
-    `deadline` seconds, each socket operation within `timeout`."""
-    import socket  # network modules only when an index is read (--check-index)
-    import urllib.error  # network modules only when an index is read (--check-index)
-    import urllib.request  # network modules only when an index is read (--check-index)
-
-    if _OFFLINE:
-        return f"{url}: not fetched (--offline)"
-    request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "envcheck"})
-    start = time.monotonic()
-    try:
-        with _opener(proxy, cafile).open(request, timeout=timeout) as resp:
-            body = bytearray()
-            while True:
-                chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
-                if not chunk:
-                    break
-                body += chunk
-                if len(body) > max_bytes:
-                    cap = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
-                    return f"{url}: listing larger than {cap}: stopped reading"
-                if time.monotonic() - start > deadline:
-                    return f"{url}: listing not read within {deadline:g} s ({len(body) // 1024} KiB so far): stopped"
-            return Page(resp.geturl(), bytes(body), resp.headers.get("Content-Type", ""))
-    except urllib.error.HTTPError as exc:
-        return f"{url}: HTTP {exc.code} {exc.reason}"
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, (socket.timeout, TimeoutError)):
-            return f"{url}: no answer within {timeout:g} s"
-        return f"{url}: cannot connect ({reason})"
-    except (socket.timeout, TimeoutError):
-        return f"{url}: no answer within {timeout:g} s"
-    except (OSError, ValueError) as exc:  # connection reset, a malformed URL or proxy
-        return f"{url}: {type(exc).__name__}: {exc}"
-    except Exception as exc:  # http.client's IncompleteRead, BadStatusLine, ...
-        return f"{url}: broken answer ({type(exc).__name__})"
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -204,6 +102,34 @@ def _name_of(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
 
 
+_HOST = re.compile(r"[\w.-]+")  # letters of any script, digits, '-', '.': no controls, spaces or marks
+
+
+def _link(base: str, href: str) -> tuple[str, str]:
+    """(absolute http(s) URL, "") for a link pip could download, or ("", why it is skipped): a link
+    to another scheme (javascript:, file:, data:) or a host that does not parse is a hostile or
+    broken page, never a wheel, and never a host name to report."""
+    try:
+        url = urljoin(base, href.strip()).split("#", 1)[0]
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError on a port that is not a number)
+    except ValueError:
+        return "", "a host that does not parse"
+    if parts.scheme not in ("http", "https"):
+        return "", f"a {parts.scheme[:20] or 'schemeless'}: link"
+    if ":" in host:
+        import ipaddress  # only for a bracketed address: rare on an index
+
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "", "a host that does not parse"
+    elif not _HOST.fullmatch(host):
+        return "", "a host name that is not one"
+    return url, ""
+
+
 def parse(page: Page, asked: str) -> Listing:
     """A listing from a fetched page: PEP 691 JSON when the server says JSON, else HTML links."""
     ctype = page.content_type.split(";")[0].strip().lower()
@@ -213,6 +139,7 @@ def parse(page: Page, asked: str) -> Listing:
         offsite.add(urlsplit(page.url).netloc)
     base_host = urlsplit(page.url).netloc
     files = []
+    refused: list[str] = []
     if ctype.endswith("json"):
         try:
             data = json.loads(text)
@@ -226,7 +153,10 @@ def parse(page: Page, asked: str) -> Listing:
         for f in entries:
             if not isinstance(f, dict) or not isinstance(f.get("url"), str):
                 continue
-            url = urljoin(page.url, f["url"])
+            url, why = _link(page.url, f["url"])
+            if why:
+                refused.append(why)
+                continue
             rp = f.get("requires-python") if isinstance(f.get("requires-python"), str) else ""
             w = _wheel(str(f.get("filename") or _name_of(url)), url, rp)
             if w is not None:
@@ -245,14 +175,17 @@ def parse(page: Page, asked: str) -> Listing:
             title = " ".join(parser.title.split())[:80] or text.strip()[:40].replace("\n", " ")
             return Listing(asked, error=f"{asked}: not an index page (no links; {title!r})")
         for href, rp in parser.links:
-            url = urljoin(page.url, href).split("#", 1)[0]
+            url, why = _link(page.url, href)
+            if why:
+                refused.append(why)
+                continue
             w = _wheel(_name_of(url), url, rp)
             if w is not None:
                 files.append(w)
                 if urlsplit(url).netloc != base_host:
                     offsite.add(urlsplit(url).netloc)
         form = "html"
-    return Listing(asked, tuple(files), "", tuple(sorted(offsite)), form)
+    return Listing(asked, tuple(files), "", tuple(sorted(offsite)), form, tuple(refused))
 
 
 def _pip_settings(kw: dict) -> dict:
@@ -268,22 +201,41 @@ def _pip_settings(kw: dict) -> dict:
 def read_listing(url: str, **kw) -> Listing:
     """The wheels listed at `url` (a project page or a flat folder), or why they could not be read."""
     kw = _pip_settings(kw)
-    page = fetch(url, **kw)
+    page = fetch(url, **{"accept": ACCEPT, **kw})
     if isinstance(page, str):
         return Listing(url, error=page)
     return parse(page, url)
 
 
-def read_listings(urls: list[str], workers: int = 8, **kw) -> dict[str, Listing]:
-    """Several listings at once: each waits on the network, not on the CPU."""
+OVER_BUDGET = "not read: the time budget ran out"
+
+
+def read_listings(urls: list[str], workers: int = 8, budget: float | None = None, **kw) -> dict[str, Listing]:
+    """Several listings at once: each waits on the network, not on the CPU. With a `budget` (seconds),
+    all of them together: a listing started late gets only what is left, and one not started in
+    time is not read (its error ends with OVER_BUDGET), so a slow mirror costs the budget at most."""
     from concurrent.futures import ThreadPoolExecutor  # only when an index is read (--check-index)
 
     unique = list(dict.fromkeys(urls))
     if not unique:
         return {}
     kw = _pip_settings(kw)
+    end = None if budget is None else time.monotonic() + budget
+
+    def one(url: str) -> Listing:
+        if end is None:
+            return read_listing(url, **kw)
+        left = end - time.monotonic()
+        if left <= 0.05:
+            return Listing(url, error=f"{url}: {OVER_BUDGET}")
+        listing = read_listing(url, **{**kw, "deadline": min(kw.get("deadline", DEADLINE_S), left),
+                                       "timeout": min(kw.get("timeout", TIMEOUT_S), left)})
+        if listing.error and time.monotonic() >= end:  # cut short by the budget, not by the server
+            return Listing(url, error=f"{url}: {OVER_BUDGET}")
+        return listing
+
     with ThreadPoolExecutor(max_workers=min(workers, len(unique))) as pool:
-        return dict(zip(unique, pool.map(lambda u: read_listing(u, **kw), unique)))
+        return dict(zip(unique, pool.map(one, unique)))
 
 
 def default_index(env=os.environ) -> str | None:

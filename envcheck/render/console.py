@@ -20,6 +20,7 @@ from envcheck.errors import UserError
 from envcheck.numbers import finite_data
 from envcheck.redact import hide_uuids, redact, redact_data
 from envcheck.snapshot.facts import SCHEMA_VERSION
+from envcheck.terminal_text import clean, json_safe
 
 # The few styles the renderers use, as ANSI SGR codes: colouring a POSIX terminal needs no rich.
 _SGR = {"bold": "1", "dim": "2", "yellow": "33", "red": "31", "green": "32"}
@@ -91,8 +92,51 @@ def commands_fit(lines, stream) -> None:
 
 
 def write(stream, text: str) -> None:
-    """stream.write for text that did not pass through Output (progress lines, error lines)."""
-    stream.write(fit(text, stream))
+    """stream.write for text that did not pass through Output (progress lines, error lines): secrets
+    masked, control characters shown, never acted on (envcheck/terminal_text.py)."""
+    stream.write(fit(clean_text(text), stream))
+
+
+# envcheck's own terminal controls, the only ones it writes: every other control character is text
+# from outside and is shown, not sent (clean). `control` writes them only to a terminal.
+CONTROLS = {"return": "\r", "erase line": "\033[K", "clear screen": "\033[H\033[2J"}
+
+
+def control(stream, name: str) -> bool:
+    """Write envcheck's own control `name` (CONTROLS) when `stream` is a terminal; False on a pipe."""
+    if not getattr(stream, "isatty", lambda: False)():
+        return False
+    stream.write(CONTROLS[name])
+    return True
+
+
+def rich_console(file, **options):
+    """A rich Console whose every piece of text is cleaned before it is drawn: the one way envcheck
+    makes one (tables, live progress), so a GPU name or an error in a cell cannot drive the terminal.
+    rich applies styles itself, outside the text, so cleaning the text leaves colour intact."""
+    return _clean_console_class()(file=file, **options)
+
+
+_CLEAN_CONSOLE = None
+
+
+def _clean_console_class():
+    global _CLEAN_CONSOLE
+    if _CLEAN_CONSOLE is None:
+        # here, not at the top: rich costs tens of ms, which line output and JSON never pay
+        from rich.console import Console
+        from rich.segment import Segment
+
+        class CleanConsole(Console):
+            def render_str(self, text, **kw):  # before layout: a cleaned cell is measured as shown
+                return super().render_str(clean(text), **kw)
+
+            def render(self, renderable, options=None):  # every segment, Text objects included
+                for seg in super().render(renderable, options):
+                    yield seg if seg.control else Segment(clean(seg.text), seg.style, seg.control)
+
+        _CLEAN_CONSOLE = CleanConsole
+    return _CLEAN_CONSOLE
 
 
 def live(stream=None) -> bool:
@@ -115,10 +159,7 @@ class Output:
 
     def rich(self):
         if self._rich is None:
-            # here, not at the top: rich costs tens of ms, which line output and JSON never pay
-            from rich.console import Console
-
-            self._rich = Console(file=self.file, highlight=False, soft_wrap=True, no_color=not self.colour, width=self._width)
+            self._rich = rich_console(self.file, highlight=False, soft_wrap=True, no_color=not self.colour, width=self._width)
         return self._rich
 
     @property
@@ -191,18 +232,15 @@ def print_json(command: str, exit_code: int, payload: dict) -> None:
     null), secrets masked."""
     data = envelope(command, exit_code, payload)
     text = json.dumps(finite_data(redact_data(data)), indent=2, ensure_ascii=not utf8(sys.stdout), allow_nan=False)
-    sys.stdout.write(text + "\n")  # \\u escapes where the console's encoding lacks a character: still the same JSON
-
-
-# C0 controls but tab and newline, DEL and C1: a child's stderr may carry escape sequences that would
-# drive the user's terminal (move the cursor, rewrite the report). Shown as visible escapes instead.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    # \\u escapes where the console's encoding lacks a character, or for a control character or bidi
+    # override json.dumps leaves raw: still the same JSON
+    sys.stdout.write(json_safe(text) + "\n")
 
 
 def clean_text(text: str) -> str:
-    """What every line envcheck writes goes through: secrets masked, control characters made visible."""
-    text = redact(text)
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) if _CONTROL.search(text) else text
+    """What every line envcheck writes goes through: secrets masked, control characters and bidi
+    overrides made visible (envcheck/terminal_text.py)."""
+    return clean(redact(text))
 
 
 def fenced(title: str, draw) -> str:

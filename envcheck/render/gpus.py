@@ -13,7 +13,7 @@ from typing import Optional
 
 from envcheck.gpu_pick import Pick
 from envcheck.gpus import OTHER_JOB, GpusReport, GpuView
-from envcheck.render.console import Output, commands_fit, fenced
+from envcheck.render.console import Output, commands_fit, control, fenced
 from envcheck.render.output import View
 from envcheck.snapshot.facts import jsonable
 
@@ -190,11 +190,8 @@ def watch_header(interval: float, o: Output, width: int = WIDTH) -> None:
 def clear(o: Output) -> None:
     """Start a fresh screen on a terminal (cursor home, erase); on a pipe frames simply follow
     one another, a blank line apart."""
-    isatty = getattr(o.file, "isatty", lambda: False)
-    if isatty():
-        o.file.write("\033[H\033[2J")
-    else:
-        o.file.write("\n")
+    if not control(o.file, "clear screen"):
+        o.print("")
 
 
 def data(report: GpusReport, chosen: Optional[Pick]) -> dict:

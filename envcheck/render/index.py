@@ -18,7 +18,7 @@ def refresh_dict(r) -> dict:
         "adds_to_tables": list(r.added),
         "releases_not_in_tables": list(r.unknown_releases),
         "companion_gaps": list(r.companion_gaps),
-        "errors": list(r.errors),
+        "errors": [*r.errors, *over_budget(r)],
         "offsite": list(r.offsite),
         "cache": r.cache_path,
         "cache_error": r.cache_error,
@@ -49,9 +49,18 @@ def _listed(console: Output, title: str, lines, none: str = "") -> None:
         console.print(f"# {none}", markup=False)
 
 
+def over_budget(r) -> list[str]:
+    """The one line naming the builds left unread when --budget ran out, or none."""
+    if not r.not_read:
+        return []
+    return [f"stopped after {r.budget:g} s (--budget): not read: {', '.join(r.not_read)}; what was read is kept; "
+            f"read the rest with --variants {','.join(r.not_read)}"]
+
+
 def refresh_problems(r) -> list[str]:
     """Lines for stderr: listings not read, links that leave the mirror, a cache not written."""
     lines = [f"warning: {e}" for e in r.errors]
+    lines += [f"warning: {x}" for x in (*over_budget(r), *r.refused)]
     lines += [f"warning: {r.source.name}'s listings lead to {h}: downloads through it come from {h}" for h in r.offsite]
     if r.cache_error:
         lines.append(f"warning: {r.cache_error}")
@@ -97,6 +106,7 @@ def check_lines(c) -> list[tuple[str, str]]:
                 line += "; no other copy of PyTorch's index envcheck knows has it either"
             out.append(("error", line))
     out += [("warning", o) for o in c.offsite]
+    out += [("warning", x) for x in c.refused]
     return [(level, redact(text)) for level, text in out]
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from envcheck.render.console import clean_text, fit, live
+from envcheck.render.console import clean_text, fit, live, rich_console
 
 
 @dataclass
@@ -59,13 +59,12 @@ class Display:
 
     def _start(self) -> None:
         # only once a run outlasts the delay on a terminal: most runs never draw and never import rich
-        from rich.console import Console
         from rich.live import Live
 
         with self._state:
             if not self.enabled:
                 return
-            console = Console(file=sys.stderr, highlight=False)
+            console = rich_console(sys.stderr, highlight=False)
             self._live = Live(get_renderable=self._render, console=console, transient=True, refresh_per_second=8,
                               redirect_stdout=False, redirect_stderr=False)
             self._live.start()
