@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from envcheck import __version__
+from envcheck.cli.entry import interrupted
 from envcheck.errors import DataError, UserError
 from envcheck.render.console import clean_text, write
 
@@ -82,7 +83,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def _stop_children() -> None:
-    """Ctrl-C: no child process (the torch probe above all) outlives envcheck."""
+    """Ctrl-C or SIGTERM: no child process (the torch probe above all) outlives envcheck."""
     from envcheck.probes.children import stop_all  # Ctrl-C only: no command's start-up pays for it
 
     stop_all()
@@ -139,9 +140,9 @@ def main(argv: Optional[list[str]] = None) -> None:
         if debug:
             raise
         code = _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)")
-    if code == 130:  # typer turns Ctrl-C into this exit code; children must not outlive us
+    if code == 130:  # typer turns Ctrl-C (and our SIGTERM) into this exit code; children must not outlive us
         _stop_children()
-        sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
+        code = interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 

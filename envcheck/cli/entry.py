@@ -11,9 +11,11 @@ This module and doctor_flags are all that run before the CLI stack is imported: 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from envcheck.cli import doctor_flags
+from envcheck.probes import children
 
 _HELP = frozenset({"-h", "--help"})
 
@@ -36,6 +38,7 @@ def early_target(args: list) -> str | None:
 
 def main(argv: list | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    children.stop_on_sigterm()
     target = early_target(args)
     if target is None:
         _run_cli(args)
@@ -48,10 +51,17 @@ def main(argv: list | None = None) -> None:
         _run_cli(args)
     except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place: same line, same code
         torch_spawn.discard_early()
-        sys.stderr.write("envcheck: interrupted (Ctrl-C)\n")
-        sys.exit(130)
+        sys.exit(interrupted())
     finally:
         torch_spawn.discard_early()
+
+
+def interrupted() -> int:
+    """After Ctrl-C or SIGTERM, once the children are stopped: one line, and the shell's code for
+    that signal (130 or 143)."""
+    signum = children.stopped_by()
+    sys.stderr.write("envcheck: interrupted (Ctrl-C)\n" if signum == signal.SIGINT else "envcheck: stopped (SIGTERM)\n")
+    return 128 + signum
 
 
 def _run_cli(args: list) -> None:
