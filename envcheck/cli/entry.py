@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from envcheck.cli import doctor_flags
+from envcheck.cli import doctor_flags, streams
 from envcheck.probes import children
 
 _HELP = frozenset({"-h", "--help"})
@@ -38,6 +38,12 @@ def early_target(args: list) -> str | None:
 
 def main(argv: list | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    closed = streams.closed_stdout()
+    if closed:  # before any child is started: a pipe opened now could take fd 1
+        if sys.stderr is not None:
+            sys.stderr.write(f"envcheck: error: {closed}\n")
+        sys.exit(2)
+    streams.guard_stdout()
     children.stop_on_sigterm()
     target = early_target(args)
     if target is None:
