@@ -10,6 +10,7 @@ from envcheck import __version__
 from envcheck.cli import streams
 from envcheck.cli.entry import interrupted
 from envcheck.errors import DataError, UserError
+from envcheck.probes.children import Stopped
 from envcheck.render.console import clean_text, write
 
 # Typer vendors click in recent releases and uses the real one in older: take the classes from
@@ -148,7 +149,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         if debug:
             raise
         code = _fail(f"envcheck's own compat tables are broken ({exc}); please report this")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         code = 130
     except Exception as exc:  # a bug of envcheck's: still one line, the traceback only with --debug
         if debug:

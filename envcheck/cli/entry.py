@@ -46,20 +46,20 @@ def main(argv: list | None = None) -> None:
     streams.guard_stdout()
     children.stop_on_sigterm()
     target = early_target(args)
-    if target is None:
-        _run_cli(args)
-        return
-    # doctor's alone: the other commands' start-up pays nothing for it
-    from envcheck.probes import torch_spawn
-
+    early = None
     try:
-        torch_spawn.start_early(target)
+        if target is not None:  # doctor's alone: the other commands' start-up pays nothing for it
+            from envcheck.probes import torch_spawn as early
+
+            early.start_early(target)
         _run_cli(args)
-    except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place: same line, same code
-        torch_spawn.discard_early()
+    except (KeyboardInterrupt, children.Stopped):  # before the CLI's own handler is in place: same line, same code
+        if early is not None:
+            early.discard_early()
         sys.exit(interrupted())
     finally:
-        torch_spawn.discard_early()
+        if early is not None:
+            early.discard_early()
 
 
 def interrupted() -> int:

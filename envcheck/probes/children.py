@@ -16,16 +16,21 @@ _LOCK = threading.Lock()
 _STOPPED_BY: list = []  # the signal that asked envcheck to stop, if one did
 
 
+class Stopped(BaseException):
+    """SIGTERM arrived. Not a KeyboardInterrupt: one of those that escapes an import makes
+    CPython end itself by SIGINT at exit, whatever code the CLI chose."""
+
+
 def stop_on_sigterm() -> None:
     """SIGTERM (kill, a job scheduler, a container stopping) takes the path of Ctrl-C: the CLI
     stops every child's group, with what torch started, before it exits (POSIX only)."""
     if os.name == "posix":
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, _stopped)
 
 
-def _interrupt(signum, frame):
+def _stopped(signum, frame):
     _STOPPED_BY.append(signum)
-    raise KeyboardInterrupt
+    raise Stopped
 
 
 def stopped_by() -> int:
