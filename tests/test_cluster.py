@@ -16,7 +16,7 @@ from envcheck.bench.runner import DeviceResult
 from envcheck.bench.suites import Measurement
 from envcheck.cluster.drift import drift
 from envcheck.cluster.job import choose_backend
-from envcheck.cluster.launch import from_env
+from envcheck.cluster.launch import Launch, from_env
 from envcheck.cluster.report import RankReport, build, exit_code
 from envcheck.cluster.sizes import ALWAYS, describe, message_cap, next_size
 from envcheck.compat import tables
@@ -411,3 +411,50 @@ def test_ranks_sharing_cpu_cores_are_named_and_not_called_slow():
     apart = [cpu_rank(0, 0, 34.0, cpus=(0,)), cpu_rank(1, 0, 23.0, cpus=(1,)), cpu_rank(2, 0, 33.0, cpus=(2,))]
     texts = [v.text for v in report(apart).verdicts]
     assert not any("share" in t for t in texts) and any("slower than its siblings" in t for t in texts)
+
+
+@needs_torch
+def test_a_rank_that_cannot_reach_rank_0_says_so_in_one_line():
+    """c10d prints some 40 lines of C++ frames per try from fd 2; the rank prints one line naming
+    rank 0's address and what to check, and exits 2 (envcheck/cluster/rendezvous.py)."""
+    port = _port()  # free, and nothing listens on it
+    env = _env(RANK="1", WORLD_SIZE="2", LOCAL_RANK="0", LOCAL_WORLD_SIZE="1", MASTER_PORT=str(port))
+    done = subprocess.run([sys.executable, "-m", "envcheck", "cluster", "--timeout", "1"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"envcheck: error: rank 1 cannot reach rank 0 at 127.0.0.1:{port} ")
+    assert "MASTER_ADDR and MASTER_PORT" in done.stderr
+
+
+def test_failures_other_than_reaching_rank_0_keep_their_words():
+    from envcheck.cluster.rendezvous import failure
+
+    rank0 = Launch("torchrun", 0, 2, 0, 1, 0, "10.0.0.1", 29500)
+    rank1 = Launch("torchrun", 1, 2, 0, 1, 0, "10.0.0.1", 29500)
+    assert failure(TimeoutError("no answer"), rank0, 5).startswith("rank 0 could not join the job at 10.0.0.1:29500: ")
+    assert failure(RuntimeError("bad backend"), rank1, 5) == "rank 1 could not join the job at 10.0.0.1:29500: RuntimeError: bad backend"
+    assert "cannot reach rank 0 at 10.0.0.1:29500" in failure(ConnectionRefusedError("refused"), rank1, 5)
+
+
+class _C10d:
+    """A stand-in torch.distributed whose rendezvous writes to fd 2 from below Python, as c10d does."""
+
+    def __init__(self, error=None):
+        self.error = error
+
+    def init_process_group(self, backend, timeout):
+        os.write(2, b"[W socket.cpp] retrying\nframe #0: c10::Error::Error\n")
+        if self.error:
+            raise self.error
+
+
+def test_what_c10d_printed_is_written_out_after_a_join_and_dropped_after_a_failure(capfd):
+    from envcheck.cluster import rendezvous
+
+    rank1 = Launch("torchrun", 1, 2, 0, 1, 0, "127.0.0.1", 29500)
+    rendezvous.join(_C10d(), "gloo", rank1, 5)
+    assert capfd.readouterr().err == "[W socket.cpp] retrying\nframe #0: c10::Error::Error\n"
+    with pytest.raises(UserError, match="rank 1 cannot reach rank 0 at 127.0.0.1:29500"):
+        rendezvous.join(_C10d(ConnectionRefusedError("refused")), "gloo", rank1, 5)
+    assert capfd.readouterr().err == ""

@@ -7,7 +7,10 @@ from typing import Optional
 import typer
 
 from envcheck import __version__
+from envcheck.cli import streams
+from envcheck.cli.entry import interrupted
 from envcheck.errors import DataError, UserError
+from envcheck.probes.children import Stopped
 from envcheck.render.console import clean_text, write
 
 # Typer vendors click in recent releases and uses the real one in older: take the classes from
@@ -81,8 +84,12 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _internal(exc: Exception) -> int:
+    return _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)")
+
+
 def _stop_children() -> None:
-    """Ctrl-C: no child process (the torch probe above all) outlives envcheck."""
+    """Ctrl-C or SIGTERM: no child process (the torch probe above all) outlives envcheck."""
     from envcheck.probes.children import stop_all  # Ctrl-C only: no command's start-up pays for it
 
     stop_all()
@@ -114,6 +121,15 @@ def main(argv: Optional[list[str]] = None) -> None:
         if missing:
             raise UserError(missing)
         code = command.main(args=args, prog_name="envcheck", standalone_mode=False)
+        streams.flush()
+    except SystemExit as exc:  # click's own answer to a closed pipe: exit 1, which we make 141
+        if not streams.pipe_closed_under_click():
+            raise
+        code = streams.CLOSED_PIPE if exc.code == 1 else exc.code
+    except streams.StdoutFault as exc:  # > /dev/full, a full disk, a pipe whose reader has gone
+        code, line = streams.output_fault(exc)
+        if line:
+            code = _fail(line, code)
     except UserError as exc:
         if debug:
             raise
@@ -133,15 +149,15 @@ def main(argv: Optional[list[str]] = None) -> None:
         if debug:
             raise
         code = _fail(f"envcheck's own compat tables are broken ({exc}); please report this")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         code = 130
     except Exception as exc:  # a bug of envcheck's: still one line, the traceback only with --debug
         if debug:
             raise
-        code = _fail(f"internal error: {type(exc).__name__}: {exc} (run again with --debug for the traceback, and please report it)")
-    if code == 130:  # typer turns Ctrl-C into this exit code; children must not outlive us
+        code = _internal(exc)
+    if code == 130:  # typer turns Ctrl-C (and our SIGTERM) into this exit code; children must not outlive us
         _stop_children()
-        write(sys.stderr, "envcheck: interrupted (Ctrl-C)\n")
+        code = interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 

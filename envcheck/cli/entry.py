@@ -11,9 +11,11 @@ This module and doctor_flags are all that run before the CLI stack is imported: 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
-from envcheck.cli import doctor_flags
+from envcheck.cli import doctor_flags, streams
+from envcheck.probes import children
 
 _HELP = frozenset({"-h", "--help"})
 
@@ -36,24 +38,42 @@ def early_target(args: list) -> str | None:
 
 def main(argv: list | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    closed = streams.closed_stdout()
+    if closed:  # before any child is started: a pipe opened now could take fd 1
+        if sys.stderr is not None:
+            from envcheck.render.console import (
+                write,  # only on this rare path: the fast one imports no renderer
+            )
+
+            write(sys.stderr, f"envcheck: error: {closed}\n")
+        sys.exit(2)
+    streams.guard_stdout()
+    children.stop_on_sigterm()
     target = early_target(args)
-    if target is None:
-        _run_cli(args)
-        return
-    # doctor's alone: the other commands' start-up pays nothing for it
-    from envcheck.probes import torch_spawn
-
+    early = None
     try:
-        torch_spawn.start_early(target)
-        _run_cli(args)
-    except KeyboardInterrupt:  # Ctrl-C before the CLI's own handler is in place: same line, same code
-        torch_spawn.discard_early()
-        from envcheck.render.console import write  # only now: the fast path imports no renderer
+        if target is not None:  # doctor's alone: the other commands' start-up pays nothing for it
+            from envcheck.probes import torch_spawn as early
 
-        write(sys.stderr, "envcheck: interrupted (Ctrl-C)\n")
-        sys.exit(130)
+            early.start_early(target)
+        _run_cli(args)
+    except (KeyboardInterrupt, children.Stopped):  # before the CLI's own handler is in place: same line, same code
+        if early is not None:
+            early.discard_early()
+        sys.exit(interrupted())
     finally:
-        torch_spawn.discard_early()
+        if early is not None:
+            early.discard_early()
+
+
+def interrupted() -> int:
+    """After Ctrl-C or SIGTERM, once the children are stopped: one line, and the shell's code for
+    that signal (130 or 143)."""
+    from envcheck.render.console import write  # only now: the fast path imports no renderer
+
+    signum = children.stopped_by()
+    write(sys.stderr, "envcheck: interrupted (Ctrl-C)\n" if signum == signal.SIGINT else "envcheck: stopped (SIGTERM)\n")
+    return 128 + signum
 
 
 def _run_cli(args: list) -> None:

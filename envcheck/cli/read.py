@@ -15,6 +15,8 @@ TOO_BIG = f"larger than {MAX_BYTES >> 20} MB; a report or a pasted error is far 
 
 def read_snapshot(path: str, tables):
     if path == "-":
+        if sys.stdin is None:  # fd 0 closed (`<&-`), or a service with no stdin
+            raise UserError("- means standard input, and it is closed; give the file's path, or pipe the report in")
         stream = getattr(sys.stdin, "buffer", None)
         data = stream.read(MAX_BYTES + 1) if stream is not None else sys.stdin.read(MAX_BYTES + 1).encode("utf-8", "replace")
     else:

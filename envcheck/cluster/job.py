@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import replace
-from datetime import timedelta
 
 from envcheck.bench import suites
 from envcheck.bench.allreduce import sweep
 from envcheck.bench.results import allreduce_result
+from envcheck.cluster import rendezvous
 from envcheck.cluster.launch import Launch
 from envcheck.cluster.report import RankReport, build, exit_code
 from envcheck.cluster.sizes import describe as sizing_note
@@ -106,10 +106,7 @@ def run(launch: Launch, tables, seconds: float, timeout: float, backend: str | N
     nccl = getattr(dist, "is_nccl_available", lambda: False)()
     backend, note = choose_backend(backend, torch.cuda.is_available(), nccl)
     os.environ.update(launch.env())  # under srun, torch's env:// rendezvous reads these
-    try:
-        dist.init_process_group(backend, timeout=timedelta(seconds=timeout))
-    except Exception as exc:
-        raise UserError(f"rank {launch.rank} could not join the job at {launch.master_addr}:{launch.master_port}: {describe(exc)}") from exc
+    rendezvous.join(dist, backend, launch, timeout)
     try:
         return _run(torch, dist, launch, tables, seconds, backend, strict, (("backend", note),) if note else ())
     except UserError:

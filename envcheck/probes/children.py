@@ -1,4 +1,4 @@
-"""The child processes envcheck has running, so that Ctrl-C stops every one of them.
+"""The child processes envcheck has running, so that Ctrl-C and SIGTERM stop every one of them.
 
 The torch probe runs in a thread and in a session of its own (a hung import must be killable
 with its whole group): the terminal's SIGINT reaches neither, so without this list a Ctrl-C left
@@ -13,6 +13,29 @@ import threading
 
 _LIVE: dict = {}  # pid -> (Popen, whether it leads its own process group)
 _LOCK = threading.Lock()
+_STOPPED_BY: list = []  # the signal that asked envcheck to stop, if one did
+
+
+class Stopped(BaseException):
+    """SIGTERM arrived. Not a KeyboardInterrupt: one of those that escapes an import makes
+    CPython end itself by SIGINT at exit, whatever code the CLI chose."""
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (kill, a job scheduler, a container stopping) takes the path of Ctrl-C: the CLI
+    stops every child's group, with what torch started, before it exits (POSIX only)."""
+    if os.name == "posix":
+        signal.signal(signal.SIGTERM, _stopped)
+
+
+def _stopped(signum, frame):
+    _STOPPED_BY.append(signum)
+    raise Stopped
+
+
+def stopped_by() -> int:
+    """The signal that stopped envcheck: SIGTERM if one arrived, else SIGINT (Ctrl-C)."""
+    return _STOPPED_BY[0] if _STOPPED_BY else signal.SIGINT
 
 
 def started(proc, group: bool = False):

@@ -10,8 +10,8 @@ Command line equivalent: `nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,driv
 from __future__ import annotations
 
 import shutil
-import subprocess
 
+from envcheck.probes import child_output
 from envcheck.reports import ReportError
 from envcheck.reports.nvidia_smi_csv import parse
 from envcheck.snapshot.facts import DriverInfo, Unavailable
@@ -25,9 +25,11 @@ def read_nvidia_smi(timeout: float = 10.0) -> DriverInfo | None:
     if exe is None:
         return None
     for query in (QUERY, QUERY.replace(",compute_cap", "")):
-        try:
-            done = subprocess.run([exe, f"--query-gpu={query}", "--format=csv"], capture_output=True, text=True, errors="replace", timeout=timeout)
-        except (OSError, subprocess.TimeoutExpired):
+        try:  # in a group of its own, its output capped: a helper it leaves behind cannot hold us
+            done = child_output.read(child_output.start([exe, f"--query-gpu={query}", "--format=csv"]), timeout)
+        except OSError:
+            return None
+        if done.timed_out:
             return None
         if done.returncode == 0:
             try:

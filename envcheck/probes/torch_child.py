@@ -3,7 +3,8 @@
 It runs in the user's environment, not envcheck's, so it uses only the standard library and the
 syntax of Python 3.7 (no walrus, no `from __future__ import annotations`, no f-string `=`). It
 prints its answer to stdout as a line, MARKER followed by JSON, and nothing else there: whatever
-torch or a sitecustomize prints goes to stderr. The onnxruntime child (`--onnxruntime-only`) prints a
+torch prints goes to stderr, from Python or from C (fd 1 is pointed at fd 2), and a sitecustomize's
+text printed before without a newline ends before the answer's line. The onnxruntime child (`--onnxruntime-only`) prints a
 first answer before it tries sessions and a whole one after; the parent reads the last. Importing torch may raise, abort, segfault or hang; the
 parent (probes/torch_probe.py) reads the last two from the exit status and its own deadline, and
 every step after the import is guarded so that one failing call leaves a partial answer.
@@ -301,6 +302,20 @@ def _die_with_parent():
         os._exit(1)
 
 
+def _answer_stream():
+    """A private copy of stdout for the answer lines; fd 1 itself then points at stderr, so that
+    whatever torch prints, from Python or from C, and whatever it starts, never mixes with them."""
+    sys.stdout.flush()  # what a sitecustomize printed goes before the answer
+    try:
+        private = os.dup(1)  # not inherited by what torch starts (PEP 446)
+        os.dup2(2, 1)
+        stream = os.fdopen(private, "w", encoding="utf-8")
+    except OSError:
+        stream = sys.stdout
+    sys.stdout = sys.stderr
+    return stream
+
+
 def main():
     _die_with_parent()
     # Running a script puts its own directory first on sys.path; envcheck's probe modules must
@@ -309,11 +324,11 @@ def main():
     if sys.path and os.path.abspath(sys.path[0] or os.curdir) == here:
         del sys.path[0]
 
-    stdout = sys.stdout
-    sys.stdout = sys.stderr  # keep stdout for the answer lines (the parent reads the last)
+    stdout = _answer_stream()
 
     def answer(result):
-        stdout.write(MARKER + json.dumps(result) + "\n")
+        # on a line of its own, whatever a sitecustomize printed before without a newline
+        stdout.write("\n" + MARKER + json.dumps(result) + "\n")
         stdout.flush()
 
     if "--onnxruntime-only" in sys.argv[1:]:

@@ -23,10 +23,10 @@ import time
 from dataclasses import replace
 
 from envcheck.errors import UserError
-from envcheck.probes import children, torch_child
+from envcheck.probes import child_output, torch_child
 from envcheck.probes.ort_load import beside_cpu
 from envcheck.probes.torch_child import MARKER  # the child's answer line
-from envcheck.probes.torch_spawn import ONNXRUNTIME, TORCH, drain, kill, spawn, take_early
+from envcheck.probes.torch_spawn import ONNXRUNTIME, TORCH, spawn, take_early
 from envcheck.snapshot.model import (
     OnnxRuntime,
     Package,
@@ -147,14 +147,6 @@ def _interpreter(python: str) -> str:
     return found
 
 
-class _Outcome:
-    def __init__(self, returncode: int | None, stdout: str, stderr: str, timed_out: bool):
-        self.returncode = returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        self.timed_out = timed_out
-
-
 def _start(executable: str, env: dict):
     """The torch child; a --python that cannot run is the user's mistake (UserError), not a finding."""
     try:
@@ -163,29 +155,12 @@ def _start(executable: str, env: dict):
         raise UserError(f"--python {executable}: not an executable Python interpreter ({exc.strerror or exc})") from None
 
 
-def _wait(proc: subprocess.Popen, timeout: float) -> _Outcome:
-    timed_out = False
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill(proc)
-        out, err = drain(proc)
-    except BaseException:  # Ctrl-C: leave no orphan importing torch behind
-        kill(proc)
-        drain(proc)
-        raise
-    finally:
-        children.ended(proc)
-    return _Outcome(
-        proc.returncode,
-        (out or b"").decode("utf-8", errors="replace"),
-        (err or b"").decode("utf-8", errors="replace"),
-        timed_out,
-    )
+def _wait(proc: subprocess.Popen, timeout: float) -> child_output.Output:
+    """The child's output, its size capped, read until it exits or the deadline (child_output.read)."""
+    return child_output.read(proc, timeout)
 
 
-def _interpret(outcome: _Outcome, timeout: float, seconds: float) -> tuple[Torch, tuple, OnnxRuntime]:
+def _interpret(outcome: child_output.Output, timeout: float, seconds: float) -> tuple[Torch, tuple, OnnxRuntime]:
     tail = _tail(outcome.stderr)
     if outcome.timed_out:
         why = f"import torch did not finish within {timeout:g} s"
@@ -217,11 +192,13 @@ def _tail(text: str) -> str:
 
 
 def _answer(stdout: str) -> dict | None:
-    """The child's JSON line (the last one, should a sitecustomize echo ours), or None."""
+    """The child's JSON line (the last one, should a sitecustomize echo ours), or None. The marker
+    may follow text that something printed to the child's fd 1 before the answer."""
     for line in reversed(stdout.splitlines()):
-        if line.startswith(MARKER):
+        at = line.find(MARKER)
+        if at >= 0:
             try:
-                answer = json.loads(line[len(MARKER) :])
+                answer = json.loads(line[at + len(MARKER) :])
             except ValueError:
                 return None
             return answer if isinstance(answer, dict) else None

@@ -5,11 +5,10 @@ of the probe's reader with its dataclasses). envcheck/probes/torch_probe.py read
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 
-from envcheck.probes import children
+from envcheck.probes import child_output
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_child.py")
 
@@ -22,19 +21,9 @@ TORCH, ONNXRUNTIME = ("--no-onnxruntime",), ("--onnxruntime-only",)
 
 
 def spawn(executable: str, env: dict, mode: tuple = TORCH) -> subprocess.Popen:
-    """A child in a session of its own (one killpg reaches whatever torch starts), registered so
-    that Ctrl-C stops it; it dies with envcheck (torch_child reads ENVCHECK_PROBE_PARENT)."""
-    posix = os.name == "posix"
-    proc = subprocess.Popen(
-        [executable, CHILD, *mode],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**env, "ENVCHECK_PROBE_PARENT": str(os.getpid())},
-        start_new_session=posix,
-    )
-    children.started(proc, group=posix)  # Ctrl-C reaches the main thread, not the probe's thread
-    return proc
+    """A child in a group of its own (one kill reaches whatever torch starts), registered so that
+    Ctrl-C and SIGTERM stop it; it dies with envcheck (torch_child reads ENVCHECK_PROBE_PARENT)."""
+    return child_output.start([executable, CHILD, *mode], {**env, "ENVCHECK_PROBE_PARENT": str(os.getpid())})
 
 
 def start_early(executable: str) -> None:
@@ -62,29 +51,5 @@ def discard_early() -> None:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """Kill a child, reap it and forget it."""
-    kill(proc)
-    drain(proc)
-    children.ended(proc)
-
-
-def kill(proc: subprocess.Popen) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except OSError:  # already gone
-        pass
-
-
-def drain(proc: subprocess.Popen) -> tuple:
-    """Reap the killed child; a grandchild outside its group holding a pipe cannot hang us."""
-    try:
-        return proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        proc.wait(timeout=5)
-        return b"", b""
+    """Kill a child with its group, reap it and forget it."""
+    child_output.read(proc, 0)

@@ -4,6 +4,9 @@ With tests/fakes/torch on the child's PYTHONPATH, `import torch` behaves as the 
 $FAKE_TORCH_SPEC says (tests/fixtures/torch/*.json). "mode": ok | missing | import_error |
 abort | hang | segfault reproduces each way the import of a real torch goes wrong on users'
 machines; the other keys are the answers of torch.version, torch.cuda and torch.backends.
+Noisy imports: "print_no_newline" writes its text to fd 1 as a C library would, with no newline;
+"stderr_flood" writes that many bytes to fd 2 as fast as it can; "orphan_grandchild" names a file
+where the import writes the pid of a process it starts and leaves holding stdout and stderr.
 """
 
 import os
@@ -23,6 +26,24 @@ def _no_core_dump():
         pass
 
 
+def _noise():
+    if SPEC.get("print_no_newline"):
+        os.write(1, SPEC["print_no_newline"].encode())
+    left = int(SPEC.get("stderr_flood", 0))
+    block = b"x" * 65535 + b"\n"
+    while left > 0:
+        left -= os.write(2, block[:left])
+    if SPEC.get("orphan_grandchild"):
+        import subprocess
+        import sys
+
+        # inherits fds 1 and 2, stays in the probe's process group, and outlives the import
+        grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], stdout=1, stderr=2)
+        with open(SPEC["orphan_grandchild"], "w") as fh:
+            fh.write(str(grandchild.pid))
+
+
+_noise()
 _mode = SPEC.get("mode", "ok")
 if _mode == "missing":
     raise ModuleNotFoundError("No module named 'torch'", name="torch")
