@@ -15,6 +15,7 @@ from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_
 from envcheck.cli.read import read_snapshot
 from envcheck.compat import tables
 from envcheck.errors import UserError
+from envcheck.files import write_atomic
 from envcheck.numbers import seconds as check_seconds
 from envcheck.probes.collect import take_snapshot
 from envcheck.probes.python_env import find_interpreter
@@ -53,10 +54,10 @@ def doctor(
                                      on_wait=progress.waiting(shown))
     findings = run_all(snapshot, t)
     if save is not None:
-        try:
-            save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        try:  # whole or not at all: a failed write leaves an earlier report as it was
+            write_atomic(save, json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n")
         except OSError as exc:
-            raise UserError(f"--save {save}: {exc.strerror}") from exc
+            raise UserError(f"--save {save}: {exc.strerror or exc}; nothing was written") from exc
         write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: envcheck doctor --from {quote(str(save))}\n")
     emit("doctor", f, render.view(snapshot, findings, redact=not no_redact), exit_code(findings))
     raise typer.Exit(exit_code(findings))
