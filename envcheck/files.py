@@ -77,3 +77,19 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+def read_or_none(path: Path) -> bytes | None:
+    """A file's bytes as they are now, None when there is none: what put_back() restores."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def put_back(path: Path, data: bytes | None) -> None:
+    """Make `path` hold `data` again (None: no file), whole; raises OSError."""
+    if data is None:
+        Path(path).unlink(missing_ok=True)
+    elif read_or_none(path) != data:
+        write_atomic(path, data)
