@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from envcheck.actions import condarc, mirror_record
+from envcheck.actions.changes import Change, note
 from envcheck.compat import Mirror
 from envcheck.errors import UserError, first_line
 from envcheck.files import put_back, read_or_none
@@ -24,17 +24,6 @@ from envcheck.probes import pip_config
 from envcheck.redact import redact_url
 
 KEY = "global.index-url"
-
-
-@dataclass(frozen=True)
-class Change:
-    argv: tuple  # the command run, or to run; () for a note
-    done: bool  # False for --dry-run and for what was left as it was
-    detail: str = ""  # "backup": argv[2] is the copy; "note": `text` says what happened
-
-
-def note(text: str) -> Change:
-    return Change((), False, "note:" + text)
 
 
 class Undo:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.actions.mirror import Change
+from envcheck.actions.changes import Change
 from envcheck.compat import Mirror
 from envcheck.render.console import Output
 from envcheck.render.output import View
