@@ -28,7 +28,7 @@ CONTRACT = {
     ("compat", "--cuda", "12.1"): ("compat", {"cuda", "variant", "min_driver_linux", "min_driver_windows", "mvc_driver_linux", "releases"}),
     ("compat", "--gpu", "RTX 3090"): ("compat", {"gpu", "builds", "dropped"}),
     ("mirror", "list"): ("mirror list", {"mirrors"}),
-    ("mirror", "show"): ("mirror show", {"index_url", "extra_index_urls", "mirror"}),
+    ("mirror", "show"): ("mirror show", {"index_url", "extra_index_urls", "mirror", "problems"}),
     ("diff", HEALTHY, OLD_DRIVER): ("diff", {"a", "b", "differences", "not_compared"}),
     ("bench", "--device", "cpu", "--suite", "memory", "--level", "quick", "--seconds", "0.2"):
         ("bench", {"devices", "results", "verdicts", "notes"}),

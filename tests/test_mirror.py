@@ -18,7 +18,7 @@ def pip_conf(tmp_path, monkeypatch):
     """pip's user config lives in a throw-away home; the user's own config stays untouched."""
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
-    for var in ("PIP_CONFIG_FILE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+    for var in ("PIP_CONFIG_FILE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "XDG_STATE_HOME", "XDG_CONFIG_DIRS"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path / ".config" / "pip" / "pip.conf"
 
@@ -173,18 +173,18 @@ def test_unset_restores_the_index_that_set_replaced(pip_conf, run_cli, monkeypat
     assert code == 0, err
     assert _pip_index() == mine
     assert "p@ss" not in out and "me:" not in out  # the restored URL is shown redacted
-    assert run_cli("mirror", "unset")[0] == 0 and _pip_index() == ""
+    code, out, _ = run_cli("mirror", "unset")  # nothing envcheck set is left: the user's own index stays
+    assert code == 0 and "nothing to undo" in out and _pip_index() == mine
 
 
 def test_two_conda_backups_in_one_second_are_both_kept(tmp_path, monkeypatch):
-    from envcheck.actions import mirror as action
+    from envcheck.actions import condarc
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    (tmp_path / ".condarc").write_text("channels: [a]\n")
-    first = action.backup_condarc(now=1_700_000_000)
-    (tmp_path / ".condarc").write_text("channels: [b]\n")
-    second = action.backup_condarc(now=1_700_000_000)
+    first = condarc.backup(b"channels: [a]\n", now=1_700_000_000)
+    second = condarc.backup(b"channels: [b]\n", now=1_700_000_000)
     assert first != second and first.read_text() == "channels: [a]\n" and second.read_text() == "channels: [b]\n"
+    assert oct(first.stat().st_mode)[-3:] == "600", "a .condarc may hold channel tokens"
 
 
 @pytest.mark.parametrize("said", ["tuna", "TUNA", "tsinghua", "清华", "https://pypi.tuna.tsinghua.edu.cn/simple"])

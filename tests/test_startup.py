@@ -33,6 +33,7 @@ ENVCHECK_TREES = {
     "envcheck.cli.streams",
     "envcheck.compat",
     "envcheck.errors",
+    "envcheck.files",
     "envcheck.install",
     "envcheck.numbers",
     "envcheck.probes.child_output",

@@ -16,6 +16,7 @@ from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_
 from envcheck.cli.read import read_snapshot
 from envcheck.compat import tables
 from envcheck.errors import UserError
+from envcheck.files import write_atomic
 from envcheck.numbers import seconds as check_seconds
 from envcheck.probes.collect import take_snapshot
 from envcheck.probes.python_env import find_interpreter
@@ -55,10 +56,10 @@ def doctor(
     other = from_ is None and python is not None and os.path.abspath(target) != os.path.abspath(sys.executable)
     findings = run_all(snapshot, t, target if other else None)
     if save is not None:
-        try:
-            save.write_text(json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        try:  # whole or not at all: a failed write leaves an earlier report as it was
+            write_atomic(save, json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n")
         except OSError as exc:
-            raise UserError(f"--save {save}: {exc.strerror}") from exc
+            raise UserError(f"--save {save}: {exc.strerror or exc}; nothing was written") from exc
         again = shell.line(["envcheck", "doctor", "--from", str(save)], shell.CMD if os.name == "nt" else shell.POSIX)
         write(sys.stderr, f"envcheck: saved the snapshot to {save}; read it back with: {again}\n")
     emit("doctor", f, render.view(snapshot, findings, redact=not no_redact), exit_code(findings))

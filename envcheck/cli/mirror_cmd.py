@@ -18,6 +18,7 @@ app = typer.Typer(help="Show and set the package mirror pip (and conda) use.", n
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the commands without running them.")]
 Conda = Annotated[bool, typer.Option("--conda", help="Also point conda's channels at the mirror (backs up ~/.condarc).")]
+UnsetConda = Annotated[bool, typer.Option("--conda", hidden=True, help="Kept for old scripts: unset undoes conda's part whenever set made one.")]
 
 
 @app.command("list")
@@ -29,35 +30,24 @@ def list_(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
 
 @app.command("show")
 def show(fmt: FormatOpt = Format.table, as_json: JsonOpt = False) -> None:
-    """The index pip uses now (credentials redacted)."""
+    """The index pip uses now (credentials redacted), and any config file pip cannot read (exit 2)."""
     idx = read_pip_index()
     known = tables().mirrors.by_url(idx.index_url) if idx.index_url else None
-    emit("mirror show", chosen_format(fmt, as_json), render.show_view(idx.index_url, idx.extra_index_urls, known), 0)
+    code = 2 if idx.problems else 0
+    emit("mirror show", chosen_format(fmt, as_json), render.show_view(idx.index_url, idx.extra_index_urls, known, idx.problems), code)
+    raise typer.Exit(code)
 
 
 @app.command("set")
 def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: envcheck mirror list).")], conda: Conda = False, dry_run: DryRun = False) -> None:
-    """Make pip (and with --conda, conda) use a mirror, through `pip config` / `conda config`."""
+    """Make pip (and with --conda, conda) use a mirror, through `pip config` / `conda config`; all or nothing."""
     m = tables().mirrors.get(name)
     if m is None:
         raise UserError(tables().mirrors.unknown(name))
-    commands = action.pip_set_argv(m, sys.executable)
-    if conda:
-        commands += action.conda_set_argv(m)
-    previous = None if dry_run else action.pip_current(sys.executable)
-    changes = action.apply(commands, dry_run, conda=conda)
-    if not dry_run:
-        action.remember(previous, m.pypi)
-    render.changes(changes, out())
+    render.changes(action.set_mirror(m, conda, dry_run, sys.executable), out())
 
 
 @app.command("unset")
-def unset(conda: Conda = False, dry_run: DryRun = False) -> None:
-    """Undo `mirror set`: pip goes back to the index it used before (its default index when none)."""
-    commands, _ = action.pip_restore_argv(sys.executable)
-    if conda:
-        commands += action.conda_unset_argv()
-    changes = action.apply(commands, dry_run, conda=conda)
-    if not dry_run:
-        action.forget()
-    render.changes(changes, out())
+def unset(conda: UnsetConda = False, dry_run: DryRun = False) -> None:
+    """Undo `mirror set`: what it changed goes back, where it is still as envcheck left it (exit 0 when there is nothing to undo)."""
+    render.changes(action.unset_mirror(dry_run, sys.executable), out())

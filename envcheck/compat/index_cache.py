@@ -16,13 +16,13 @@ corrupt, of another schema or older than the table is ignored, silently; `compat
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import NamedTuple
 
 from envcheck.compat.paths import cache_dir
 from envcheck.compat.platforms import PLATFORMS, platform_of
+from envcheck.files import write_atomic
 
 SCHEMA = 1
 
@@ -79,9 +79,7 @@ def save(knowledge: Knowledge, path: Path | None = None) -> str:
         return "no cache directory (no home directory): the listing was read but not kept"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(knowledge.as_json(), indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(knowledge.as_json(), indent=1, sort_keys=True))
     except OSError as exc:
         return f"cannot write {path}: {exc.strerror or exc}"
     return ""

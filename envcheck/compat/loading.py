@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import zlib
 from pathlib import Path
 
 from envcheck.compat.paths import cache_dir
 from envcheck.errors import DataError
+from envcheck.files import write_atomic
 
 # The list of rows each table has; a cached copy without it is not used.
 ROWS = {"torch.toml": "release", "cuda.toml": "toolkit", "wheel_archs.toml": "wheel_arch", "gpus.toml": "gpu",
@@ -87,9 +87,7 @@ def _keep(cache: Path, path: Path, data: dict) -> None:
     """Write the JSON copy atomically and drop older copies of the same file."""
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(tmp, cache)
+        write_atomic(cache, json.dumps(data))
         for old in cache.parent.glob(f"{path.stem}-{cache.name.split('-')[1]}-*.json"):
             if old != cache:
                 old.unlink(missing_ok=True)

@@ -1,10 +1,22 @@
-"""envcheck's cache directory: one rule for the parsed-table copies and the wheel-index cache."""
+"""envcheck's own directories: one rule for the cache (parsed tables, the wheel-index cache) and
+the state (what `mirror set` changed)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+
+
+def xdg_base(var: str, default: Path, env=os.environ) -> Path:
+    """$XDG_CACHE_HOME, $XDG_STATE_HOME, ... when set to an absolute path, else `default`.
+
+    The XDG Base Directory spec: "All paths set in these environment variables must be absolute.
+    If an implementation encounters a relative path in any of these variables it should consider
+    the path invalid and ignore it." A relative one would follow the current directory around.
+    """
+    value = env.get(var) or ""
+    return Path(value) if os.path.isabs(value) else default
 
 
 def cache_dir(env=os.environ, platform: str | None = None) -> Path | None:
@@ -21,6 +33,12 @@ def cache_dir(env=os.environ, platform: str | None = None) -> Path | None:
             return Path(local) / "envcheck" / "Cache"
         if platform == "darwin":
             return Path.home() / "Library" / "Caches" / "envcheck"
-        return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envcheck"
+        return xdg_base("XDG_CACHE_HOME", Path.home() / ".cache", env) / "envcheck"
     except (RuntimeError, KeyError):  # no home directory
         return None
+
+
+def state_dir(env=os.environ) -> Path:
+    """Where envcheck keeps what it must not lose (the record of what `mirror set` replaced):
+    $XDG_STATE_HOME/envcheck, or ~/.local/state/envcheck."""
+    return xdg_base("XDG_STATE_HOME", Path.home() / ".local" / "state", env) / "envcheck"

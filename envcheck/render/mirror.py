@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.actions.mirror import Change
+from envcheck.actions.changes import Change
 from envcheck.compat import Mirror
 from envcheck.render.console import Output
 from envcheck.render.output import View
@@ -24,7 +24,7 @@ def listing(mirrors: tuple[Mirror, ...], c: Output) -> None:
         c.print(f"         sure: {m.status}", style="dim")
 
 
-def show(index_url, extra, known: Mirror | None, c: Output) -> None:
+def show(index_url, extra, known: Mirror | None, problems: tuple, c: Output) -> None:
     if index_url is None:
         c.print("pip uses the default index (no mirror set)", markup=False)
     else:
@@ -32,15 +32,17 @@ def show(index_url, extra, known: Mirror | None, c: Output) -> None:
         c.print(f"pip index-url: {index_url}{label}", markup=False)
     for url in extra:
         c.print(f"pip extra-index-url: {url}", markup=False)
+    for line in problems:
+        c.print(f"problem: {line}", style="red", markup=False)
 
 
 def changes(done: list[Change], c: Output) -> None:
     for ch in done:
         cmd = " ".join(ch.argv)
-        if ch.detail == "backup":
+        if ch.detail.startswith("note:"):
+            c.print(ch.detail[5:], markup=False)
+        elif ch.detail == "backup":
             c.print(f"backed up: {ch.argv[2]}", markup=False)
-        elif ch.detail == "already unset":
-            c.print(f"nothing to undo: {cmd}", markup=False)
         elif ch.done:
             c.print(f"ran: {cmd}", markup=False)
         else:
@@ -51,6 +53,7 @@ def listing_view(mirrors: tuple[Mirror, ...]) -> View:
     return View(lambda c: listing(mirrors, c), lambda: {"mirrors": jsonable(mirrors)})
 
 
-def show_view(index_url, extra, known: Mirror | None) -> View:
-    return View(lambda c: show(index_url, extra, known, c),
-                lambda: {"index_url": index_url, "extra_index_urls": list(extra), "mirror": known.name if known else None})
+def show_view(index_url, extra, known: Mirror | None, problems: tuple = ()) -> View:
+    return View(lambda c: show(index_url, extra, known, problems, c),
+                lambda: {"index_url": index_url, "extra_index_urls": list(extra), "mirror": known.name if known else None,
+                         "problems": list(problems)})
