@@ -14,8 +14,8 @@ is a new row, not new code. It is planned before anything runs (plan_matrix: eac
 from the facts its seeded state will show, checked against the sandbox's when they run), and each
 distinct (starting state, commands, installer) runs once: scenarios that print the same commands
 from the same state are judged on that one run's outcome, and doctor's "no fix" scenarios, which
-have nothing to run, are judged without a sandbox. conda lines are checked for form only (tests/test_official_commands.py):
-no conda channel is reachable here.
+have nothing to run, are judged without a sandbox. conda lines are checked for form only
+(tests/test_official_commands.py): no conda channel is reachable here.
 """
 
 from __future__ import annotations
