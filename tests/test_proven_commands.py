@@ -498,8 +498,8 @@ def test_printed_commands_leave_the_planned_build(p: Planned, outcomes, replicas
 @pytest.mark.parametrize("p", [p for p in MATRIX if not p.argvs], ids=lambda p: p.scenario.id)
 def test_no_fix_only_where_the_installed_build_runs(p: Planned):
     """doctor offers no fix: then the environment must already hold a build that runs here. Pure:
-    nothing to run, so no sandbox (the seeded state's facts are the planned ones, as the runs from
-    the same states check)."""
+    nothing to run, so no sandbox (the seeded state's facts are the planned ones, as the runs that
+    seed the same packages check)."""
     before = p.start.installed
     assert p.scenario.source == "doctor" and before.torch, "only doctor, on an installed torch, may offer no fix"
     release = T.release(before.torch.partition("+")[0])
@@ -520,6 +520,10 @@ def test_every_scenario_is_proven_by_one_run_or_needs_none():
     for key, members in RUNS.items():
         assert all((p.start, p.argvs, p.scenario.manager) == key and p.argvs for p in members)
     assert len(RUNS) < len(ids), "nothing shared: the plan would run every scenario on its own"
+    # A "no fix" scenario is judged on the facts planned for its starting state; the same packages
+    # are seeded by some run, whose sandbox checks those facts (pip's configured index aside).
+    seeded = {p.start._replace(pip_index=None) for p in MATRIX if p.argvs}
+    assert all(p.start._replace(pip_index=None) in seeded for p in MATRIX if not p.argvs)
 
 
 def test_the_matrix_covers_every_form_state_installer_and_source():
