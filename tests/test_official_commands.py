@@ -1,8 +1,11 @@
 """envcheck's commands against PyTorch's official ones, token by token.
 
-tests/fixtures/official_commands.toml holds every line of PyTorch's previous-versions page, verbatim;
-each must come out of envcheck's builder unchanged. Then every (release, build) pair of the tables
-goes through the whole solver, and the curated cases pin the mirror, conda and uv forms.
+tests/fixtures/official_commands.toml holds every line of PyTorch's previous-versions page, verbatim
+(and the install selector's lines the page leaves out), each with its source and commit; each must
+come out of envcheck's builder unchanged. Then every (release, build) pair of the tables goes through
+the whole solver: against the recorded line where PyTorch published one in a stored copy, else
+against the form of the newest recorded line for that build (the tables are never their own oracle).
+The curated cases pin the mirror, conda and uv forms.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pytest
 
 from envcheck.compat import Tables
 from envcheck.install import Machine, Request, conda_install, official_pip_lines, solve
-from envcheck.versions import cuda_of_variant
+from envcheck.versions import cuda_of_variant, vtuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +47,21 @@ def test_fixture_covers_the_releases_on_the_page():
     assert ("1.10.1", "cu113", "pip", "linux") in GROUPS  # the selector's line the page leaves out
 
 
-@pytest.mark.parametrize("key", sorted(GROUPS), ids=lambda k: "-".join(k))
+# Where envcheck knowingly prints another line than the recorded one, and why. Strict: once envcheck
+# prints the recorded line, the mark must go.
+DEVIATIONS = {
+    ("1.10.2", "cpu", "pip", "linux"): "envcheck writes the previous-versions page's 1.10.x cpu form (torchaudio unlabelled, as the "
+                                       "page's 1.10.0 and 1.10.1 lines); PyTorch's selector labels torchaudio +cpu",
+}
+
+
+def _deviation(key):
+    if key in DEVIATIONS:
+        return pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=DEVIATIONS[key]))
+    return key
+
+
+@pytest.mark.parametrize("key", [_deviation(k) for k in sorted(GROUPS)], ids=lambda k: "-".join(k))
 def test_official_line_reproduced(key):
     torch, variant, manager, os = key
     release = T.releases.get(torch)
@@ -60,7 +77,14 @@ def _pairs():
                 yield r, v
 
 
-@pytest.mark.parametrize("release,variant", list(_pairs()), ids=lambda x: getattr(x, "torch", x))
+def _pair_params():
+    for release, variant in _pairs():
+        key = (release.torch, variant, "pip", "linux")
+        marks = [pytest.mark.xfail(strict=True, reason=DEVIATIONS[key])] if key in DEVIATIONS else []
+        yield pytest.param(release, variant, marks=marks)
+
+
+@pytest.mark.parametrize("release,variant", list(_pair_params()), ids=lambda x: getattr(x, "torch", x))
 def test_every_release_and_build_through_the_solver(release, variant):
     """--torch X --cuda Y (or --cpu) on Linux gives the official versions and wheel index."""
     py = release.python["linux"][-1]
@@ -71,17 +95,38 @@ def test_every_release_and_build_through_the_solver(release, variant):
     assert len(install) == 1
     argv = list(install[0].argv)
     assert (plan.torch, plan.variant) == (release.torch, variant)
-    official = GROUPS.get((release.torch, variant, "pip", "linux"))
+    key = (release.torch, variant, "pip", "linux")
+    official = GROUPS.get(key)
     if official:
         assert [argv] == official
-    else:  # no line on the stored page (1.10.2, 2.13+): the table's versions and index form
-        local = f"+{variant}" if release.pip.local else ""
-        pins = [f"torch=={release.torch}{local}", f"torchvision=={release.torchvision}{local}"]
-        if release.torchaudio:
-            pins.append(f"torchaudio=={release.torchaudio}")
-        url = release.pip.url.format(variant=variant)
-        assert argv == ["pip", "install", *pins, release.pip.flag, url]
-        assert url.startswith("https://download.pytorch.org/whl/")
+    else:  # no recorded line (2.13+; 1.10.2 but for cpu and cu113): the form of the newest recorded line
+        # for this build, with torch pinned to this release. The other pins' versions have no
+        # primary record here: tests/test_compat_tables.py checks the tables' own sources.
+        form = _newest_recorded_form(release, variant)
+        assert form is not None, f"no recorded line for {variant} at or before torch {release.torch}"
+        assert _form(argv) == form, (argv, form)
+        assert argv[2].partition("+")[0] == f"torch=={release.torch}", argv
+
+
+def _form(argv: list[str]) -> list[str]:
+    """A command with the versions of its pins masked: torch==2.12.1+cu113 -> torch==V+cu113."""
+    out = []
+    for token in argv:
+        name, eq, version = token.partition("==")
+        out.append(f"{name}==V" + (f"+{version.partition('+')[2]}" if "+" in version else "") if eq and not token.startswith("-") else token)
+    return out
+
+
+def _newest_recorded_form(release, variant: str) -> list[str] | None:
+    """The masked form of PyTorch's newest recorded Linux pip line for this build, from releases
+    no newer than this one."""
+    recorded = sorted(((vtuple(t), lines) for (t, v, m, o), lines in GROUPS.items() if (v, m, o) == (variant, "pip", "linux")
+                       and vtuple(t) <= vtuple(release.torch) and (t, v, m, o) not in DEVIATIONS), key=lambda x: x[0])
+    if not recorded:
+        return None
+    lines = recorded[-1][1]
+    assert len(lines) == 1, lines
+    return _form(lines[0])
 
 
 LINUX = Machine("linux", "x86_64", "3.11", local=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envcheck.redact import redact
+from tests.test_doctor_cli import doctor  # noqa: F401 - the fixture: doctor on a replayed machine, isolated from this one
 
 FAKES = Path(__file__).parent / "fakes" / "torch"
 SPECS = Path(__file__).parent / "fixtures" / "torch"
@@ -140,20 +140,20 @@ def test_any_value_anywhere_in_a_saved_snapshot_is_read_or_refused_in_one_line(s
 
 
 @pytest.mark.parametrize(
-    "spec, field, value",
-    [("cpu_build", "version", v) for v in ("unknown", None, "", "²", "2.x", "9.9.9+cu999")]
-    + [("cuda_h100x8", "cuda", v) for v in ("12.x", "abc", "²", "13")],
+    "spec, box, field, value",
+    [("cpu_build", "no_driver", "version", v) for v in ("unknown", None, "", "²", "2.x", "9.9.9+cu999")]
+    + [("cuda_h100x8", "driver580_h100x8", "cuda", v) for v in ("12.x", "abc", "²", "13")],
 )
-def test_an_odd_torch_version_is_a_fact_not_a_crash(run_cli, monkeypatch, tmp_path, spec, field, value):
+def test_an_odd_torch_version_is_a_fact_not_a_crash(doctor, spec, box, field, value):  # noqa: F811 - the fixture above
+    """On its own machine (a CPU build where there is no driver; the CUDA build on the H100s, whose
+    driver runs any CUDA 12 or 13 build) an unreadable version changes no verdict: exit code 0, and
+    the snapshot keeps the text torch gave as it was."""
     data = json.loads((SPECS / f"{spec}.json").read_text())
     data[field] = value
-    path = tmp_path / "spec.json"
-    path.write_text(json.dumps(data))
-    monkeypatch.setenv("PYTHONPATH", str(FAKES))
-    monkeypatch.setenv("FAKE_TORCH_SPEC", str(path))
-    code, out, err = run_cli("doctor", "--json")
-    assert code in (0, 1, 2) and "--cuda" not in err and "internal error" not in err
-    assert strict_json(out)["findings"] is not None
+    code, report = doctor(box, data)
+    assert code == 0, report["findings"]
+    assert report["snapshot"]["torch"]["status"] == "ok" and report["snapshot"]["torch"][field] == str(value)
+    assert all(f["severity"] == "info" for f in report["findings"]), report["findings"]
 
 
 def test_a_superscript_in_cuda_visible_devices_is_a_finding(run_cli, monkeypatch, machine):
@@ -305,11 +305,11 @@ def test_any_value_in_any_option_is_a_result_or_one_line(run_cli, command, data)
         args += [option, data.draw(_TEXT)]
     args += _STOP[command]
     code, out, err = run_cli(*args)
-    assert code in (0, 1, 2), (args, code, err)
-    assert "Traceback" not in err and "internal error" not in err, (args, err)
-    if code == 2 and err:
-        assert len(err.strip().splitlines()) == 1, (args, err)
-    assert sys.stdout is not None
+    if command in ("install-cmd", "compat") and not err:  # these two can answer any options they accept
+        assert code == 0 and out.strip(), (args, code, out)
+    else:  # refused: by the fuzzed options, or by _STOP after them
+        assert out == "", (args, out)
+        one_line_error(code, out, err)
 
 
 def test_no_color_on_a_terminal_turns_off_colour_and_live_progress(monkeypatch):

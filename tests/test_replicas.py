@@ -216,9 +216,19 @@ def test_index_form_mirror_is_pep503_but_find_links_form_is_one_flat_page(replic
 # -- the sandbox ---------------------------------------------------------------------------------
 
 
+def test_the_venv_runs_this_pythons_pip_and_sees_nothing_else_of_it(sandbox):
+    """pip comes into the venv through a folder holding pip alone: pytest, installed beside it
+    here, stays out of reach, and pip's prefix (its install target and site config) is the venv's."""
+    assert sandbox.run(["python", "-c", "import pytest"], check=False).returncode != 0
+    out = sandbox.run(["pip", "--version"]).stdout
+    assert out.startswith("pip ") and f"(python {sandbox.python_eval('import sys; print(*sys.version_info[:2], sep=chr(46))')})" in out
+    assert sandbox.python_eval("import sys; print(sys.prefix)") == str(sandbox.venv)
+    assert "torch" not in sandbox.run(["pip", "list", "--format", "freeze"]).stdout.lower()
+
+
 def test_sandbox_maps_programs_and_refuses_the_rest(sandbox, replicas):
     cmd = sandbox.command(["python", "-m", "pip", "install", "torch", "-f", ALIYUN_CU121])
-    assert cmd[1:5] == ["-m", "pip", "--python", sandbox.python]
+    assert cmd[:3] == [sandbox.python, "-m", "pip"]
     assert cmd[-1] == f"{replicas.base}/mirror/aliyun/wheels/cu121/"
     assert sandbox.command(["python3", "-c", "pass"]) == [sandbox.python, "-c", "pass"]
     for argv in (

@@ -25,9 +25,12 @@ PIP_FIND_LINKS in the environment, all of which pip would otherwise obey):
   UV_DEFAULT_INDEX set a printed `uv pip install ... --index-url URL` silently used the default
   replica instead of URL (observed); UV_INDEX_URL is the variable of --index-url itself, which a
   printed --index-url or --default-index overrides.
-The venv has no pip of its own (creating one with pip costs seconds): "pip" runs this
-interpreter's pip with `--python venv/bin/python`, which re-runs pip inside the venv's
-interpreter, so sys.prefix, the site config and the install target are the venv's.
+The venv has no pip of its own (creating one with pip costs seconds): it imports this
+interpreter's pip through a .pth file naming a folder that holds pip alone (a link to its
+package), and "pip" runs `venv/bin/python -m pip`, so sys.prefix, the site config and the install
+target are the venv's. One process per pip command: `pip --python venv/bin/python`, as before,
+starts this interpreter's pip only to re-run it in the venv's, twice the start-up of every command
+(most of the proven-commands matrix's time). No other package of this interpreter is visible.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -116,7 +118,18 @@ class Sandbox:
             env=self._base_env(),
         )
         self.pip_conf.write_text(f"[global]\nindex-url = {replicas.default_index}\n", encoding="utf-8")
+        self._link_pip()
         self.env = self._env()
+
+    def _link_pip(self) -> None:
+        """Make this interpreter's pip, and nothing else of it, importable in the venv."""
+        import pip
+
+        only_pip = self.root / "pip-only"
+        only_pip.mkdir()
+        (only_pip / "pip").symlink_to(Path(pip.__file__).resolve().parent, target_is_directory=True)
+        (site_packages,) = self.venv.glob("lib/python*/site-packages")
+        (site_packages / "_sandbox_pip.pth").write_text(f"{only_pip}\n", encoding="utf-8")
 
     @property
     def pip_conf(self) -> Path:
@@ -161,7 +174,7 @@ class Sandbox:
         if _PYTHON.match(prog) and rest[:2] == ["-m", "pip"]:
             prog, rest = "pip", rest[2:]  # `python -m pip`: the venv has no pip of its own
         if _PIP.match(prog):
-            head = [sys.executable, "-m", "pip", "--python", self.python]
+            head = [self.python, "-m", "pip"]
         elif _PYTHON.match(prog):
             head = [self.python]
         elif prog == "uv" and self.uv:

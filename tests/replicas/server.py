@@ -21,6 +21,8 @@ from envcheck.compat import Tables
 from .model import File, Page, Redirect, ReplicaModel, Site, map_url, url_rules
 from .wheels import build_wheel
 
+POLL_S = 0.01  # how often serve_forever looks for shutdown(): the longest a close() waits
+
 _URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
@@ -61,7 +63,9 @@ class Replicas:
         self._server = _Server(("127.0.0.1", 0), handler)
         host, port = self._server.server_address[:2]
         self.base = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="replicas", daemon=True)
+        # serve_forever notices shutdown() only between polls: at its default 0.5 s every close
+        # waited up to half a second, seconds over the suite.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(POLL_S,), name="replicas", daemon=True)
         self._thread.start()
         return self
 
