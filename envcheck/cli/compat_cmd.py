@@ -11,7 +11,6 @@ from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_
 from envcheck.compat import tables
 from envcheck.compat.sources import choose_source
 from envcheck.errors import UserError
-from envcheck.probes.pip_config import read_pip_value
 from envcheck.render import compat as render
 from envcheck.render.console import control, live, write
 from envcheck.render.output import emit
@@ -68,6 +67,7 @@ def refresh(
     # only for refresh: the index reader's HTML and network modules stay off `compat`'s questions
     from envcheck.index_check import all_variants
     from envcheck.index_check import refresh as run_refresh
+    from envcheck.probes.pip_config import read_pip_value
     from envcheck.render import index as index_render
 
     if offline:
