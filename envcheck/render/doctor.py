@@ -204,6 +204,10 @@ def _finding(f: Finding, c: Output) -> None:
             c.command("      check: ", f.verify)
         if f.alternative:
             c.command("      or: ", f.alternative)
+    elif f.fix_notes:  # no command to give: the fix line says why, or what to do by hand
+        c.wrap(f.fix_notes[0], "      fix: ", "           ")
+        for note in f.fix_notes[1:]:
+            c.wrap(note, "      note: ", "            ")
 
 
 def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
@@ -221,6 +225,9 @@ def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
                     lines.append(f"  - check: `{f.verify}`")
                 if f.alternative:
                     lines.append(f"  - or: `{f.alternative}`")
+            elif f.fix_notes:
+                lines.append(f"  - fix: {f.fix_notes[0]}")
+                lines += [f"  - note: {note}" for note in f.fix_notes[1:]]
         lines.append("")
     lines.append(f"**{_verdict(findings)}**")
     text = "\n".join(lines) + "\n"
