@@ -193,3 +193,26 @@ def test_the_xdg_config_dirs_load_in_the_order_given_and_install_beats_global(tm
     assert read_pip_index(str(tmp_path / "venv"), env, "linux").index_url == "https://a.example/simple"
     _files(tmp_path, **{"a/pip/pip.conf": "[global]\nindex-url = https://a.example/simple\n"})
     assert read_pip_index(str(tmp_path / "venv"), env, "linux").index_url == "https://b.example/simple"
+
+
+def test_a_set_that_pip_index_url_overrides_says_so_and_how_to_clear_it(home, monkeypatch, run_cli):
+    monkeypatch.setenv("PIP_INDEX_URL", "https://other.example/simple")
+    code, out, err = run_cli("mirror", "set", "tuna")
+    assert code == 0 and _pip_index() == TUNA  # written, but PIP_INDEX_URL wins in `pip install`
+    assert len(err.strip().splitlines()) == 1, err
+    assert "pip will still use https://other.example/simple" in err and "PIP_INDEX_URL" in err and "`unset PIP_INDEX_URL`" in err
+
+
+def test_a_set_that_an_install_section_overrides_names_the_file_and_the_line(home, run_cli):
+    """`pip install` takes [install] over [global]: `pip config set global.index-url` leaves it winning."""
+    conf = home / ".config" / "pip" / "pip.conf"
+    conf.write_bytes(MINE + b"[install]\nindex-url = https://lab.example/simple\n")
+    code, out, err = run_cli("mirror", "set", "tuna")
+    assert code == 0 and _pip_index() == TUNA, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"pip will still use https://lab.example/simple: index-url under [install] in {conf} wins" in err
+
+
+def test_a_set_pip_then_uses_gives_no_warning(home, run_cli):
+    code, out, err = run_cli("mirror", "set", "tuna")
+    assert code == 0 and err == "" and read_pip_index().index_url == TUNA
