@@ -5,10 +5,11 @@ asked), JSON for programs."""
 from __future__ import annotations
 
 import re
+import sys
 
 from envcheck.checks.findings import Finding
 from envcheck.redact import hide_uuids
-from envcheck.render.console import Output
+from envcheck.render.console import Output, commands_fit
 from envcheck.render.output import View
 from envcheck.snapshot.model import Snapshot, Unavailable, jsonable, known
 
@@ -239,4 +240,11 @@ def as_dict(s: Snapshot, findings: list[Finding]) -> dict:
 
 
 def view(s: Snapshot, findings: list[Finding], redact: bool = True) -> View:
-    return View(lambda c: text(s, findings, c), lambda: as_dict(s, findings), lambda: markdown(s, findings, redact=redact))
+    return View(lambda c: text(s, findings, c), lambda: as_dict(s, findings), lambda: _fitting_markdown(s, findings, redact))
+
+
+def _fitting_markdown(s: Snapshot, findings: list[Finding], redact: bool) -> str:
+    """The markdown, once every command in it is known to fit stdout (render.console.commands_fit),
+    as install-cmd's: a command with '?' in place of a character would do something else."""
+    commands_fit([c for f in findings for c in (f.fix, f.verify, f.alternative) if c], sys.stdout)
+    return markdown(s, findings, redact=redact)
