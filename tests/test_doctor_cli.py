@@ -221,7 +221,7 @@ def test_a_cuda_provider_that_is_listed_but_cannot_load_is_found(doctor, monkeyp
     assert code == 1 and f["severity"] == "warn"
     assert f["summary"] == ("ONNX Runtime lists CUDAExecutionProvider but cannot load it (libcublasLt.so.12 not found): "
                             "every session runs on the CPU")
-    assert f["fix"] == "pip install 'onnxruntime-gpu[cuda,cudnn]==1.22.0'"
+    assert f["fix"] == f"{isolated} -m pip install 'onnxruntime-gpu[cuda,cudnn]==1.22.0'"  # the --python inspected
     loads = {x["provider"]: x for x in data["snapshot"]["onnxruntime"]["loads"]}
     assert loads[cuda]["loads"] is False and loads[cuda]["after_preload"] is False and loads[trt]["loads"] is None
 

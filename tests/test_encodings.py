@@ -102,3 +102,36 @@ def test_gpus_and_onnx_answer_in_the_consoles_encoding(args, encoding, request):
     assert out.strip()
     if "gpus" in args and "--json" not in args:
         assert "RTX 4060" in out
+
+
+def _ascii_run(*args: str, **env: str):
+    done = subprocess.run([sys.executable, "-m", "envcheck", *args], capture_output=True, timeout=120,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii", **env})
+    return done.returncode, done.stdout.decode("ascii"), done.stderr.decode("ascii")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell-script interpreter")
+def test_doctor_markdown_refuses_a_fix_an_ascii_console_would_change(tmp_path):
+    """A fix naming a Python under a Chinese folder: on an ASCII console, '?' in its place would be
+    another path, so markdown says so in one line (exit 2), as install-cmd's does."""
+    from envcheck.snapshot.json_io import dump
+    from envcheck.snapshot.model import OnnxRuntime
+    from tests.snapshots import snapshot
+
+    python = tmp_path / "环境" / "python"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(dump(snapshot(ort=OnnxRuntime(("onnxruntime", "onnxruntime-gpu"), "1.22.0", ("CPUExecutionProvider",), ())))))
+    code, out, err = _ascii_run("doctor", "--from", str(report), "--python", str(python), "--format", "markdown")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "this console (ascii) cannot show" in err and "PYTHONIOENCODING=utf-8" in err
+
+
+def test_gpus_markdown_refuses_a_pick_command_an_ascii_console_would_change():
+    env = {"ENVCHECK_FAKE_MACHINE": "laptop_rtx4060", "PYTHONPATH": f"{FAKE_SITE}{os.pathsep}{FAKE_SITE.parents[2]}"}
+    code, out, err = _ascii_run("gpus", "--pick", "1", "--cmd", "python 训练.py", "--format", "markdown", **env)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "this console (ascii) cannot show" in err, err
+    code, out, err = _ascii_run("gpus", "--pick", "1", "--format", "markdown", **env)
+    assert code in (0, 1) and "CUDA_VISIBLE_DEVICES" in out, err

@@ -193,3 +193,73 @@ def test_the_xdg_config_dirs_load_in_the_order_given_and_install_beats_global(tm
     assert read_pip_index(str(tmp_path / "venv"), env, "linux").index_url == "https://a.example/simple"
     _files(tmp_path, **{"a/pip/pip.conf": "[global]\nindex-url = https://a.example/simple\n"})
     assert read_pip_index(str(tmp_path / "venv"), env, "linux").index_url == "https://b.example/simple"
+
+
+def test_a_set_that_pip_index_url_overrides_says_so_and_how_to_clear_it(home, monkeypatch, run_cli):
+    monkeypatch.setenv("PIP_INDEX_URL", "https://other.example/simple")
+    code, out, err = run_cli("mirror", "set", "tuna")
+    assert code == 0 and _pip_index() == TUNA  # written, but PIP_INDEX_URL wins in `pip install`
+    assert len(err.strip().splitlines()) == 1, err
+    assert "pip will still use https://other.example/simple" in err and "PIP_INDEX_URL" in err and "`unset PIP_INDEX_URL`" in err
+
+
+def test_a_set_that_an_install_section_overrides_names_the_file_and_the_line(home, run_cli):
+    """`pip install` takes [install] over [global]: `pip config set global.index-url` leaves it winning."""
+    conf = home / ".config" / "pip" / "pip.conf"
+    conf.write_bytes(MINE + b"[install]\nindex-url = https://lab.example/simple\n")
+    code, out, err = run_cli("mirror", "set", "tuna")
+    assert code == 0 and _pip_index() == TUNA, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"pip will still use https://lab.example/simple: index-url under [install] in {conf} wins" in err
+
+
+def test_a_set_pip_then_uses_gives_no_warning(home, run_cli):
+    code, out, err = run_cli("mirror", "set", "tuna")
+    assert code == 0 and err == "" and read_pip_index().index_url == TUNA
+
+
+def _fail_unset_at(step: str, home, monkeypatch) -> None:
+    """Make one step of `mirror unset` fail: pip's own unset, putting ~/.condarc back, or deleting the record."""
+    from envcheck.actions import mirror as action
+
+    if step == "pip":
+        real_run, failed = action.run, []
+
+        def run(argv):  # unset's own pip command rewrites the file, then fails; the undo's goes through
+            if not failed:
+                failed.append(real_run(argv))
+                raise action.UserError("`pip config --user set global.index-url ...` failed: boom")
+            return real_run(argv)
+        monkeypatch.setattr(action, "run", run)
+    elif step == "conda":
+        real_put_back, failed = action.put_back, []
+
+        def put_back(path, data):
+            if path == home / ".condarc" and not failed:
+                failed.append(path)
+                raise OSError(13, "Permission denied", str(path))
+            real_put_back(path, data)
+        monkeypatch.setattr(action, "put_back", put_back)
+    else:
+        real_record = mirror_record.put_back
+
+        def put_back(data):
+            if data is None:
+                raise OSError(16, "Device or resource busy", str(mirror_record.record_path()))
+            real_record(data)
+        monkeypatch.setattr(mirror_record, "put_back", put_back)
+
+
+@pytest.mark.parametrize("step", ["pip", "conda", "record"])
+def test_unset_failing_at_any_step_leaves_both_files_as_before_the_unset(step, home, monkeypatch, run_cli):
+    _conda(home, monkeypatch, f'echo "show_channel_urls: true" >> "{home}/.condarc"')
+    assert run_cli("mirror", "set", "tuna", "--conda")[0] == 0
+    conf, rc, record = home / ".config" / "pip" / "pip.conf", home / ".condarc", mirror_record.record_path()
+    before = (conf.read_bytes(), rc.read_bytes(), record.read_bytes())
+    _fail_unset_at(step, home, monkeypatch)
+    code, out, err = run_cli("mirror", "unset")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert {"pip": "boom", "conda": "Permission denied", "record": "Device or resource busy"}[step] in err
+    assert "could NOT put back" not in err
+    assert (conf.read_bytes(), rc.read_bytes(), record.read_bytes()) == before  # unset can simply be run again
+    monkeypatch.undo()

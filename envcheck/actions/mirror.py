@@ -10,6 +10,7 @@ as they were. `unset` puts back only what envcheck set and still finds as it lef
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -141,6 +142,25 @@ def set_mirror(mirror: Mirror, conda: bool, dry_run: bool, python: str = sys.exe
     except (UserError, OSError) as exc:
         raise undo.failed(_cause(exc)) from exc
     return changes
+
+
+def overridden(url: str) -> str | None:
+    """After a set: one line naming what pip takes over the index-url just written (PIP_INDEX_URL,
+    a file pip reads later, an [install] section) and how to clear it; None when pip uses `url`.
+    Read by pip's own order (probes/pip_config.py), so `pip install` and this line agree."""
+    idx = pip_config.read_pip_index()
+    if idx.index_url and idx.index_url.rstrip("/") == redact_url(url).rstrip("/"):
+        return None
+    uses = idx.index_url or "the default index"
+    origin = idx.origin.get("index-url", "")
+    if origin == "environment":
+        clear = "set PIP_INDEX_URL=" if os.name == "nt" else "unset PIP_INDEX_URL"
+        return (f"pip will still use {uses}: the environment variable PIP_INDEX_URL wins over every config file; "
+                f"run `{clear}` (and remove it where it is set, e.g. ~/.bashrc or Windows' environment variables)")
+    written = pip_config.edit_target().path
+    if origin == str(written):
+        return f"pip will still use {uses}: index-url under [install] in {origin} wins over [global]; remove that line"
+    return f"pip will still use {uses}: {origin} is read after {written} and wins; remove index-url from {origin}"
 
 
 def _pip_entry(target, now: str | None, set_to: str, earlier: dict | None) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import NamedTuple
 
+from envcheck.checks.commands import FixCommands
 from envcheck.checks.findings import Fix
 from envcheck.errors import UserError
 from envcheck.install import Installed, Plan, Request, machine_from, runs_here, solve
@@ -102,7 +103,10 @@ def _commands(plan: Plan) -> str:
 def stack_fix(s: Snapshot, tables, interpreter: str | None = None) -> Fix:
     """The fix of a finding about the torch stack: the commands, the notes that travel with them,
     the line that verifies the result, and the newest release as an alternative; Fix() when no
-    plan can be made."""
+    plan can be made, or only the line saying why no command can be printed."""
+    unprintable = FixCommands.of(s, interpreter).unprintable()
+    if unprintable:
+        return Fix(None, (unprintable,))
     found = stack_plan(s, tables, interpreter)
     if found is None:
         return Fix()
@@ -113,10 +117,12 @@ def stack_fix(s: Snapshot, tables, interpreter: str | None = None) -> Fix:
 
 class StackFix:
     """The torch-stack fix of one run, planned the first time a finding asks for it and then shared:
-    the solver runs once per `doctor`, however many findings carry the plan."""
+    the solver runs once per `doctor`, however many findings carry the plan. `commands` writes every
+    other fix command of the run, for the same shell and interpreter."""
 
     def __init__(self, snapshot: Snapshot, tables, interpreter: str | None = None):
         self._snapshot, self._tables, self._interpreter = snapshot, tables, interpreter
+        self.commands = FixCommands.of(snapshot, interpreter)
 
     @cached_property
     def fix(self) -> Fix:

@@ -3,9 +3,8 @@ that really loads, not one that is merely listed."""
 
 from __future__ import annotations
 
-import shlex
-
 from envcheck.checks.codes import finding
+from envcheck.checks.commands import FixCommands, Pip
 from envcheck.checks.findings import Finding, Fix
 from envcheck.snapshot.model import Snapshot, known
 from envcheck.versions import release_of
@@ -22,52 +21,54 @@ PRELOAD = ("call onnxruntime.preload_dlls() before creating a session (it loads 
 def check_onnxruntime(s: Snapshot, tables, stack=None) -> list[Finding]:
     ort = s.onnxruntime
     out: list[Finding] = []
+    commands = stack.commands
     if "onnxruntime" in ort.installed and "onnxruntime-gpu" in ort.installed:
-        out.append(finding("onnxruntime-conflict", "", {"installed": list(ort.installed)}))
+        out.append(finding("onnxruntime-conflict", "", {"installed": list(ort.installed)}, commands=commands))
     gpus = s.driver.gpus
     if not (ort.installed and known(gpus) and gpus and known(ort.providers)):
         return out
     listed = [p for p in ort.providers if p in GPU_PROVIDERS]
     if not listed:
         variant = "provider-missing" if "onnxruntime-gpu" in ort.installed else "cpu-package"
-        out.append(finding("onnxruntime-no-gpu", variant, {"providers": list(ort.providers)},
+        out.append(finding("onnxruntime-no-gpu", variant, {"providers": list(ort.providers)}, commands=commands,
                            version=f"{ort.version} " if ort.version else ""))
         return out
     tried = [x for x in (ort.loads if known(ort.loads) else ()) if x.provider in listed and x.loads is not None]
     if tried and not any(x.loads for x in tried):
-        out.append(_does_not_load(ort, tried[0]))
+        out.append(_does_not_load(ort, tried[0], commands))
     return out
 
 
-def _does_not_load(ort, load) -> Finding:
+def _does_not_load(ort, load, commands: FixCommands) -> Finding:
     """A GPU provider listed by get_available_providers() whose session ran on the CPU anyway."""
     missing = f" ({', '.join(load.missing)} not found)" if load.missing else ""
-    command, notes = load_advice(load.provider, ort.version, load.after_preload, load.missing)
+    fix = load_advice(load.provider, ort.version, load.after_preload, commands, load.missing)
     facts = {"provider": load.provider, "missing": list(load.missing), "error": load.error,
              "loads_after_preload_dlls": load.after_preload, "providers": list(ort.providers)}
     return finding("onnxruntime-no-gpu", "loads-after-preload" if load.after_preload else "does-not-load", facts,
-                   fix=Fix(command, notes), why=load.error, missing_text=missing)
+                   fix=fix, why=load.error, missing_text=missing)
 
 
-def load_advice(provider: str, version: str | None, after_preload: bool | None, missing: tuple = ()) -> tuple[str | None, tuple[str, ...]]:
-    """(the command that fixes it or None, what to do besides) for a provider that did not load in
-    a process without torch, `missing` the libraries ORT could not open. Shared by doctor's finding
-    and `envcheck onnx`'s verdicts."""
+def load_advice(provider: str, version: str | None, after_preload: bool | None, commands: FixCommands,
+                missing: tuple = ()) -> Fix:
+    """The command that fixes it (or none) and what to do besides, for a provider that did not load
+    in a process without torch, `missing` the libraries ORT could not open; pip's commands written
+    by `commands`. Shared by doctor's finding and `envcheck onnx`'s verdicts."""
     if provider == "TensorrtExecutionProvider":
-        return None, ("TensorRT is optional: the CUDA provider runs without it. To use it, install the TensorRT release "
-                      "this onnxruntime-gpu was built for (ONNX Runtime's TensorRT requirements page)",)
+        return Fix(None, ("TensorRT is optional: the CUDA provider runs without it. To use it, install the TensorRT release "
+                      "this onnxruntime-gpu was built for (ONNX Runtime's TensorRT requirements page)",))
     if provider != "CUDAExecutionProvider":
-        return None, (f"{provider} needs libraries of its own: ONNX Runtime's page for that provider lists them",)
+        return Fix(None, (f"{provider} needs libraries of its own: ONNX Runtime's page for that provider lists them",))
     if after_preload:
-        return None, (f"the libraries are installed but nothing loads them: {PRELOAD}",)
+        return Fix(None, (f"the libraries are installed but nothing loads them: {PRELOAD}",))
     if not missing:
-        return None, ("no library was missing: ONNX Runtime's own error says why the provider did not start "
-                      "(a driver older than the CUDA it was built for is one cause)",)
+        return Fix(None, ("no library was missing: ONNX Runtime's own error says why the provider did not start "
+                          "(a driver older than the CUDA it was built for is one cause)",))
     release = release_of(version or "")
     if release and tuple(int(p) for p in release.split(".")[:2]) >= PRELOAD_SINCE:
-        fix = "pip install " + shlex.quote(f"onnxruntime-gpu[cuda,cudnn]=={release}")
-        return fix, (f"this installs the CUDA and cuDNN libraries onnxruntime-gpu {version} was built for, as pip packages; then {PRELOAD}",)
+        return commands.fix(Pip(("install", f"onnxruntime-gpu[cuda,cudnn]=={release}")), (
+            f"this installs the CUDA and cuDNN libraries onnxruntime-gpu {version} was built for, as pip packages; then {PRELOAD}",))
     older = f"onnxruntime-gpu {version}" if version else "this onnxruntime-gpu"
-    return "pip install --upgrade " + shlex.quote("onnxruntime-gpu[cuda,cudnn]"), (
+    return commands.fix(Pip(("install", "--upgrade", "onnxruntime-gpu[cuda,cudnn]")), (
         f"{older} has no preload_dlls(): 1.21 and later load CUDA and cuDNN from pip packages; after the upgrade, {PRELOAD}. "
-        "Or keep it and put the CUDA and cuDNN versions that ONNX Runtime's requirements table gives for it on LD_LIBRARY_PATH",)
+        "Or keep it and put the CUDA and cuDNN versions that ONNX Runtime's requirements table gives for it on LD_LIBRARY_PATH",))

@@ -5,18 +5,10 @@ An error no signature knows is said to be unknown, never guessed at."""
 
 from __future__ import annotations
 
-import shlex
-
+from envcheck import shell
 from envcheck.checks.codes import code, finding
 from envcheck.checks.findings import Finding, Fix
 from envcheck.snapshot.model import Snapshot, known
-
-
-class _Quoted(dict):
-    """str.format_map over shell-quoted facts: a fact the line did not capture reads '?'."""
-
-    def __missing__(self, key):
-        return "?"
 
 
 def _facts(p, s: Snapshot) -> dict:
@@ -31,7 +23,8 @@ def _facts(p, s: Snapshot) -> dict:
 
 def _fix(sig, s: Snapshot, stack, facts: dict) -> Fix | None:
     """The torch-stack plan where the paste names the driver or a GPU; else the catalogue's command
-    with the facts shell-quoted, cut before its options when a fact it needs is missing."""
+    with the facts quoted for the paste's shell (stack.commands), cut before its options when a fact
+    it needs is missing."""
     if not sig.stack:
         return None  # the catalogue's own command
     gpus = s.driver.gpus
@@ -40,8 +33,10 @@ def _fix(sig, s: Snapshot, stack, facts: dict) -> Fix | None:
     hint = code(sig.code).variant(sig.variant).fix
     if not hint:
         return Fix()
-    filled = hint.format_map(_Quoted({k: shlex.quote(str(v)) for k, v in facts.items()}))
-    return Fix(filled if "?" not in filled.split() else hint.split(" --")[0])
+    try:
+        return Fix(stack.commands.template(hint, {k: str(v) for k, v in facts.items()}))
+    except shell.Unquotable as exc:
+        return Fix(None, (f"no command is printed: {exc}",))
 
 
 def check_pasted(s: Snapshot, tables, stack) -> list[Finding]:

@@ -53,7 +53,9 @@ def doctor(
         with progress.display(json_output=f is Format.json, delay=0.5) as shown:
             snapshot = take_snapshot(t, python=target, torch=not no_torch, torch_timeout=timeout, pip_check=pip_check,
                                      on_wait=progress.waiting(shown))
-    other = from_ is None and python is not None and os.path.abspath(target) != os.path.abspath(sys.executable)
+    # --python names the environment the fixes install into: the one inspected, or with --from the
+    # one the paste came from
+    other = python is not None and os.path.abspath(target) != os.path.abspath(sys.executable)
     findings = run_all(snapshot, t, target if other else None)
     if save is not None:
         try:  # whole or not at all: a failed write leaves an earlier report as it was

@@ -11,7 +11,7 @@ from envcheck.compat import tables
 from envcheck.errors import UserError
 from envcheck.probes.pip_config import read_pip_index
 from envcheck.render import mirror as render
-from envcheck.render.console import out
+from envcheck.render.console import out, write
 from envcheck.render.output import emit
 
 app = typer.Typer(help="Show and set the package mirror pip (and conda) use.", no_args_is_help=True)
@@ -45,6 +45,9 @@ def set_(name: Annotated[str, typer.Argument(help="Mirror name, e.g. tuna (see: 
     if m is None:
         raise UserError(tables().mirrors.unknown(name))
     render.changes(action.set_mirror(m, conda, dry_run, sys.executable), out())
+    beaten = None if dry_run else action.overridden(m.pypi)
+    if beaten:
+        write(sys.stderr, f"envcheck: warning: {beaten}\n")
 
 
 @app.command("unset")

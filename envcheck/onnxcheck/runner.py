@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 import logging
 import math
+import os
 import statistics
 import sys
 import time
 import warnings
 
+from envcheck import shell
+from envcheck.checks.commands import FixCommands
 from envcheck.checks.onnxruntime import load_advice
 from envcheck.errors import UserError, describe
 from envcheck.files import read_limited
@@ -211,7 +214,7 @@ def _not_loaded(provider: str, used: tuple, said: str, missing: list, alone, ver
     the banner of its Python layer), else what the torch-free child heard, and what to do."""
     missing = missing or list(alone.missing if alone is not None else ())
     said = said or (alone.error if alone is not None else "")
-    fix, notes = load_advice(provider, version, alone.after_preload if alone is not None else None, tuple(missing))
+    fix, notes = _advice(provider, version, alone.after_preload if alone is not None else None, tuple(missing))
     lost = f" ({', '.join(missing)} not found)" if missing else ""
     parts = [f"ONNX Runtime could not load {provider}{lost} and ran the model on {', '.join(used) or 'nothing'} instead",
              f"it said: {said}" if said and not missing else "", f"fix: {fix}" if fix else "", *notes]
@@ -219,11 +222,17 @@ def _not_loaded(provider: str, used: tuple, said: str, missing: list, alone, ver
 
 
 def _torch_only(provider: str, alone, version: str) -> str:
-    fix, notes = load_advice(provider, version, alone.after_preload, alone.missing)
+    fix, notes = _advice(provider, version, alone.after_preload, alone.missing)
     lost = f" ({', '.join(alone.missing)} not found)" if alone.missing else ""
     parts = [f"{provider} loaded here only because envcheck had imported torch, whose CUDA libraries it borrowed; "
              f"without torch it does not load{lost} and the model runs on the CPU", f"fix: {fix}" if fix else "", *notes]
     return "; ".join(filter(None, parts))
+
+
+def _advice(provider: str, version: str, after_preload, missing: tuple) -> tuple:
+    """load_advice for this machine's shell and the Python running envcheck (the one `onnx` tested)."""
+    fix = load_advice(provider, version, after_preload, FixCommands(shell.CMD if os.name == "nt" else shell.POSIX), missing)
+    return fix.command, fix.notes
 
 
 def _ort_error(exc: Exception) -> str:

@@ -5,10 +5,11 @@ asked), JSON for programs."""
 from __future__ import annotations
 
 import re
+import sys
 
 from envcheck.checks.findings import Finding
 from envcheck.redact import hide_uuids
-from envcheck.render.console import Output
+from envcheck.render.console import Output, commands_fit
 from envcheck.render.output import View
 from envcheck.snapshot.model import Snapshot, Unavailable, jsonable, known
 
@@ -204,6 +205,10 @@ def _finding(f: Finding, c: Output) -> None:
             c.command("      check: ", f.verify)
         if f.alternative:
             c.command("      or: ", f.alternative)
+    elif f.fix_notes:  # no command to give: the fix line says why, or what to do by hand
+        c.wrap(f.fix_notes[0], "      fix: ", "           ")
+        for note in f.fix_notes[1:]:
+            c.wrap(note, "      note: ", "            ")
 
 
 def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
@@ -221,6 +226,9 @@ def markdown(s: Snapshot, findings: list[Finding], redact: bool = True) -> str:
                     lines.append(f"  - check: `{f.verify}`")
                 if f.alternative:
                     lines.append(f"  - or: `{f.alternative}`")
+            elif f.fix_notes:
+                lines.append(f"  - fix: {f.fix_notes[0]}")
+                lines += [f"  - note: {note}" for note in f.fix_notes[1:]]
         lines.append("")
     lines.append(f"**{_verdict(findings)}**")
     text = "\n".join(lines) + "\n"
@@ -232,4 +240,11 @@ def as_dict(s: Snapshot, findings: list[Finding]) -> dict:
 
 
 def view(s: Snapshot, findings: list[Finding], redact: bool = True) -> View:
-    return View(lambda c: text(s, findings, c), lambda: as_dict(s, findings), lambda: markdown(s, findings, redact=redact))
+    return View(lambda c: text(s, findings, c), lambda: as_dict(s, findings), lambda: _fitting_markdown(s, findings, redact))
+
+
+def _fitting_markdown(s: Snapshot, findings: list[Finding], redact: bool) -> str:
+    """The markdown, once every command in it is known to fit stdout (render.console.commands_fit),
+    as install-cmd's: a command with '?' in place of a character would do something else."""
+    commands_fit([c for f in findings for c in (f.fix, f.verify, f.alternative) if c], sys.stdout)
+    return markdown(s, findings, redact=redact)

@@ -8,6 +8,7 @@ width given (80 on a pipe) except a printed command, which stays on one line to 
 from __future__ import annotations
 
 import shlex
+import sys
 import textwrap
 from typing import Optional
 
@@ -216,4 +217,12 @@ def data(report: GpusReport, chosen: Optional[Pick]) -> dict:
 def view(report: GpusReport, chosen: Optional[Pick], width: int = WIDTH, quiet: bool = False) -> View:
     """Markdown: the text at the fixed width (WIDTH) in a code block, whatever the terminal's."""
     return View(lambda o: text(report, o, width, chosen, quiet), lambda: data(report, chosen),
-                lambda: fenced("envcheck gpus", lambda o: text(report, o, WIDTH, chosen, quiet, redact=True)))
+                lambda: _fitting_markdown(report, chosen, quiet))
+
+
+def _fitting_markdown(report: GpusReport, chosen: Optional[Pick], quiet: bool) -> str:
+    """The markdown, once the pick's command is known to fit stdout, where render.output.emit writes
+    it: drawn into a buffer, it would otherwise reach an ASCII console with '?' in its place."""
+    if chosen is not None:
+        commands_fit(_commands(chosen, True), sys.stdout)
+    return fenced("envcheck gpus", lambda o: text(report, o, WIDTH, chosen, quiet, redact=True))

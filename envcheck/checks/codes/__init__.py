@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from envcheck.checks.codes import driver, environment, torch
+from envcheck.checks.commands import FixCommands, Pip
 from envcheck.checks.findings import AREAS, SEVERITIES, Finding, Fix
 
 STACK = "@stack"  # a variant whose fix is the torch-stack plan (checks/fixes.py), shared by the run
@@ -25,7 +26,7 @@ class Variant:
     severity: str
     summary: str
     cause: str = ""
-    fix: str | None = None  # a command (template), STACK, or None
+    fix: str | Pip | None = None  # a command (template), pip's commands (Pip), STACK, or None
     area: str | None = None  # where it differs from the code's area
 
 
@@ -43,14 +44,19 @@ class Code:
             raise KeyError(f"finding code {self.code!r} has no variant {name!r}") from None
 
     def make(self, variant: str = "", facts: dict | None = None, /, *, fix: Fix | None = None, why: str | None = None,
-             **words) -> Finding:
+             commands: FixCommands | None = None, **words) -> Finding:
         """A Finding of this code. `fix`: the run's torch-stack fix for a STACK variant, or a fix the
-        check worked out; otherwise the variant's own command. `why`: a cause in the program's own
-        words (torch's warning, ONNX Runtime's error). `words`: template values that are not facts."""
+        check worked out; otherwise the variant's own command, pip's written by `commands` (the run's
+        shell and interpreter). `why`: a cause in the program's own words (torch's warning, ONNX
+        Runtime's error). `words`: template values that are not facts."""
         v = self.variant(variant)
         facts = dict(facts or {})
         values = _Words({**facts, **words})
-        if fix is None:
+        if fix is None and isinstance(v.fix, Pip):
+            if commands is None:
+                raise TypeError(f"finding code {self.code!r}: its pip fix needs the run's commands (commands=)")
+            fix = commands.fix(v.fix)
+        elif fix is None:
             fix = Fix(v.fix.format_map(values)) if v.fix and v.fix != STACK else Fix()
         return Finding(self.code, v.severity, v.area or self.area, v.summary.format_map(values), facts,
                        fix=fix.command, why=v.cause.format_map(values) if why is None else why,

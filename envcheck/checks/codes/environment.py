@@ -5,6 +5,8 @@ their causes come from the thread the row cites."""
 
 from __future__ import annotations
 
+from envcheck.checks.commands import Pip
+
 _NO_PROVIDER = "ONNX Runtime {version}has no GPU execution provider although this machine has NVIDIA GPUs"
 
 CODES = {
@@ -15,12 +17,12 @@ CODES = {
     }),
     "onnxruntime-conflict": ("onnxruntime", "`onnxruntime` and `onnxruntime-gpu` installed together", {
         "": dict(severity="error", summary="onnxruntime and onnxruntime-gpu are both installed: they overwrite each other's files",
-                 fix="pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"),
+                 fix=Pip(("uninstall", "-y", "onnxruntime", "onnxruntime-gpu"), ("install", "onnxruntime-gpu"))),
     }),
     "onnxruntime-no-gpu": ("onnxruntime", "an NVIDIA GPU is present but no GPU execution provider can load (none listed, or the "
                                           "listed ones fail to load in a session: the missing library named)", {
         "cpu-package": dict(severity="warn", summary=_NO_PROVIDER, cause="the onnxruntime package is CPU-only",
-                            fix="pip uninstall -y onnxruntime && pip install onnxruntime-gpu"),
+                            fix=Pip(("uninstall", "-y", "onnxruntime"), ("install", "onnxruntime-gpu"))),
         "provider-missing": dict(severity="warn", summary=_NO_PROVIDER,
                                  cause="onnxruntime-gpu is installed but its CUDA provider cannot load (missing CUDA/cuDNN "
                                        "libraries of the version it was built for)"),
