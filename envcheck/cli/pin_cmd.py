@@ -12,9 +12,9 @@ from envcheck.compat import platform_key, tables
 from envcheck.errors import UserError
 from envcheck.files import write_atomic
 from envcheck.install.pin import DEFAULT_FILE, pin_file, usage
+from envcheck.probes.host import read_host
 from envcheck.probes.pip_config import read_pip_index
 from envcheck.probes.python_env import find_interpreter, interpreter_prefix
-from envcheck.probes.host import read_host
 from envcheck.probes.torch_probe import read_torch_and_packages
 from envcheck.render import pin as render
 from envcheck.render.output import emit
