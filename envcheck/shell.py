@@ -191,3 +191,17 @@ def with_env(env: dict, command: str, shell: str) -> str:
             cmd([v])  # refuses what cmd.exe cannot hold
         return "\n".join([*(f'set "{k}={v}"' for k, v in env.items()), command])
     raise ValueError(f"no job line for {shell}")
+
+
+def env_line(name: str, value: str, shell: str) -> str:
+    """The line that sets environment variable `name` for the rest of this shell window: `export
+    NAME=value` (POSIX sh), `set "NAME=value"` (cmd.exe, which refuses what it cannot hold)."""
+    if shell == POSIX:
+        _no_control([value])
+        return f"export {name}={shlex.quote(value)}"
+    if shell == CMD:
+        cmd([value])
+        if '"' in value:
+            raise Unquotable(f"{value!r}: cmd.exe's set \"NAME=value\" cannot hold a \"")
+        return f'set "{name}={value}"'
+    return powershell_set(name, value)

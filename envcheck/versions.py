@@ -96,6 +96,17 @@ def vtuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("."))
 
 
+def variant_of(version: str | None, cuda: str | None) -> str:
+    """The build of torch `version` whose torch.version.cuda is `cuda`: the local label ('2.5.1+cu121'
+    -> 'cu121'), else cuXY from `cuda`, else 'cpu'."""
+    if version and "+" in version:
+        return version.split("+", 1)[1]
+    found = cuda_version(cuda) if cuda else None
+    if found:
+        return f"cu{found[0]}{found[1]}"
+    return "cpu" if not cuda else "unknown"
+
+
 def release_of(version: str) -> str:
     """The release a version string belongs to: '2.1.0+cu121' -> '2.1.0', '0.13.1a0' -> '0.13.1',
     '2.10.0.dev20250811' (a nightly) -> '2.10.0'; '' for a string that names none ('unknown')."""

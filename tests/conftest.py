@@ -50,3 +50,10 @@ def run_cli(capsys):
 def _no_terminal_width(monkeypatch):
     """Prose folds at COLUMNS when it is set; tests see unfolded lines unless they set it (test_golden)."""
     monkeypatch.delenv("COLUMNS", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(monkeypatch, tmp_path_factory):
+    """doctor remembers the healthy torch stack in envcheck's state directory: each test has its
+    own, so no test reads another's memory or writes the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

@@ -22,7 +22,7 @@ EXPECTED = {
     "cuda-hidden", "device-count-mismatch", "cuda-unavailable", "torch-import-failed", "torch-missing",
     "torchvision-mismatch", "torchaudio-mismatch", "python-unsupported", "onnxruntime-conflict",
     "onnxruntime-no-gpu", "nvcc-mismatch", "gpu-health", "mirror", "compat-table-stale", "library-shadowed",
-    "nvml-bindings-broken",
+    "nvml-bindings-broken", "torch-build-changed",
 }
 
 
@@ -449,3 +449,12 @@ def test_mig_devices_are_listed_saved_and_read_back_and_left_out_of_markdown(mac
     snap = load(json.loads(path.read_text()))
     assert [d.sm_count for d in snap.driver.gpus[1].mig_devices] == [56, 28, 14]
     assert snap.driver.gpus[0].mig_devices[0].processes[0].pid == 39123
+
+
+def test_a_cuda_build_replaced_by_a_cpu_build_since_the_last_healthy_run(doctor):
+    code, data = doctor("driver580_h100x8", "cuda_h100x8", nvcc="12.6")  # healthy: remembered
+    assert code == 0
+    code, data = doctor("driver580_h100x8", "cpu_build")
+    f = findings(data, "torch-build-changed")[0]
+    assert f["severity"] == "error" and f["facts"]["before"] == "2.7.1+cu126"
+    assert "install torch==2.7.1 " in f["fix"] and "whl/cu126 && envcheck pin --python " in f["fix"]

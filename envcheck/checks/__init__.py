@@ -3,7 +3,7 @@ hardware; `stack` is the run's torch-stack fix (checks/fixes.py), planned once a
 
 from __future__ import annotations
 
-from envcheck.checks import driver, environment, onnxruntime, pasted, torch
+from envcheck.checks import driver, environment, memory, onnxruntime, pasted, torch
 from envcheck.checks.findings import SEVERITIES, Finding, order
 from envcheck.checks.fixes import StackFix
 
@@ -22,13 +22,15 @@ ALL = (
 )
 
 
-def run_all(snapshot, tables, interpreter: str | None = None) -> list[Finding]:
+def run_all(snapshot, tables, interpreter: str | None = None, remembered=None) -> list[Finding]:
     """Every check's findings; `interpreter`: the Python inspected when it is not the one running
-    envcheck, so that the fixes install into it rather than into whichever pip is first on PATH."""
+    envcheck, so that the fixes install into it rather than into whichever pip is first on PATH;
+    `remembered`: the stack doctor last found healthy in that environment (None: none, or a report)."""
     stack = StackFix(snapshot, tables, interpreter)
     findings: list[Finding] = []
     for check in ALL:
         findings.extend(check(snapshot, tables, stack))
+    findings.extend(memory.check_build_changed(snapshot, tables, stack, remembered, interpreter))
     return order(with_pasted(findings, pasted.check_pasted(snapshot, tables, stack)))
 
 

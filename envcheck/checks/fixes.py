@@ -11,12 +11,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import NamedTuple
 
+from envcheck import shell
 from envcheck.checks.commands import FixCommands
 from envcheck.checks.findings import Fix
 from envcheck.errors import UserError
 from envcheck.install import Installed, Plan, Request, machine_from, runs_here, solve
 from envcheck.snapshot.model import Host, Snapshot, Torch
-from envcheck.versions import cuda_of_variant, cuda_version, release_of
+from envcheck.versions import cuda_of_variant, release_of, variant_of
 
 KNOWN_OS = ("linux", "windows", "macos")
 
@@ -28,12 +29,7 @@ def target_python(snapshot: Snapshot) -> str:
 
 def installed_variant(t: Torch) -> str:
     """The build of an installed torch: its local label, else cuXY from torch.version.cuda, else cpu."""
-    if t.version and "+" in t.version:
-        return t.version.split("+", 1)[1]
-    cuda = cuda_version(t.cuda) if t.cuda else None
-    if cuda:
-        return f"cu{cuda[0]}{cuda[1]}"
-    return "cpu" if not t.cuda else "unknown"
+    return variant_of(t.version, t.cuda)
 
 
 def installed_stack(s: Snapshot) -> Installed:
@@ -56,12 +52,10 @@ class StackPlan(NamedTuple):
 def stack_plan(s: Snapshot, tables, interpreter: str | None = None) -> StackPlan | None:
     """The plan every torch finding shares, or None when the snapshot cannot say the platform.
     `interpreter`: the Python inspected, when it is not the one running envcheck: its commands name it."""
-    py = target_python(s)
-    if s.system.os not in KNOWN_OS or py.count(".") != 1:
-        return None  # a report that does not say which platform or Python: no command to give
-    host = Host(s.system.os, s.system.arch, py)
-    installed = installed_stack(s)
-    machine = machine_from(host, host.os, host.arch, s.driver, installed=installed)
+    machine = _machine(s)
+    if machine is None:
+        return None
+    installed, py = machine.installed, machine.python
     base = Request(mirror=s.python.mirror, interpreter=interpreter)
     here = base._replace(python=py)  # in this environment, with this Python
     keep = []
@@ -81,6 +75,33 @@ def stack_plan(s: Snapshot, tables, interpreter: str | None = None) -> StackPlan
     newest = _first(tables, machine, [here]) if release is not None else None
     alternative = newest if newest is not None and newest.torch != plan.torch else None
     return StackPlan(plan, alternative)
+
+
+def _machine(s: Snapshot):
+    """The machine the snapshot describes, with what is installed; None when it does not say the
+    platform or the Python (a report): then there is no command to give."""
+    py = target_python(s)
+    if s.system.os not in KNOWN_OS or py.count(".") != 1:
+        return None
+    host = Host(s.system.os, s.system.arch, py)
+    return machine_from(host, host.os, host.arch, s.driver, installed=installed_stack(s))
+
+
+def restore_fix(s: Snapshot, tables, torch: str, cuda: str | None, interpreter: str | None = None) -> Fix | None:
+    """The commands that put back torch `torch` (whose torch.version.cuda was `cuda`) with its own
+    companions, then `envcheck pin` to keep it in place; None when that build cannot be planned here."""
+    machine = _machine(s)
+    release = tables.releases.get(release_of(torch))
+    if machine is None or release is None:
+        return None
+    variant = variant_of(torch, cuda)
+    request = Request(torch=release.torch, cuda=cuda_of_variant(variant), cpu=variant == "cpu", python=machine.python,
+                      mirror=s.python.mirror, interpreter=interpreter)
+    plan = _first(tables, machine, [request])
+    if plan is None or plan.variant != variant:
+        return None
+    pin = shell.line(["envcheck", "pin", *(("--python", interpreter) if interpreter else ())], shell.shell_for(plan.os))
+    return Fix(f"{_commands(plan)} && {pin}", plan.notes, (plan.commands("verify") or [None])[0])
 
 
 def _first(tables, machine, requests, strict: bool = False) -> Plan | None:

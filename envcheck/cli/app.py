@@ -29,6 +29,7 @@ COMMANDS = {
     "compat": ("compat_cmd", "app"),
     "gpus": ("gpus_cmd", "gpus"),
     "mirror": ("mirror_cmd", "app"),
+    "pin": ("pin_cmd", "pin"),
 }
 
 

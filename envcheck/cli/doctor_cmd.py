@@ -11,6 +11,7 @@ import typer
 from envcheck import shell
 from envcheck.checks import run_all
 from envcheck.checks.findings import exit_code
+from envcheck.checks.memory import healthy_stack
 from envcheck.cli import doctor_flags
 from envcheck.cli.options import Format, FormatOpt, JsonOpt, OfflineOpt, chosen_format, stay_offline
 from envcheck.cli.read import read_snapshot
@@ -19,7 +20,8 @@ from envcheck.errors import UserError
 from envcheck.files import write_atomic
 from envcheck.numbers import seconds as check_seconds
 from envcheck.probes.collect import take_snapshot
-from envcheck.probes.python_env import find_interpreter
+from envcheck.probes.python_env import find_interpreter, interpreter_prefix
+from envcheck.probes.stack_memory import read_remembered, remember
 from envcheck.render import doctor as render
 from envcheck.render import progress
 from envcheck.render.console import write
@@ -56,7 +58,11 @@ def doctor(
     # --python names the environment the fixes install into: the one inspected, or with --from the
     # one the paste came from
     other = python is not None and os.path.abspath(target) != os.path.abspath(sys.executable)
-    findings = run_all(snapshot, t, target if other else None)
+    prefix = interpreter_prefix(target) if from_ is None and not no_torch else None  # a report is no environment
+    findings = run_all(snapshot, t, target if other else None, read_remembered(prefix) if prefix else None)
+    healthy = healthy_stack(snapshot, findings) if prefix else None
+    if healthy is not None:
+        remember(prefix, healthy)
     if save is not None:
         try:  # whole or not at all: a failed write leaves an earlier report as it was
             write_atomic(save, json.dumps(dump(snapshot), indent=2, allow_nan=False) + "\n")

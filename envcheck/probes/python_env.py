@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import lru_cache
 
 from envcheck.errors import UserError
 from envcheck.probes.host import free_threaded
@@ -67,11 +68,24 @@ def _facts(python: str, timeout: float) -> dict:
             "conda_env": os.environ.get("CONDA_DEFAULT_ENV"),
             "free_threaded": free_threaded(),
         }
+    return _asked(python, timeout)
+
+
+@lru_cache(maxsize=8)
+def _asked(python: str, timeout: float) -> dict:
+    """Another interpreter's facts, asked once per run: doctor needs its prefix twice (the pip
+    configuration and the stack it last found healthy there)."""
     try:
         done = subprocess.run([python, "-c", _SCRIPT], capture_output=True, text=True, errors="replace", timeout=timeout)
         return json.loads(done.stdout)
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         raise UserError(f"--python {python}: not a working Python interpreter ({exc.__class__.__name__})") from exc
+
+
+def interpreter_prefix(python: str = sys.executable, timeout: float = 15.0) -> str:
+    """The interpreter's sys.prefix: the one name of its environment (a venv's or conda env's
+    directory, else the Python's own). Command line equivalent: `python -c "import sys; print(sys.prefix)"`."""
+    return _facts(python, timeout)["prefix"]
 
 
 def pip_check(python: str, timeout: float = 120.0):

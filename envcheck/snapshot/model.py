@@ -141,6 +141,18 @@ class Pasted:
 
 
 @dataclass(frozen=True)
+class RememberedStack:
+    """The torch stack doctor last found healthy in one environment (probes/stack_memory.py): an
+    input of the checks beside the snapshot, never part of it, so a saved report carries none."""
+
+    torch: str  # "2.5.1+cu121", as pip sees it
+    cuda: Optional[str]  # torch.version.cuda then; None for a CPU build
+    torchvision: Optional[str] = None
+    torchaudio: Optional[str] = None
+    seen: str = ""  # "2026-11-30T12:40:05Z": the last doctor run that found it healthy
+
+
+@dataclass(frozen=True)
 class Snapshot:
     schema_version: int
     system: System

@@ -59,6 +59,16 @@ CODES = {
                   "plain `pip install torch` gets it)",
             fix="envcheck install-cmd"),
     }),
+    "torch-build-changed": ("torch", "torch is not the build doctor last found working in this environment (a later "
+                                     "install replaced it: a CUDA build by a CPU one, or another release)", {
+        "": dict(severity="warn", summary="torch is {now} now; on {seen} it was {before}, and it worked",
+                 cause="a later install (pip install -r requirements.txt, a plugin's installer) replaced torch; the fix "
+                       "puts the working build back, and `envcheck pin` keeps it in place"),
+        "cuda-to-cpu": dict(severity="error", summary="torch is the CPU build {now} now; on {seen} it was {before} "
+                                                      "(CUDA {cuda}), and it worked on the GPU",
+                            cause="a later install (pip install -r requirements.txt, a plugin's installer) replaced the "
+                                  "CUDA build with a CPU one; the fix puts it back, and `envcheck pin` keeps it in place"),
+    }),
     "arch-unsupported": ("torch", "a GPU's compute capability is not in the torch build's arch list (and no compatible PTX)", {
         "": dict(severity="error", summary="torch {version} has no kernels for {gpu} (sm_{sm}): its arch list is {listed}",
                  fix=STACK),
