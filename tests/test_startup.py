@@ -116,7 +116,8 @@ def not_allowed(modules: set, baseline: set, nvml: bool) -> list:
 
 
 def test_install_cmd_imports_only_what_its_path_needs():
-    modules = _modules(_DUMP, "install-cmd", "--cuda", "12.1")
+    _modules(_DUMP, "install-cmd", "--cuda", "12.1")  # the first run may rewrite a stale table cache (tempfile)
+    modules = _modules(_DUMP, "install-cmd", "--cuda", "12.1")  # the path every later run takes
     assert "envcheck.cli.install_cmd" in modules  # the command ran
     assert not_allowed(modules, _bare_interpreter(), nvml_library_present()) == []
 
