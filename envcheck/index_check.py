@@ -7,6 +7,7 @@ prints. Which copy of PyTorch's index to read is envcheck/compat/sources.py's an
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -130,6 +131,12 @@ class Checked(NamedTuple):
     filename: str  # the file that fits; "" when none
     error: str  # the listing could not be read
     alternative: str  # where the missing file does exist (a source name and its URL)
+    elsewhere_unread: bool = False  # missing, and not every other copy was read before the budget ran out
+
+    @property
+    def late(self) -> bool:
+        """Its listing was not read: the time budget ran out first."""
+        return self.error.endswith(OVER_BUDGET)
 
 
 class IndexCheck(NamedTuple):
@@ -138,6 +145,7 @@ class IndexCheck(NamedTuple):
     target: str  # "cp312 manylinux x86_64"
     unchecked: str = ""  # why the plan has nothing a wheel index could confirm
     refused: tuple[str, ...] = ()  # one line per listing whose links envcheck skipped
+    budget: float = BUDGET_S  # seconds for every listing together (--budget)
 
     @property
     def missing(self) -> tuple[Checked, ...]:
@@ -145,7 +153,13 @@ class IndexCheck(NamedTuple):
 
     @property
     def unreadable(self) -> tuple[Checked, ...]:
-        return tuple(c for c in self.files if c.error)
+        """Files whose listing failed (the network, the server); not those the budget left unread."""
+        return tuple(c for c in self.files if c.error and not c.late)
+
+    @property
+    def not_checked(self) -> tuple[Checked, ...]:
+        """Files whose listing was not read before the budget ran out."""
+        return tuple(c for c in self.files if c.late)
 
 
 def wanted_files(plan, tables: Tables, default_index: str | None) -> list[Wanted]:
@@ -241,17 +255,20 @@ def target_tags(python: str, os: str, arch: str) -> str:
     return f"{py} {plat}"
 
 
-def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> IndexCheck:
+def check_plan(plan, tables: Tables, default_index: str | None, budget: float = BUDGET_S, **fetch) -> IndexCheck:
     """Each exact file of the plan on the listing the plan sends pip to; for a missing one, the
-    other copies of PyTorch's index (PyTorch's own, the mirrors) that have it."""
+    other copies of PyTorch's index (PyTorch's own, the mirrors) that have it. All of it within
+    `budget` seconds, as `compat refresh --budget`: a file whose listing was not read by then is
+    left unchecked (Checked.late), so a slow mirror costs the budget, not minutes per listing."""
+    end = time.monotonic() + budget
     wanted = wanted_files(plan, tables, default_index)
     target = target_tags(plan.python, plan.os, plan.arch)
     if not wanted:
         conda = plan.install is None
         why = ("this plan installs through conda's channels, which were not checked" if conda
                else "the install line pins no exact versions, so there is no exact file to look for")
-        return IndexCheck((), (), target, why)
-    got = read_listings([w.where for w in wanted], **fetch)
+        return IndexCheck((), (), target, why, budget=budget)
+    got = read_listings([w.where for w in wanted], budget=budget, **fetch)
     checked = []
     offsite = set()
     pytorch_host = pytorch_source(tables).host
@@ -265,22 +282,24 @@ def check_plan(plan, tables: Tables, default_index: str | None, **fetch) -> Inde
             if host != urlsplit(w.where).netloc:
                 offsite.add(f"{w.source}'s {w.project} links lead to {host}: pip would download from there, not from {w.source}")
         name = _match(listing, w, plan.python, plan.os, plan.arch)
-        checked.append(Checked(w, name, "", "" if name else _elsewhere(w, tables, plan, pytorch_host, fetch)))
+        where, unread = ("", False) if name else _elsewhere(w, tables, plan, pytorch_host, end, fetch)
+        checked.append(Checked(w, name, "", where, unread))
     refused = tuple(dict.fromkeys(line for line in (refused_links(got[w.where]) for w in wanted) if line))
-    return IndexCheck(tuple(checked), tuple(sorted(offsite)), target, "", refused)
+    return IndexCheck(tuple(checked), tuple(sorted(offsite)), target, "", refused, budget)
 
 
-def _elsewhere(w: Wanted, tables: Tables, plan, pytorch_host: str, fetch: dict) -> str:
-    """'nju has it (--mirror nju)' / 'PyTorch's index has it (--mirror none)', or ''."""
+def _elsewhere(w: Wanted, tables: Tables, plan, pytorch_host: str, end: float, fetch: dict) -> tuple[str, bool]:
+    """('nju has it (--mirror nju)' / 'PyTorch's index has it (--mirror none)', or '';
+    whether a copy was left unread because the budget, which ends at `end`, ran out)."""
     if w.default_index:
-        return ""
+        return "", False
     sources = [pytorch_source(tables), *(s for s in (mirror_source(m) for m in tables.mirrors) if s)]
     sources = [s for s in sources if s.listing_url(w.variant, w.project) != w.where]
     urls = {s: s.listing_url(w.variant, w.project) for s in sources}
-    got = read_listings(list(urls.values()), **fetch)
+    got = read_listings(list(urls.values()), budget=max(end - time.monotonic(), 0.0), **fetch)
     for s, url in urls.items():
         listing = got[url]
         if listing.ok and _match(listing, w, plan.python, plan.os, plan.arch):
             how = "--mirror none" if s.host == pytorch_host else f"--mirror {s.name}"
-            return f"{s.name} has it ({how}: {s.template.format(variant=w.variant)})"
-    return ""
+            return f"{s.name} has it ({how}: {s.template.format(variant=w.variant)})", False
+    return "", any(lst.error.endswith(OVER_BUDGET) for lst in got.values())

@@ -213,6 +213,77 @@ def test_ctrl_c_on_a_real_run_prints_the_measurements_that_finished(tmp_path):
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "envcheck: interrupted (Ctrl-C)"
 
 
+def _workers_of(pid: int) -> list:
+    """The pids of bench workers whose parent is `pid`, from /proc (Linux): the children lists of
+    its threads, each checked by its command line."""
+    import glob
+
+    found = []
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
+        try:
+            kids = Path(path).read_text().split()
+        except OSError:
+            continue
+        for kid in kids:
+            try:
+                argv = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"envcheck.bench.worker" in argv:
+                found.append(int(kid))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, or not yet reaped by anyone but a zombie (state Z) counts as gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@needs_torch
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the worker through Linux's /proc")
+def test_sigterm_stops_the_workers_too(tmp_path):
+    """SIGTERM to envcheck alone (a job scheduler, `kill PID`): its workers lead sessions of their
+    own, registered in probes/children.py, so the CLI kills them before it exits 143 with one line.
+    Sent while the worker is inside a long measurement, which writes nothing that could fail on
+    envcheck's closed pipe and end the worker by chance."""
+    import time
+
+    started = tmp_path / "started"  # the worker appends a line as a measurement begins (tests/fakes/measured)
+    env = {**os.environ, "PYTHONPATH": f"{Path(__file__).parent / 'fakes' / 'measured'}{os.pathsep}{Path(__file__).parent.parent}",
+           "ENVCHECK_TEST_STARTED": str(started)}
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", "bench", "--device", "cpu", "--suite", "matmul", "--level", "quick",
+                             "--seconds", "60"],  # 1000 products of 1024² take longer than the test
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    workers: list = []
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # a poll for the first measurement to begin, not a guess at how long torch imports
+        workers = _workers_of(proc.pid)
+        assert started.exists() and workers, "no worker began measuring"
+        proc.send_signal(signal.SIGTERM)  # to envcheck alone, not its group
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines() == ["envcheck: stopped (SIGTERM)"]
+        end = time.monotonic() + 5
+        while any(_alive(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "a worker outlived envcheck"
+    finally:  # should it fail: only what this test started, by pid, a worker only while its pid is still one
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in workers:
+            try:
+                if _alive(pid) and b"envcheck.bench.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 @needs_torch
 def test_peer_access_query_reports_why_it_cannot_answer():
     """On a machine without CUDA the query says so instead of inventing a matrix."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,40 @@ def test_network_failure_is_one_line_and_the_plan_is_printed(sites, run_cli):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("envcheck: warning: could not check the index:")
     assert "cannot connect" in lines[0] and "unconfirmed" in lines[0]
+    assert "pip install torch==2.6.0" in out
+
+
+def test_check_index_stops_at_its_budget_and_names_what_it_did_not_check(sites, run_cli):
+    """A mirror that takes 5 s per listing holds --check-index for the budget, not for minutes:
+    what was read is reported, the rest named in one line, exit 1 as for a check that could not run."""
+    _serve(sites["sjtu"], "/pytorch-wheels", "cu126", _stack("cp312", X86))
+    for project in ("torchvision", "torchaudio"):
+        slow = sites["sjtu"].pages[f"/pytorch-wheels/cu126/{project}/"]
+        sites["sjtu"].pages[f"/pytorch-wheels/cu126/{project}/"] = slow._replace(delay=5)
+    start = time.monotonic()
+    code, out, err = run_cli(*PLAN, "--arch", "x86_64", "--python", "3.12", "--budget", "1")
+    assert time.monotonic() - start < 4
+    assert code == 1, err
+    assert "index: sjtu has torch-2.6.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl" in err
+    lines = [x for x in err.splitlines() if "--budget" in x]
+    assert lines == ["envcheck: warning: stopped after 1 s (--budget): not checked: torchvision 0.21.0+cu126, torchaudio 2.6.0+cu126; "
+                     "the commands are printed, these files unconfirmed; to wait longer for a slow mirror, give --budget more seconds"]
+    assert "could not check the index" not in err  # the budget, not a broken server
+    assert "pip install torch==2.6.0" in out
+
+
+def test_check_index_budget_covers_the_search_for_a_missing_file_elsewhere(sites, run_cli):
+    """A file missing from the plan's mirror is looked for on the other copies within the same
+    budget; a copy too slow to answer in time is not taken for one that lacks the file."""
+    sjtu = [f for f in _stack("cp312", X86) if not f.filename.startswith("torch-")]
+    _serve(sites["sjtu"], "/pytorch-wheels", "cu126", sjtu)
+    sites["nju"].pages["/pytorch/whl/cu126/torch/"] = pep503("torch", _stack("cp312", X86)[:1])._replace(delay=5)
+    start = time.monotonic()
+    code, out, err = run_cli(*PLAN, "--arch", "x86_64", "--python", "3.12", "--budget", "1")
+    assert time.monotonic() - start < 4
+    assert code == 2, err
+    assert ("sjtu lacks torch 2.6.0+cu126 for cp312 manylinux x86_64; the other copies of PyTorch's index were not all read "
+            "within 1 s (--budget), so it may exist elsewhere") in err
     assert "pip install torch==2.6.0" in out
 
 

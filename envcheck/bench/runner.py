@@ -24,6 +24,7 @@ from envcheck.bench.results import (
     allreduce_result,
     answer_result,
 )
+from envcheck.probes import children
 
 __all__ = ["DeviceResult", "Interrupted", "Job", "allreduce_result", "run_allreduce", "run_devices", "p2p_matrix"]
 
@@ -40,6 +41,10 @@ if sys.platform == "win32":
     WORKER_FLAGS = subprocess.CREATE_NEW_PROCESS_GROUP
 else:
     STOP_SIGNAL, WORKER_FLAGS = signal.SIGINT, 0
+# POSIX: every child leads a session of its own, as the probes' children do (probes/child_output.py),
+# and is registered in probes/children.py, so that SIGTERM to envcheck kills its whole group (with
+# what torch started in it). The terminal's Ctrl-C then reaches envcheck alone, which passes it on.
+_OWN_SESSION = os.name == "posix"
 
 class Job(NamedTuple):
     """One device's worker: its label in the report, what it measures, and the environment it
@@ -83,6 +88,17 @@ class _Child(subprocess.Popen):
         self._reader.join()
         return "".join(self._lines)
 
+    def wait(self, timeout=None):
+        code = super().wait(timeout)
+        children.ended(self)  # reaped: its pid, its group's id, may now be anyone's, so no stop_all() may kill it
+        return code
+
+    def poll(self):
+        code = super().poll()
+        if code is not None:
+            children.ended(self)
+        return code
+
     def stop(self) -> None:
         self.kill()
         if self._reader is None:
@@ -96,7 +112,9 @@ def _spawn(argv: list, env: dict, stdout=subprocess.PIPE, on_event=None, flags: 
     """A child whose stderr goes to a file: a pipe nobody reads while it runs could fill up and
     block the child (for a collective, every rank with it). `flags`: Windows creation flags."""
     err = tempfile.TemporaryFile(mode="w+")
-    proc = _Child(argv, stdout=stdout, stderr=err, text=True, errors="replace", env={**os.environ, **env}, creationflags=flags)
+    proc = _Child(argv, stdout=stdout, stderr=err, text=True, errors="replace", env={**os.environ, **env},
+                  creationflags=flags, start_new_session=_OWN_SESSION)
+    children.started(proc, group=_OWN_SESSION)
     if on_event is not None and stdout == subprocess.PIPE:
         proc.watch(on_event)
     return proc, err
@@ -172,22 +190,29 @@ def run_devices(jobs: list, timeout: float, sequential: bool = False, on_progres
         return results
     except KeyboardInterrupt:
         done = {r.label for r in results}
-        for label, proc, err in started:
-            if label not in done:
-                results.append(_partial(label, proc, err))
+        running = [item for item in started if item[0] not in done]
+        for _, proc, _ in running:  # all at once, as the terminal's Ctrl-C did before they had sessions of their own
+            _ask_to_stop(proc)
+        for label, proc, err in running:
+            results.append(_partial(label, proc, err))
         done = {r.label for r in results}
         results += [DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it started",)) for label, _, _ in jobs if label not in done]
         raise Interrupted(results) from None
 
 
-def _partial(label: str, proc: subprocess.Popen, err_file, grace: float = 10.0) -> DeviceResult:
-    """A worker's answer after Ctrl-C: it stops at its current measurement and prints the finished
-    ones (on POSIX the terminal sent it SIGINT too; a signal sent to envcheck alone is passed on)."""
+def _ask_to_stop(proc: subprocess.Popen) -> None:
+    """Pass Ctrl-C on: the worker stops at its current measurement and prints the finished ones. It
+    leads a session (POSIX) or group (Windows) of its own, so the terminal's Ctrl-C reached envcheck alone."""
     if proc.poll() is None:
         try:
             proc.send_signal(STOP_SIGNAL)
         except (OSError, ValueError):  # gone already, or it cannot be asked (no console to send a break on): stop it
             _terminate(proc)
+
+
+def _partial(label: str, proc: subprocess.Popen, err_file, grace: float = 10.0) -> DeviceResult:
+    """A worker's answer after Ctrl-C, once _ask_to_stop has asked it (once: a second SIGINT would cut
+    short its printing of the first): what it finished, or why there is none."""
     data, _ = _answer(proc, err_file, ANSWER, grace)
     if data is None:
         return DeviceResult(label, "", errors=("interrupted (Ctrl-C) before it finished",))

@@ -82,6 +82,8 @@ def install_cmd(
     gpu: Annotated[Optional[list[str]], typer.Option("--gpu", help="Plan for this GPU (name or compute capability, e.g. 6.1); repeatable.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="List every build rejected and why.")] = False,
     check_index: Annotated[bool, typer.Option("--check-index", help="Before printing, confirm on the index (or mirror) the plan uses that each wheel exists for this Python and platform.")] = False,
+    budget: Annotated[float, typer.Option("--budget", min=1, help="With --check-index: seconds for all listings together; "
+                                          "files not checked by then are named and the commands printed anyway (default: 120).")] = 120.0,
     offline: OfflineOpt = False,
     fmt: FormatOpt = Format.table,
     as_json: JsonOpt = False,
@@ -129,7 +131,7 @@ def install_cmd(
             render.rejections_to(exc.rejected, Output(sys.stderr))
         raise UserError(worded(exc)) from exc
 
-    checked = _check_index(plan, t) if check_index else None
+    checked = _check_index(plan, t, budget) if check_index else None
     code = 0 if checked is None else _index_report(checked)  # its lines go to stderr, before the plan
     emit("install-cmd", chosen_format(fmt, as_json), render.view(plan, explain, quiet, _index_dict(checked) if checked is not None else None), code)
     raise typer.Exit(code)
@@ -154,12 +156,12 @@ def worded(exc: UserError) -> str:
     return str(exc)
 
 
-def _check_index(plan, t):
+def _check_index(plan, t, budget: float):
     # only with --check-index: the index reader's HTML and network modules stay off the plain path
     from envcheck.index_check import check_plan
     from envcheck.probes.wheel_index import default_index
 
-    return check_plan(plan, t, default_index())
+    return check_plan(plan, t, default_index(), budget=budget)
 
 
 def _index_dict(checked) -> dict:

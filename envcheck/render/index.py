@@ -95,6 +95,10 @@ def check_lines(c) -> list[tuple[str, str]]:
         first = c.unreadable[0].error
         more = f" (and {len(c.unreadable) - 1} more listing(s))" if len(c.unreadable) > 1 else ""
         out.append(("warning", f"could not check the index: {first}{more}; the commands are printed unconfirmed"))
+    if c.not_checked:  # one line for every file the budget left unchecked
+        names = ", ".join(_what(x.wanted) for x in c.not_checked)
+        out.append(("warning", f"stopped after {c.budget:g} s (--budget): not checked: {names}; the commands are printed, "
+                               f"these files unconfirmed; to wait longer for a slow mirror, give --budget more seconds"))
     for x in c.files:
         if x.filename:
             out.append(("ok", f"index: {x.wanted.source} has {x.filename}"))
@@ -102,6 +106,8 @@ def check_lines(c) -> list[tuple[str, str]]:
             line = f"{x.wanted.source} lacks {_what(x.wanted)} for {c.target}"
             if x.alternative:
                 line += f"; {x.alternative}"
+            elif x.elsewhere_unread:
+                line += f"; the other copies of PyTorch's index were not all read within {c.budget:g} s (--budget), so it may exist elsewhere"
             elif not x.wanted.default_index:
                 line += "; no other copy of PyTorch's index envcheck knows has it either"
             out.append(("error", line))
