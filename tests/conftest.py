@@ -5,6 +5,7 @@ import os
 import pytest
 from hypothesis import settings
 
+from envcheck.probes.stack_memory import memory_file
 from tests.fakes.fake_nvml import install_machine
 from tests.fakes.fake_proc import install_proc
 
@@ -57,3 +58,25 @@ def _own_state_dir(monkeypatch, tmp_path_factory):
     """doctor remembers the healthy torch stack in envcheck's state directory: each test has its
     own, so no test reads another's memory or writes the user's."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+def _file_state(path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _users_stack_memory_untouched():
+    """_own_state_dir covers each test and the children that inherit its environment; a child
+    started with a hand-built environment, or a fixture set up before it, would write doctor's
+    memory into the user's own state directory. The file (as this session's environment names it,
+    before any test changes it) must be as it was when the session ends."""
+    path = memory_file(dict(os.environ))
+    before = _file_state(path)
+    yield
+    assert _file_state(path) == before, (
+        f"the test session wrote {path}, the user's own memory of healthy torch stacks: a test started doctor "
+        "without XDG_STATE_HOME pointing at its own folder (or doctor ran outside the tests meanwhile)")

@@ -105,5 +105,21 @@ def test_windows_lines_are_quoted_for_cmd_and_conda_torch_is_pinned_in_conda_met
     lines = {u.title: u.lines for u in got}
     assert lines["pip, for every install in this window"] == (r'set "PIP_CONSTRAINT=C:\work\my files\envcheck-constraints.txt"',)
     conda = next(u for u in got if u.title.startswith("conda"))
-    assert conda.title == r"conda: add these lines to C:\envs\lab\conda-meta\pinned" or conda.title.endswith("conda-meta/pinned")
+    assert conda.title == r"conda: add these lines to C:\envs\lab\conda-meta\pinned"  # Windows' style, on any host
     assert conda.lines == ("pytorch==2.5.1=*cuda*", "torchvision==0.20.1")
+
+
+def test_a_find_links_copy_is_named_with_the_flags_of_each_installer_and_conda_keeps_pips_variables():
+    aliyun = next(m for m in T.mirrors if m.name == "aliyun")  # its copy of PyTorch's index is a find-links folder
+    pinned = pin_file(T, Installed("2.7.1+cu126", "0.22.1+cu126", None, "pip"), "12.6", "linux", aliyun, None, "/opt/env")
+    folder = aliyun.wheel_url("cu126")
+    assert [(p.line, p.source.flag, p.source.url) for p in pinned.pins] == [
+        ("torch==2.7.1+cu126", "-f", folder), ("torchvision==0.22.1+cu126", "-f", folder)]
+    got = {u.title: u.lines for u in usage(pinned, "c.txt", "/w/c.txt", "linux", aliyun, "/opt/env/bin/python", "/opt/env", False)}
+    assert got["pip, for one install"] == (f"/opt/env/bin/python -m pip install -c c.txt -r requirements.txt -f {folder}",)
+    assert got["pip, for every install in this window"] == ("export PIP_CONSTRAINT=/w/c.txt", f"export PIP_FIND_LINKS={folder}")
+    assert got["uv"][0] == ("uv pip install --python /opt/env/bin/python --constraint c.txt -r requirements.txt "
+                            f"--index-url {aliyun.pypi} --find-links {folder}")  # uv has no -f
+    # torch came from pip into a conda environment: conda keeps pip's variables, not a conda pin
+    assert got["conda: torch came from pip here, so pip is what must keep it"] == (
+        f"conda env config vars set -p /opt/env PIP_CONSTRAINT=/w/c.txt PIP_FIND_LINKS={folder}",)

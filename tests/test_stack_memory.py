@@ -78,3 +78,14 @@ def test_doctor_remembers_a_healthy_stack_and_from_neither_reads_nor_writes(run_
     code, out, err = run_cli("doctor", "--from", str(report), "--json")
     assert [f for f in json.loads(out)["findings"] if f["code"] == "torch-build-changed"] == []  # not read
     assert memory_file().read_bytes() == before  # not written
+
+
+def test_a_cpu_build_on_a_box_without_a_gpu_is_a_warning_and_a_driver_too_old_is_not_healthy():
+    before = healthy_stack(snapshot(**BOX, torch=cuda_torch("2.5.1+cu121", "12.1")), [])
+    no_gpu = snapshot(driver=None, torch=cpu_torch("2.5.1+cpu"))
+    assert [f.severity for f in changed(run_all(no_gpu, T, remembered=before))] == ["warn"]
+    # torch imports, but the driver cannot run its CUDA: not a stack to remember
+    old_driver = snapshot(driver="470.82.01", cuda_driver="11.4", torch=cuda_torch("2.2.1+cu121", "12.1", available=False))
+    found = run_all(old_driver, T)
+    assert [f.code for f in found if f.severity == "error"] == ["driver-too-old"]
+    assert healthy_stack(old_driver, found) is None

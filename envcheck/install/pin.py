@@ -12,7 +12,8 @@ Pure: what is installed is an input. Command line equivalent: `pip freeze | grep
 
 from __future__ import annotations
 
-import os
+import ntpath
+import posixpath
 from typing import NamedTuple
 
 from envcheck import shell
@@ -130,13 +131,15 @@ def usage(pinned: PinFile, file: str, absolute: str, os_name: str, mirror: Mirro
                      "uv looks in the extra index first for torch, so it finds the pinned build there"
                      if src.flag == "--extra-index-url" else ""))
     if conda_prefix is not None:
-        out.append(_conda(pinned, absolute, env_var, src, conda_prefix, conda_torch, sh))
+        out.append(_conda(pinned, absolute, env_var, src, conda_prefix, conda_torch, sh, os_name))
     return tuple(out)
 
 
-def _conda(pinned: PinFile, absolute: str, env_var: str | None, src: Source, prefix: str, conda_torch: bool, sh: str) -> Usage:
-    """conda reads no pip constraints: its own pins live in the environment's conda-meta/pinned file."""
-    pinned_file = os.path.join(prefix, "conda-meta", "pinned")
+def _conda(pinned: PinFile, absolute: str, env_var: str | None, src: Source, prefix: str, conda_torch: bool, sh: str,
+           os_name: str) -> Usage:
+    """conda reads no pip constraints: its own pins live in the environment's conda-meta/pinned file,
+    named in the target OS's path style (the lines may be planned on another OS)."""
+    pinned_file = (ntpath if os_name == "windows" else posixpath).join(prefix, "conda-meta", "pinned")
     if conda_torch:
         build = "*cpu*" if variant_of(pinned.pins[0].version, pinned.cuda) == "cpu" else "*cuda*"
         specs = tuple(f"{_CONDA_NAMES[p.name]}=={p.version.partition('+')[0]}" + (f"={build}" if p.name == "torch" else "")
