@@ -4,6 +4,8 @@ warnings. Pure: data in, Verdicts out."""
 
 from __future__ import annotations
 
+import math
+
 from envcheck.datacheck.results import Verdict
 from envcheck.numbers import figure
 from envcheck.snapshot.facts import known
@@ -35,17 +37,19 @@ def _mb(n: int) -> str:
 
 
 def _shm(env, sweep, decode) -> list:
+    """/dev/shm against what the workers need: those the sweep ran, else as many as usable cores."""
     shm = env.shm_bytes
-    workers = max((r.workers for r in sweep.rows), default=0) if sweep else 0
-    if not known(shm) or workers == 0:
+    if not known(shm):
         return []
     if shm <= DOCKER_SHM:
         return [Verdict("warn", "shm_docker_default",
-                        f"/dev/shm is {_mb(shm)}, Docker's default: DataLoader workers hand every batch over through it, and once it is full they "
-                        f"die with \"Bus error\" (\"DataLoader worker ... is killed by signal\"); {SHM_FIX}")]
-    need = shm_need(workers, sweep.batch_size, decode.sample_bytes if decode else 0)
+                        f"/dev/shm is {_mb(shm)}, Docker's default: DataLoader workers (num_workers > 0) hand every batch over through it, and "
+                        f"once it is full they die with \"Bus error\" (\"DataLoader worker ... is killed by signal\"); {SHM_FIX}")]
+    workers = max((r.workers for r in sweep.rows), default=0) if sweep and sweep.rows else math.ceil(env.cores.usable)
+    batch = sweep.batch_size if sweep else 32
+    need = shm_need(workers, batch, decode.sample_bytes if decode else 0)
     if need > shm:
-        return [Verdict("warn", "shm_small", f"/dev/shm holds {_mb(shm)}, but {workers} workers with batches of {sweep.batch_size} "
+        return [Verdict("warn", "shm_small", f"/dev/shm holds {_mb(shm)}, but {workers} workers with batches of {batch} "
                         f"need about {_mb(need)}; workers may die with \"Bus error\": {SHM_FIX}")]
     return []
 
