@@ -28,6 +28,7 @@ class Item(NamedTuple):
     path: str
     offset: int
     size: int
+    whole: bool = True  # False: a record of a larger file
 
 
 class Found(NamedTuple):
@@ -47,7 +48,7 @@ def find_items(root: str, max_samples: int, wanted, seed: int = 0) -> Found:
             return Found([Item(root, 0, size)], 1, size, [root])
         offsets = list(range(0, size - RECORD + 1, RECORD))
         picked = sorted(random.Random(seed).sample(offsets, min(max_samples, len(offsets))))
-        return Found([Item(root, o, RECORD) for o in picked], 1, size, [root])
+        return Found([Item(root, o, RECORD, False) for o in picked], 1, size, [root])
     found, seen, stack = [], 0, [root]
     while stack and seen < MAX_SCAN:
         try:
@@ -106,10 +107,12 @@ def _still_cached(path: str) -> str:
 
 
 def read_item(item: Item) -> bytes:
-    """One sample's bytes, as a Dataset's __getitem__ reads them: open, read, close."""
-    with open(item.path, "rb", buffering=0) as f:
-        if item.offset:
-            f.seek(item.offset)
+    """One sample's bytes, as a Dataset's __getitem__ reads them: `open(path, "rb").read()` for a
+    whole file, a seek and a read for a record."""
+    with open(item.path, "rb") as f:
+        if item.whole:
+            return f.read()
+        f.seek(item.offset)
         return f.read(item.size)
 
 

@@ -36,9 +36,10 @@ def cuda_available() -> bool:
 
 
 class SampleSet:
-    """A map-style dataset over the sampled items: each read and decoded (decode.decode_sample).
-    No torch.utils.data.Dataset base (DataLoader needs only __len__ and __getitem__), so importing
-    this module imports no torch; defined at the top so spawn can pickle it."""
+    """A map-style dataset over the sampled items: each read and decoded (decode.decode_sample) into
+    a uint8 tensor, as a user's Dataset does. No torch.utils.data.Dataset base (DataLoader needs
+    only __len__ and __getitem__), so importing this module imports no torch; defined at the top so
+    spawn can pickle it."""
 
     def __init__(self, items: list, as_image: bool):
         self.items, self.as_image = list(items), as_image
@@ -46,18 +47,23 @@ class SampleSet:
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> bytearray:
-        return decode_sample(read_item(self.items[index]), self.as_image)[0]
+    def __getitem__(self, index: int):
+        import torch
+
+        buf, shape, _ = decode_sample(read_item(self.items[index]), self.as_image)
+        return torch.frombuffer(buf, dtype=torch.uint8).view(shape)
 
 
-def pack(batch: list) -> tuple:
-    """(the batch's decoded bytes as one uint8 tensor, each sample's length): samples of different
-    sizes cannot be stacked; one tensor per batch crosses from a worker through /dev/shm once, as
-    default_collate's stacked batch does. Joined in Python: torch.cat of 32 small tensors takes
-    milliseconds to hundreds of them on a busy 2-core machine (its first calls, its thread pool)."""
+def collate(batch: list):
+    """default_collate's stacked batch where the samples share a shape (in a worker it stacks
+    straight into shared memory); else the samples joined flat, so a batch still crosses from a
+    worker through /dev/shm once (a list would take a shared-memory file per sample)."""
     import torch
+    from torch.utils.data import default_collate
 
-    return torch.frombuffer(bytearray().join(batch), dtype=torch.uint8), torch.tensor([len(b) for b in batch])
+    if all(t.shape == batch[0].shape for t in batch):
+        return default_collate(batch)
+    return torch.cat([t.reshape(-1) for t in batch])
 
 
 def worker_counts(usable_cores: float) -> list:
@@ -84,7 +90,7 @@ def measure_one(items: list, as_image: bool, workers: int, pin: bool, seconds: f
     data = SampleSet(items, as_image)
     sampler = RandomSampler(data, replacement=True, num_samples=10**9, generator=torch.Generator().manual_seed(0))
     extra = {"prefetch_factor": PREFETCH, "timeout": FIRST_BATCH_TIMEOUT} if workers else {}
-    loader = DataLoader(data, batch_size=batch_size, sampler=sampler, num_workers=workers, pin_memory=pin, collate_fn=pack, **extra)
+    loader = DataLoader(data, batch_size=batch_size, sampler=sampler, num_workers=workers, pin_memory=pin, collate_fn=collate, **extra)
     start = time.perf_counter()
     it = iter(loader)
     samples = 0
@@ -92,7 +98,8 @@ def measure_one(items: list, as_image: bool, workers: int, pin: bool, seconds: f
         next(it)
         first = time.perf_counter()
         while time.perf_counter() - first < seconds:
-            samples += len(next(it)[1])
+            next(it)
+            samples += batch_size  # the sampler never runs out: every batch is full
         elapsed = time.perf_counter() - first
     except Exception as exc:  # a worker killed (bus error: /dev/shm too small), a timeout, a decode error
         return LoaderRow(workers, pin, None, samples, None, describe(exc))
