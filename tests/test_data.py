@@ -273,3 +273,21 @@ def test_shm_smaller_than_the_workers_need_is_a_warning_and_a_bigger_one_is_not(
     warns = [v for v in judge(_env(shm=128 << 20), _reads(400), _decode(1000), sweep, None)[3] if v.severity == "warn"]
     assert [v.code for v in warns] == ["shm_small"] and "8 workers with batches of 64" in warns[0].text
     assert not [v for v in judge(_env(shm=8 << 30), _reads(400), _decode(1000), sweep, None)[3] if v.severity == "warn"]
+
+
+def test_a_file_just_written_is_still_measured_cold(tmp_path):
+    """Pages not yet on disk cannot be dropped from the cache: drop_cache writes them back first."""
+    fs = environment.filesystem(tmp_path, Roots())
+    if not hasattr(os, "RWF_NOWAIT") or not hasattr(fs, "fstype") or fs.fstype in ("tmpfs", "overlay"):
+        pytest.skip(f"needs Linux and a disk-backed tmp_path ({getattr(fs, 'fstype', fs)})")
+    path = _raw(tmp_path / "fresh.bin", 1 << 20)
+    assert files.drop_cache([str(path)]) == ""
+
+
+def test_the_sweep_tries_workers_up_to_the_usable_cores_and_pin_memory_only_with_cuda():
+    from envcheck.datacheck import loader
+
+    assert loader.worker_counts(1.5) == [0, 1, 2] and loader.worker_counts(6) == [0, 1, 2, 4, 6]
+    assert loader.worker_counts(1) == [0, 1] and max(loader.worker_counts(512)) == loader.MAX_WORKERS
+    assert loader.settings(2, cuda=False) == [(0, False), (1, False), (2, False)]
+    assert loader.settings(1, cuda=True) == [(0, False), (0, True), (1, False), (1, True)]

@@ -71,8 +71,8 @@ def find_items(root: str, max_samples: int, wanted, seed: int = 0) -> Found:
 
 
 def drop_cache(paths) -> str:
-    """Ask the kernel to forget the cached pages of these files (posix_fadvise DONTNEED, which a
-    user may do to files they can read), then check one with a read that must not wait
+    """Ask the kernel to forget the cached pages of these files (fsync, then posix_fadvise
+    DONTNEED, which a user may do to files they can read), then check one with a read that must not wait
     (preadv RWF_NOWAIT: EAGAIN means the page is gone). "" when the cache was dropped, else why not."""
     if not hasattr(os, "posix_fadvise"):
         return "this system cannot drop a file from the cache (no posix_fadvise: Windows, macOS), so only warm reads are measured"
@@ -83,6 +83,10 @@ def drop_cache(paths) -> str:
         except OSError:
             continue
         try:
+            try:
+                os.fsync(fd)  # pages written but not yet on disk (a dataset just made) cannot be dropped
+            except OSError:
+                pass  # a read-only filesystem has nothing to write back
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         except OSError:
             pass

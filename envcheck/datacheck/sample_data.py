@@ -1,6 +1,6 @@
 """The dataset measured when no PATH is given: ImageNet-sized JPEGs (raw files of the same size
-without Pillow) and one large file for sequential reads, written to disk (fsync'd, so the cache can
-be dropped) in a folder the caller removes."""
+without Pillow) and one large file for sequential reads, in a folder the caller removes (files.drop_cache
+writes them to disk before it drops them from the cache)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ LARGE = 64 * 1024 * 1024
 def _write(path: str, data: bytes) -> None:
     with open(path, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _photo(image, rng: random.Random):
@@ -39,11 +37,4 @@ def generate(folder: str, seed: int = 0) -> bool:
         else:
             _write(os.path.join(folder, f"{n:05d}.bin"), rng.randbytes(RAW_SIZE) if hasattr(rng, "randbytes") else os.urandom(RAW_SIZE))
     _write(os.path.join(folder, "large.bin"), os.urandom(LARGE))
-    if image is not None:
-        for name in os.listdir(folder):  # Pillow's save does not fsync: dirty pages cannot be dropped
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
     return image is not None
