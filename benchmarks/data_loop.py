@@ -1,12 +1,14 @@
 """`envcheck data` against plain timed loops over the same files, in one run.
 
 Writes the sample dataset `envcheck data` generates (256 JPEGs, 256x256) to a temp folder, runs
-the service on it, then times by hand: a warm read loop (open, read, close each file), a decode
-loop (Pillow, to RGB bytes) on one core, and a DataLoader at each num_workers envcheck tried, with
-a Dataset written as a user would (PIL -> uint8 tensor, default collate). Runs it all in rounds
+`envcheck data` on it once (for its settings), then in rounds takes each figure with envcheck's own
+measuring functions and by hand, one after the other (who goes first alternates, so the drift of a
+shared machine cancels): a warm read loop (open, read, close each file), a decode loop (Pillow, to
+an RGB array) on one core, and a DataLoader at each num_workers envcheck tried, with a Dataset
+written as a user would (PIL -> numpy -> uint8 tensor, default collate). Runs it all in rounds
 and prints the medians and each round's ratio (a shared machine is noisy); docs/DESIGN.md's target is agreement within 10%.
 
-    PYTHONPATH=. python benchmarks/data_loop.py [--seconds 20] [--each 3] [--rounds 3]
+    PYTHONPATH=. python benchmarks/data_loop.py [--seconds 20] [--each 3] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, RandomSampler
 
-from envcheck.datacheck import sample_data
+from envcheck.datacheck import decode, files, loader, sample_data
 from envcheck.datacheck.service import DataRequest, run
 
 
@@ -77,41 +79,52 @@ def loader_loop(paths, workers, pin, batch, seconds):
     return rate
 
 
-def one_round(folder, paths, seconds, each) -> tuple:
-    """[(figure, envcheck's, the plain loop's)], the report: envcheck first, then the same figures by hand."""
-    report = run(DataRequest(path=folder, seconds=seconds))
-    warm = next(f for f in report.reads if f.pattern == "random" and f.cache == "warm")
-    pairs = [("read, warm (files/s)", warm.samples_per_s, read_loop(paths, each)),
-             ("decode, one core (images/s)", report.decode.per_core, decode_loop(paths, each))]
-    for row in report.sweep.rows:
-        plain = loader_loop(paths, row.workers, row.pin_memory, report.sweep.batch_size, each)
-        pairs.append((f"DataLoader workers={row.workers} pin={row.pin_memory} (samples/s)", row.samples_per_s, plain))
-    return pairs, report
+def envcheck_figures(folder, each) -> dict:
+    """envcheck's own measuring functions, as `envcheck data` calls them, one figure at a time."""
+    ext = decode.image_extensions()
+    found = files.find_items(folder, 512, lambda p: decode.is_image(p, ext))
+    files.random_pass(found.items, each, "warm")  # fills the cache
+    return {
+        "read": lambda: files.random_pass(found.items, each, "warm")[0].samples_per_s,
+        "decode": lambda: decode.measure(found.items, each, 1, True, "").per_core,
+        "loader": lambda w, pin, batch: loader.measure_one(found.items, True, w, pin, each, batch).samples_per_s,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=20.0, help="envcheck data's budget per round")
-    ap.add_argument("--each", type=float, default=3.0, help="seconds per plain loop")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds, each envcheck then the plain loops; medians are printed")
+    ap.add_argument("--seconds", type=float, default=20.0, help="budget of the one whole `envcheck data` run")
+    ap.add_argument("--each", type=float, default=3.0, help="seconds per figure, envcheck's and the plain loop's")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds; in each, envcheck and the plain loop alternate figure by figure")
     args = ap.parse_args()
     folder = tempfile.mkdtemp(prefix="data-loop-")
-    rounds = []
     try:
         sample_data.generate(folder)
         paths = sorted(glob.glob(os.path.join(folder, "*.jpg")))
-        for _ in range(args.rounds):
-            rounds.append(one_round(folder, paths, args.seconds, args.each))
+        report = run(DataRequest(path=folder, seconds=args.seconds))  # the whole command, for its settings and verdict
+        ours = envcheck_figures(folder, args.each)
+        batch = report.sweep.batch_size
+        figures = [("read, warm (files/s)", ours["read"], lambda: read_loop(paths, args.each)),
+                   ("decode, one core (images/s)", ours["decode"], lambda: decode_loop(paths, args.each))]
+        for row in report.sweep.rows:
+            figures.append((f"DataLoader workers={row.workers} pin={row.pin_memory} (samples/s)",
+                            lambda r=row: ours["loader"](r.workers, r.pin_memory, batch),
+                            lambda r=row: loader_loop(paths, r.workers, r.pin_memory, batch, args.each)))
+        seen = {name: ([], []) for name, _, _ in figures}
+        for n in range(args.rounds):
+            for name, a, b in figures:
+                first, second = (a, b) if n % 2 == 0 else (b, a)  # alternate who goes first: drift cancels
+                x, y = first(), second()
+                seen[name][0].append(x if n % 2 == 0 else y)
+                seen[name][1].append(y if n % 2 == 0 else x)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"{'figure (median of ' + str(args.rounds) + ' rounds)':<44} {'envcheck':>9} {'plain':>9} {'ratio':>6}  ratios per round")
-    for k, (name, _, _) in enumerate(rounds[0][0]):
-        ours = statistics.median(r[0][k][1] for r in rounds)
-        plain = statistics.median(r[0][k][2] for r in rounds)
-        each = " ".join(f"{r[0][k][1] / r[0][k][2]:.2f}" for r in rounds)
-        print(f"{name:<44} {ours:>9.0f} {plain:>9.0f} {ours / plain:>6.2f}  {each}")
-    report = rounds[-1][1]
-    print(f"cores usable: {report.surroundings.cores.usable:g}; best: workers={report.best.workers}; bottleneck: {report.bottleneck}")
+    for name, (mine, plain) in seen.items():
+        m, p = statistics.median(mine), statistics.median(plain)
+        print(f"{name:<44} {m:>9.0f} {p:>9.0f} {m / p:>6.2f}  " + " ".join(f"{a / b:.2f}" for a, b in zip(mine, plain)))
+    print(f"envcheck data --seconds {args.seconds:g}: usable cores {report.surroundings.cores.usable:g}, best num_workers={report.best.workers}, "
+          f"bottleneck {report.bottleneck}")
 
 
 if __name__ == "__main__":

@@ -291,3 +291,14 @@ def test_the_sweep_tries_workers_up_to_the_usable_cores_and_pin_memory_only_with
     assert loader.worker_counts(1) == [0, 1] and max(loader.worker_counts(512)) == loader.MAX_WORKERS
     assert loader.settings(2, cuda=False) == [(0, False), (1, False), (2, False)]
     assert loader.settings(1, cuda=True) == [(0, False), (0, True), (1, False), (1, True)]
+
+
+def test_python_m_envcheck_does_not_run_again_in_a_spawned_worker():
+    """Spawn (Windows, macOS) imports the parent's main module as __mp_main__ in every DataLoader
+    worker: `python -m envcheck data` must not start envcheck again there."""
+    import subprocess
+
+    code = "import runpy; runpy.run_module('envcheck', run_name='__mp_main__'); print('quiet')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert done.returncode == 0 and done.stdout == "quiet\n" and done.stderr == "", done.stderr

@@ -21,11 +21,13 @@ MAX_WORKERS = 32
 
 
 def missing_torch() -> str:
-    """"" where torch imports, else the one line that says the sweep is skipped and how to get torch."""
+    """"" where torch imports, else the one line that says the sweep is skipped and what to do."""
     try:
         import torch  # noqa: F401
     except ImportError:
         return "torch is not installed, so the DataLoader sweep is skipped (`envcheck install-cmd` prints the command that installs it)"
+    except Exception as exc:  # a broken install: a library that does not load, a wheel for another Python
+        return f"torch does not import ({describe(exc)}), so the DataLoader sweep is skipped (`envcheck doctor` says why and how to fix it)"
     return ""
 
 

@@ -55,10 +55,10 @@ def _why_raw(as_image: bool, extensions: frozenset) -> str:
     return "the files are not an image type Pillow reads, so decoding is measured as raw bytes"
 
 
-def _sweep(found, as_image: bool, cores: float, budget: float, request: DataRequest, on_step, step: int, total: int,
-           rows: list) -> Sweep:
-    """The DataLoader sweep, each finished row added to `rows` (kept after Ctrl-C)."""
-    missing = loader.missing_torch()
+def _sweep(found, as_image: bool, cores: float, budget: float, request: DataRequest, missing: str, on_step, step: int,
+           total: int, rows: list) -> Sweep:
+    """The DataLoader sweep, each finished row added to `rows` (kept after Ctrl-C); `missing`: why
+    torch cannot run it (loader.missing_torch)."""
     if missing:
         return Sweep((), request.batch_size, skipped=missing)
     cuda = loader.cuda_available()
@@ -83,7 +83,8 @@ def _measure(root: str, request: DataRequest, roots: Roots, on_step, shown_path:
         raise UserError(f"{shown_path}: no files to read in it (an empty folder?)")
     as_image = any(decode.is_image(i.path, extensions) for i in found.items)
     usable = env.cores.usable
-    total = 2 + (len(loader.settings(usable, False)) if not loader.missing_torch() else 0)
+    missing = loader.missing_torch()
+    total = 2 + (0 if missing else len(loader.settings(usable, False)))
     reads, cold_note, dec, sweep, rows, notes, interrupted = [], "", None, None, [], [], False
     try:
         _tell(on_step, 0, total, "reading files")
@@ -91,7 +92,8 @@ def _measure(root: str, request: DataRequest, roots: Roots, on_step, shown_path:
         _tell(on_step, 1, total, "decoding")
         dec = decode.measure(found.items, request.seconds * DECODE_SHARE, usable, as_image, _why_raw(as_image, extensions))
         _tell(on_step, 2, total, "DataLoader sweep")
-        sweep = _sweep(found, as_image, usable, request.seconds * (1 - READ_SHARE - DECODE_SHARE), request, on_step, 2, total, rows)
+        sweep = _sweep(found, as_image, usable, request.seconds * (1 - READ_SHARE - DECODE_SHARE), request, missing,
+                       on_step, 2, total, rows)
     except KeyboardInterrupt:
         interrupted = True
         notes.append("interrupted (Ctrl-C): these are the measurements that finished")
