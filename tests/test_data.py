@@ -4,6 +4,7 @@ datasets; the machine around them (cgroup quota, /dev/shm, mounts) read from fak
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -170,6 +171,12 @@ def test_ctrl_c_keeps_the_reads_that_finished(tmp_path, no_torch):
     report = service.run(DataRequest(path=str(_raw(tmp_path / "t.bin")), seconds=0.5), on_step=stop)
     assert report.interrupted and report.exit_code == 130
     assert report.reads and report.decode is None and "interrupted (Ctrl-C)" in report.notes[0]
+    from envcheck.render import data as render
+    from envcheck.render.console import Output
+
+    buf = io.StringIO()
+    render.text(report, Output(buf, width=80))
+    assert "random" in buf.getvalue() and buf.getvalue().rstrip().endswith("verdict: interrupted, 0 problem(s) in what finished")
 
 
 def test_a_filesystem_that_keeps_the_cache_gets_warm_reads_only_and_says_so(tmp_path, monkeypatch, no_torch):

@@ -96,4 +96,7 @@ def text(report: DataReport, c: Output) -> None:
     for v in report.verdicts:
         c.wrap(f"{v.severity}: {v.text}", style=STYLE.get(v.severity))
     bad = [v for v in report.verdicts if v.severity == "warn"]
-    c.print("verdict: all good" if not bad else f"verdict: {len(bad)} problem(s)", style="bold")
+    if report.interrupted:
+        c.print(f"verdict: interrupted, {len(bad)} problem(s) in what finished", style="bold")
+    else:
+        c.print("verdict: all good" if not bad else f"verdict: {len(bad)} problem(s)", style="bold")
