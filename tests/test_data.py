@@ -309,3 +309,14 @@ def test_python_m_envcheck_does_not_run_again_in_a_spawned_worker():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     assert done.returncode == 0 and done.stdout == "quiet\n" and done.stderr == "", done.stderr
+
+
+def test_a_folder_larger_than_the_scan_is_sampled_from_what_was_seen_and_said_so(tmp_path, monkeypatch, no_torch):
+    folder = tmp_path / "big"
+    for part in ("a", "b", "c"):
+        (folder / part).mkdir(parents=True)
+        for i in range(5):
+            _raw(folder / part / f"{i}.bin", 1000)
+    monkeypatch.setattr(files, "MAX_SCAN", 6)
+    report = service.run(DataRequest(path=str(folder), seconds=0.5))
+    assert report.samples_found < 15 and any("the folder is large" in n for n in report.notes)

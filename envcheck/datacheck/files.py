@@ -36,12 +36,14 @@ class Found(NamedTuple):
     files: int  # sample files found (those `wanted`, or all)
     bytes: int
     largest: list  # paths of the largest files seen, largest first: the sequential reads' files
+    complete: bool = True  # False: the folder was larger than MAX_SCAN entries or the scan's time
 
 
-def find_items(root: str, max_samples: int, wanted, seed: int = 0) -> Found:
+def find_items(root: str, max_samples: int, wanted, seed: int = 0, seconds: float = 60.0) -> Found:
     """Up to `max_samples` samples drawn at random from the regular files under `root` (only those
     `wanted(path)` accepts, when any is: a folder of images and label files is sampled by its
-    images), or a single file's records."""
+    images), or a single file's records. The scan stops after MAX_SCAN entries or `seconds` (a
+    stat is a round trip on a network filesystem): the sample then comes from what was seen."""
     if os.path.isfile(root):
         size = os.path.getsize(root)
         if wanted(root) or size <= RECORD:
@@ -49,8 +51,8 @@ def find_items(root: str, max_samples: int, wanted, seed: int = 0) -> Found:
         offsets = list(range(0, size - RECORD + 1, RECORD))
         picked = sorted(random.Random(seed).sample(offsets, min(max_samples, len(offsets))))
         return Found([Item(root, o, RECORD, False) for o in picked], 1, size, [root])
-    found, seen, stack = [], 0, [root]
-    while stack and seen < MAX_SCAN:
+    found, seen, stack, start = [], 0, [root], time.perf_counter()
+    while stack and seen < MAX_SCAN and time.perf_counter() - start < seconds:
         try:
             entries = list(os.scandir(stack.pop()))
         except OSError:
@@ -67,7 +69,7 @@ def find_items(root: str, max_samples: int, wanted, seed: int = 0) -> Found:
     chosen = [i for i in (([i for i in found if wanted(i.path)] or found)) if i.size > 0]
     sample = random.Random(seed).sample(chosen, min(max_samples, len(chosen)))
     largest = [i.path for i in sorted(found, key=lambda i: -i.size)[:8] if i.size > 0]
-    return Found(sample, len(chosen), sum(i.size for i in chosen), largest)
+    return Found(sample, len(chosen), sum(i.size for i in chosen), largest, complete=not stack)
 
 
 def drop_cache(paths) -> str:
@@ -77,22 +79,31 @@ def drop_cache(paths) -> str:
     if not hasattr(os, "posix_fadvise"):
         return "this system cannot drop a file from the cache (no posix_fadvise: Windows, macOS), so only warm reads are measured"
     paths = list(dict.fromkeys(paths))
-    for p in paths:
+    why = ""
+    for _ in range(3):  # a page still in a CPU's batch of pages to add to the LRU is skipped: ask again
+        for p in paths:
+            _advise_dontneed(p)
+        why = _still_cached(paths[0]) if paths else ""
+        if not why:
+            break
+    return why
+
+
+def _advise_dontneed(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
         try:
-            fd = os.open(p, os.O_RDONLY)
+            os.fsync(fd)  # pages written but not yet on disk (a dataset just made) cannot be dropped
         except OSError:
-            continue
-        try:
-            try:
-                os.fsync(fd)  # pages written but not yet on disk (a dataset just made) cannot be dropped
-            except OSError:
-                pass  # a read-only filesystem has nothing to write back
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-    return _still_cached(paths[0]) if paths else ""
+            pass  # a read-only filesystem has nothing to write back
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _still_cached(path: str) -> str:
@@ -173,9 +184,10 @@ def measure(found: Found, seconds: float) -> tuple:
     figures, note = [], ""
     passes = (("sequential", sequential_pass, found.largest, lambda p: p), ("random", random_pass, found.items, lambda i: i.path))
     for _, one_pass, work, path_of in passes:
-        note = drop_cache([path_of(w) for w in work])
-        first, read = one_pass(work, seconds / 4, "cold" if not note else "warm")
-        if not note:
+        why = drop_cache([path_of(w) for w in work])
+        note = note or why
+        first, read = one_pass(work, seconds / 4, "cold" if not why else "warm")
+        if not why:
             figures.append(first)
         warm, _ = one_pass(read, seconds / 4, "warm")
         figures.append(warm)

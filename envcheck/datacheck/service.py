@@ -23,6 +23,7 @@ from envcheck.errors import UserError
 from envcheck.numbers import seconds as check_seconds
 
 READ_SHARE, DECODE_SHARE = 0.25, 0.15  # of the budget; the DataLoader sweep has the rest
+SCAN_SHARE = 0.1  # of the budget, at most, for listing a folder
 MIN_SETTING = 0.3  # seconds each DataLoader setting runs at least
 
 
@@ -78,14 +79,15 @@ def _tell(on_step, done: int, total: int, text: str) -> None:
 def _measure(root: str, request: DataRequest, roots: Roots, on_step, shown_path: str) -> DataReport:
     env = surroundings(root, roots)
     extensions = decode.image_extensions()
-    found = files.find_items(root, request.max_samples, lambda p: decode.is_image(p, extensions))
+    found = files.find_items(root, request.max_samples, lambda p: decode.is_image(p, extensions), seconds=max(1.0, request.seconds * SCAN_SHARE))
     if not found.items:
         raise UserError(f"{shown_path}: no files to read in it (an empty folder?)")
+    notes = [] if found.complete else [f"the folder is large: the samples were drawn from the first {found.files} files found"]
     as_image = any(decode.is_image(i.path, extensions) for i in found.items)
     usable = env.cores.usable
     missing = loader.missing_torch()
     total = 2 + (0 if missing else len(loader.settings(usable, False)))
-    reads, cold_note, dec, sweep, rows, notes, interrupted = [], "", None, None, [], [], False
+    reads, cold_note, dec, sweep, rows, interrupted = [], "", None, None, [], False
     try:
         _tell(on_step, 0, total, "reading files")
         reads, cold_note = files.measure(found, request.seconds * READ_SHARE)
