@@ -25,6 +25,7 @@ COMMANDS = {
     "diff": ("diff_cmd", "diff"),
     "onnx": ("onnx_cmd", "onnx"),
     "bench": ("bench_cmd", "bench"),
+    "data": ("data_cmd", "data"),
     "cluster": ("cluster_cmd", "cluster"),
     "compat": ("compat_cmd", "app"),
     "gpus": ("gpus_cmd", "gpus"),

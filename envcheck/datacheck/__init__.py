@@ -1,0 +1,1 @@
+"""`envcheck data`: can the data pipeline feed the GPU? (docs/DESIGN.md, "data")."""
