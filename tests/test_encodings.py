@@ -34,6 +34,8 @@ COMMANDS = {
     ("compat", "--driver", "470.82.01"): (0, "cu101  torch 1.8.1"),
     ("mirror", "list"): (0, "tuna"),
     ("diff", REPORT, ZH_PASTE): (1, "1 difference that matters between A and B"),
+    # any file is a dataset of raw bytes; without torch the DataLoader sweep is skipped with a line
+    ("data", REPORT, "--seconds", "1"): (0, "verdict: all good"),
     # bench measures with torch; without it, it says so in one line
     ("bench", "--device", "cpu", "--suite", "memory", "--level", "quick", "--seconds", "0.2"):
         (0, "verdict: all good") if HAS_TORCH else (2, "torch"),

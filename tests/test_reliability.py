@@ -289,11 +289,13 @@ _COMMANDS = {
     "onnx": ["--opset", "--dim", "--exporter", "--network", "--provider", "--model"],
     "diff": [],
     "cluster": ["--seconds", "--timeout", "--backend"],
+    "data": ["--seconds", "--gpu-rate", "--batch-size", "--samples"],
 }
 # Added last to each run so that no fuzzed run starts real work (a benchmark, an export, a probe):
 # each is refused by the command's own checks, after the fuzzed options have been parsed.
 _STOP = {"bench": ["--workers", "0"], "onnx": ["--exporter", "none"], "doctor": ["--from", "/nonexistent/report"],
-         "cluster": [], "diff": ["/nonexistent/a", "/nonexistent/b"], "install-cmd": [], "compat": []}
+         "cluster": [], "diff": ["/nonexistent/a", "/nonexistent/b"], "install-cmd": [], "compat": [],
+         "data": ["/nonexistent/dataset"]}
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
