@@ -35,6 +35,8 @@ CONTRACT = {
     ("diff", HEALTHY, OLD_DRIVER): ("diff", {"a", "b", "differences", "not_compared"}),
     ("bench", "--device", "cpu", "--suite", "memory", "--level", "quick", "--seconds", "0.2"):
         ("bench", {"devices", "results", "verdicts", "notes"}),
+    ("data", HEALTHY, "--seconds", "1"): ("data", {"path", "samples_found", "bytes_found", "reads", "cold_note", "decode", "sweep", "best",
+                                                   "gpu_rate", "verdicts", "notes", "interrupted", "environment", "bottleneck"}),
     ("gpus",): ("gpus", {"driver_version", "cuda_driver_version", "cuda_visible_devices", "cuda_device_order", "problem", "warnings",
                          "notes", "gpus", "pick"}),
 }
@@ -67,6 +69,7 @@ EXIT = {
     ("mirror", "show"): 0,
     ("diff", HEALTHY, OLD_DRIVER): 1,  # differences that matter
     ("bench", "--device", "cpu", "--suite", "memory", "--level", "quick", "--seconds", "0.2"): 0,
+    ("data", HEALTHY, "--seconds", "1"): 0,  # any file is a dataset of raw bytes
     ("gpus",): 0,
 }
 
@@ -80,6 +83,9 @@ def test_json_is_strict_and_keeps_its_keys(run_cli, machine, monkeypatch, args):
     assert "Traceback" not in err, err
     assert code == EXIT[args], (code, err)
     data = _envelope(out, *CONTRACT[args], code=code)
+    if args[0] == "data":
+        assert set(data["environment"]) == {"cores", "shm_bytes", "start_method", "filesystem"}
+        assert set(data["bottleneck"]) == {"name", "text"} and set(data["decode"]) >= {"kind", "per_core", "ceiling"}
     if args[0] == "doctor":
         _findings_keep_their_shape(data["findings"])
         _snapshot_keeps_its_shape(data["snapshot"])
