@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -253,15 +254,19 @@ def test_text_report_groups_facts_and_fixes(machine, run_cli, monkeypatch):
     machine("driver535_gtx1080ti")
     monkeypatch.setenv("PYTHONPATH", str(FAKES))
     monkeypatch.setenv("FAKE_TORCH_SPEC", str(SPECS / "cpu_build.json"))
-    code, out, err = run_cli("doctor", "--python", target_python())  # the plan is for its Python
+    python = target_python()
+    code, out, err = run_cli("doctor", "--python", python)  # the plan is for its Python
     assert code == 2
+    # another interpreter than the one running envcheck (the CI's 3.9 and 3.13 passes): the fixes name it
+    other = os.path.abspath(python) != os.path.abspath(sys.executable)
+    pip, py = (f"{shlex.quote(python)} -m pip", shlex.quote(python)) if other else ("pip", "python")
     for title in ("System", "Python", "Driver & GPUs", "CUDA toolkit", "PyTorch", "ONNX Runtime"):
         assert f"\n{title}\n" in f"\n{out}"
-    assert "✗ error cpu-only-build" in out and "fix: pip install torch==" in out
+    assert "✗ error cpu-only-build" in out and f"fix: {pip} install torch==" in out
     # torch 2.13.0+cpu: the fix keeps the release, names the newest beside it and says how to check.
-    assert "fix: pip install torch==2.13.0+cu126 torchvision==0.28.0+cu126 --index-url https://download.pytorch.org/whl/cu126" in out
-    assert "      or: pip install torch==2.14.1 torchvision==0.29.1 --index-url https://download.pytorch.org/whl/cu126" in out
-    assert "      check: python -c " in out and "minor-version compatibility" in out
+    assert f"fix: {pip} install torch==2.13.0+cu126 torchvision==0.28.0+cu126 --index-url https://download.pytorch.org/whl/cu126" in out
+    assert f"      or: {pip} install torch==2.14.1 torchvision==0.29.1 --index-url https://download.pytorch.org/whl/cu126" in out
+    assert f"      check: {py} -c " in out and "minor-version compatibility" in out
     assert "the three CUDA versions: driver supports ≤ 12.2" in out
 
 

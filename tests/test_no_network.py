@@ -54,7 +54,10 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
 ])
 def test_no_socket_is_opened(tmp_path, args, answer):
     code, out, err = _run(tmp_path, *args)
-    assert code == 0 and "Traceback" not in err, err
+    expected = 0
+    if args == ("doctor",) and not _fake_torch_has_wheels_here():  # the CI's Python 3.9 pass: doctor is right to warn
+        expected, answer = 1, "warn python-unsupported: torch 2.13.0 has no wheels for Python"
+    assert code == expected and "Traceback" not in err, (code, err)
     assert answer in out  # it did its work
     assert not (tmp_path / "sockets.log").exists(), (tmp_path / "sockets.log").read_text()
 
@@ -64,3 +67,10 @@ def test_the_hook_does_see_a_connection(tmp_path):
     code, out, err = _run(tmp_path, "install-cmd", "--cpu", "--python", "3.12", "--os", "linux", "--arch", "x86_64", "--check-index")
     assert (tmp_path / "sockets.log").exists()
     assert code == 1 and "could not check the index" in err and "pip install torch==" in out
+
+
+def _fake_torch_has_wheels_here() -> bool:
+    """Whether PyTorch published torch 2.13.0 (the fake's release) for this Python, by compat/torch.toml."""
+    from envcheck.compat import Tables
+
+    return "%d.%d" % sys.version_info[:2] in Tables().releases.get("2.13.0").pythons("linux")
