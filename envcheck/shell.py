@@ -187,9 +187,7 @@ def with_env(env: dict, command: str, shell: str) -> str:
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         return f"{prefix} {command}" if posix_simple(command) else f"{prefix} bash -c {shlex.quote(command)}"
     if shell == CMD:
-        for v in env.values():
-            cmd([v])  # refuses what cmd.exe cannot hold
-        return "\n".join([*(f'set "{k}={v}"' for k, v in env.items()), command])
+        return "\n".join([*(env_line(k, v, CMD) for k, v in env.items()), command])
     raise ValueError(f"no job line for {shell}")
 
 

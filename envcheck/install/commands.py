@@ -235,6 +235,10 @@ def pip_install(
 # -- conda, mirrors, environments, verification -------------------------------------------------
 
 
+# The names conda gives the stack (the pytorch channel calls torch "pytorch").
+CONDA_NAMES = {"torch": "pytorch", "torchvision": "torchvision", "torchaudio": "torchaudio"}
+
+
 def conda_install(release: Release, variant: str, os: str = "linux") -> list[str] | None:
     """The pytorch-channel command, or None when the channel does not have this build."""
     c = release.conda

@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from envcheck.compat import Mirror, Release
-from envcheck.install.commands import Step, from_default_index, pip_verb
+from envcheck.install.commands import CONDA_NAMES, Step, from_default_index, pip_verb
 from envcheck.snapshot.facts import Installed
 
 STACK = ("torch", "torchvision", "torchaudio")
-_CONDA_NAMES = {"torch": "pytorch", "torchvision": "torchvision", "torchaudio": "torchaudio"}
 
 
 class Replacing(NamedTuple):
@@ -47,7 +46,7 @@ def replacing(release: Release, variant: str, plat: str, mirror: Mirror | None, 
     if not names:
         return Replacing()
     if installed.installer == "conda":
-        conda_names = tuple(_CONDA_NAMES[n] for n in names)
+        conda_names = tuple(CONDA_NAMES[n] for n in names)
         what = f"torch {installed.torch}" if installed.torch else "the torch stack"
         return Replacing(
             (Step("remove", ("conda", "remove", "-y", *conda_names), "torch came from conda: remove it before pip installs wheels over it"),),

@@ -18,13 +18,12 @@ from typing import NamedTuple
 
 from envcheck import shell
 from envcheck.compat import Mirror, Tables
-from envcheck.install.commands import official_install, pip_verb
+from envcheck.install.commands import CONDA_NAMES, official_install, pip_verb
 from envcheck.install.request import Sources
 from envcheck.snapshot.facts import Installed
 from envcheck.versions import release_of, variant_of
 
 DEFAULT_FILE = "envcheck-constraints.txt"
-_CONDA_NAMES = {"torch": "pytorch", "torchvision": "torchvision", "torchaudio": "torchaudio"}
 
 
 class Source(NamedTuple):
@@ -142,8 +141,8 @@ def _conda(pinned: PinFile, absolute: str, env_var: str | None, src: Source, pre
     pinned_file = (ntpath if os_name == "windows" else posixpath).join(prefix, "conda-meta", "pinned")
     if conda_torch:
         build = "*cpu*" if variant_of(pinned.pins[0].version, pinned.cuda) == "cpu" else "*cuda*"
-        specs = tuple(f"{_CONDA_NAMES[p.name]}=={p.version.partition('+')[0]}" + (f"={build}" if p.name == "torch" else "")
-                      for p in pinned.pins if p.name in _CONDA_NAMES)
+        specs = tuple(f"{CONDA_NAMES[p.name]}=={p.version.partition('+')[0]}" + (f"={build}" if p.name == "torch" else "")
+                      for p in pinned.pins if p.name in CONDA_NAMES)
         return Usage(f"conda: add these lines to {pinned_file}", specs,
                      "conda keeps what that file names in every install and update of this environment")
     argv = ["conda", "env", "config", "vars", "set", "-p", prefix, f"PIP_CONSTRAINT={absolute}"]
